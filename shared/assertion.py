@@ -1,0 +1,104 @@
+"""The RFC 7523 client assertion (``private_key_jwt``), signed by Key Vault.
+
+Header, claims and encoding follow SPEC "The assertion" and Microsoft's certificate-credentials
+reference: compact JSON, base64url without padding, ``x5t#S256`` with PS256 or ``x5t`` with
+RS256, ``aud`` the exact v2.0 token URL. Key Vault signs the SHA-256 digest of the ASCII signing
+input; the key id and the header thumbprint always come from one certificate version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .certificate_source import CertificateInfo, b64url
+from .settings import Algorithm
+from .signer import KeyVaultSigner
+
+
+def encode_segment(value: dict[str, Any]) -> str:
+    return b64url(json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii"))
+
+
+def assertion_header(certificate: CertificateInfo, algorithm: Algorithm, *, send_x5c: bool) -> dict[str, Any]:
+    header: dict[str, Any] = {"alg": str(algorithm), "typ": "JWT"}
+    if algorithm is Algorithm.PS256:
+        header["x5t#S256"] = certificate.x5t_s256
+    else:
+        header["x5t"] = certificate.x5t
+    if send_x5c:
+        # The leaf only: a chain would need the certificate's secret, which holds the private key.
+        header["x5c"] = [certificate.x5c]
+    return header
+
+
+def assertion_claims(*, client_id: str, token_url: str, lifetime_seconds: int, now: float) -> dict[str, Any]:
+    issued = int(now)
+    return {
+        "aud": token_url,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": str(uuid.uuid4()),
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + lifetime_seconds,
+    }
+
+
+def signing_input(header: dict[str, Any], claims: dict[str, Any]) -> str:
+    return f"{encode_segment(header)}.{encode_segment(claims)}"
+
+
+class ClientAssertion:
+    """Callable for ``ClientAssertionCredential(func=...)``: a freshly signed assertion per call.
+
+    azure-identity calls it only when it must fetch a token, so it is off the hot path. The
+    version that signed the last assertion made *on this thread* is kept, so the caller that
+    sees Entra's answer knows which version Entra judged.
+    """
+
+    def __init__(
+        self,
+        *,
+        select_certificate: Callable[[], CertificateInfo],
+        signer: KeyVaultSigner,
+        client_id: str,
+        token_url: str,
+        algorithm: Algorithm,
+        send_x5c: bool,
+        lifetime_seconds: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._select_certificate = select_certificate
+        self._signer = signer
+        self._client_id = client_id
+        self._token_url = token_url
+        self._algorithm = algorithm
+        self._send_x5c = send_x5c
+        self._lifetime_seconds = lifetime_seconds
+        self._clock = clock
+        self._last = threading.local()
+
+    @property
+    def last_certificate(self) -> CertificateInfo | None:
+        return getattr(self._last, "certificate", None)
+
+    def __call__(self) -> str:
+        certificate = self._select_certificate()
+        self._last.certificate = certificate
+        header = assertion_header(certificate, self._algorithm, send_x5c=self._send_x5c)
+        claims = assertion_claims(
+            client_id=self._client_id,
+            token_url=self._token_url,
+            lifetime_seconds=self._lifetime_seconds,
+            now=self._clock(),
+        )
+        unsigned = signing_input(header, claims)
+        digest = hashlib.sha256(unsigned.encode("ascii")).digest()
+        signature = self._signer.sign(certificate, self._algorithm, digest)
+        return f"{unsigned}.{b64url(signature)}"

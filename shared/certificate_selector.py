@@ -1,0 +1,106 @@
+"""Which certificate version signs: the current one, unless Entra has just rejected it.
+
+After a renewal Key Vault's current version may not be registered on the app yet, and Entra
+answers AADSTS700027. Then the newest older version that is enabled and valid signs instead
+(with a warning, and a flag in diagnostics) until the rejection is forgotten, after
+``rejection_ttl`` seconds, when the current version is tried again. A pinned version
+(``KEY_VAULT_CERTIFICATE_VERSION``) never falls back.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .certificate_source import CertificateInfo, CertificateSource
+from .errors import Upstream, UpstreamFailed
+
+_LOGGER = logging.getLogger(__name__)
+NOT_REGISTERED = "AADSTS700027"
+
+
+@dataclass(frozen=True)
+class SelectionState:
+    version: str
+    fallback: bool
+    current_version: str
+
+
+class CertificateSelector:
+    def __init__(
+        self,
+        source: CertificateSource,
+        *,
+        client_id: str,
+        rejection_ttl: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._client_id = client_id
+        self._rejection_ttl = rejection_ttl
+        self._clock = clock
+        self._rejected: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.state: SelectionState | None = None
+
+    @property
+    def pinned(self) -> bool:
+        return bool(self._source.pinned_version)
+
+    def _is_rejected(self, version: str) -> bool:
+        with self._lock:
+            rejected_at = self._rejected.get(version)
+            if rejected_at is None:
+                return False
+            if self._clock() - rejected_at >= self._rejection_ttl:
+                del self._rejected[version]
+                return False
+            return True
+
+    def reject(self, certificate: CertificateInfo) -> None:
+        """Entra said AADSTS700027 to an assertion signed by ``certificate``."""
+        with self._lock:
+            self._rejected[certificate.version] = self._clock()
+        _LOGGER.warning(
+            "Entra rejected certificate %s version %s (thumbprint %s): not registered on app %s",
+            certificate.name,
+            certificate.version,
+            certificate.thumbprint_hex,
+            self._client_id,
+        )
+
+    def select(self) -> CertificateInfo:
+        current = self._source.usable_current()
+        if self._source.pinned_version or not self._is_rejected(current.version):
+            self.state = SelectionState(current.version, False, current.version)
+            return current
+        for candidate in self._source.older_usable_versions(current):
+            if self._is_rejected(candidate.version):
+                continue
+            _LOGGER.warning(
+                "Falling back to certificate %s version %s: current version %s is not registered on app %s; "
+                "register thumbprint %s",
+                candidate.name,
+                candidate.version,
+                current.version,
+                self._client_id,
+                current.thumbprint_hex,
+            )
+            self.state = SelectionState(candidate.version, True, current.version)
+            return candidate
+        raise self.not_registered_error(current)
+
+    def not_registered_error(self, current: CertificateInfo) -> UpstreamFailed:
+        fallback = (
+            "" if self._source.pinned_version else " No older enabled, valid version is accepted either."
+        )
+        return UpstreamFailed(
+            f"Entra does not accept certificate '{current.name}' version {current.version}: it is not registered "
+            f"on app registration {self._client_id}. Upload that version's public certificate (SHA-1 thumbprint "
+            f"{current.thumbprint_hex}) to the app registration's certificates.{fallback}",
+            upstream=Upstream.ENTRA,
+            code=NOT_REGISTERED,
+        )

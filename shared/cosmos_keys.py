@@ -1,0 +1,106 @@
+"""Cosmos DB account keys through Azure Resource Manager.
+
+``readonly`` calls ``POST .../readonlykeys`` (DatabaseAccounts_ListReadOnlyKeys; the form the
+Azure SDKs use) and needs ``Microsoft.DocumentDB/databaseAccounts/readonlykeys/action``
+(Cosmos DB Account Reader Role). ``readwrite`` calls ``POST .../listKeys`` and needs
+``.../listKeys/action`` (DocumentDB Account Contributor). Both are ARM writes for throttling.
+Reference: azure-rest-api-specs Microsoft.DocumentDB stable 2025-10-15.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from .cosmos_account import CosmosAccountId, is_valid_account_name
+from .downstream import DownstreamClient
+from .errors import BadRequest, NotFound, Upstream, UpstreamFailed
+
+ARM_API_VERSION = "2025-10-15"
+READER_ROLE = "Cosmos DB Account Reader Role (fbdf93bf-df7d-467e-a4d2-9458aa1360c8)"
+CONTRIBUTOR_ROLE = "DocumentDB Account Contributor (5bd9cd88-fe45-4216-938b-f97437e15450)"
+
+
+class KeyType(StrEnum):
+    READONLY = "readonly"
+    READWRITE = "readwrite"
+
+
+def parse_key_type(value: str | None) -> KeyType:
+    if value is None:
+        return KeyType.READONLY
+    try:
+        return KeyType(value)
+    except ValueError:
+        raise BadRequest("Query parameter 'type' must be 'readonly' or 'readwrite'.") from None
+
+
+def validate_account_name(name: str) -> str:
+    if not is_valid_account_name(name):
+        raise BadRequest(
+            "The account name must be a Cosmos DB account name: 3 to 44 lowercase letters, digits or hyphens."
+        )
+    return name
+
+
+class CosmosKeysService:
+    """Fetches keys for the accounts named in ``COSMOS_ACCOUNT_IDS``; reuses them for a short while."""
+
+    def __init__(
+        self,
+        *,
+        arm: DownstreamClient,
+        accounts: tuple[CosmosAccountId, ...],
+        cache_seconds: int,
+        principal: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._arm = arm
+        self._accounts = {account.name: account for account in accounts}
+        self._cache_seconds = cache_seconds
+        self._principal = principal
+        self._clock = clock
+        self._cache: dict[tuple[str, KeyType], tuple[float, dict[str, Any]]] = {}
+        self._lock = threading.Lock()
+
+    def account(self, name: str) -> CosmosAccountId:
+        account = self._accounts.get(name)
+        if account is None:
+            raise NotFound(
+                f"Cosmos DB account '{name}' is not one this function serves (COSMOS_ACCOUNT_IDS)."
+            )
+        return account
+
+    def keys(self, name: str, key_type: KeyType) -> dict[str, Any]:
+        account = self.account(name)
+        cache_key = (name, key_type)
+        if self._cache_seconds > 0:
+            with self._lock:
+                cached = self._cache.get(cache_key)
+            if cached is not None and self._clock() < cached[0]:
+                return dict(cached[1])
+        keys = self._fetch(account, key_type)
+        if self._cache_seconds > 0:
+            with self._lock:
+                self._cache[cache_key] = (self._clock() + self._cache_seconds, keys)
+        return dict(keys)
+
+    def _fetch(self, account: CosmosAccountId, key_type: KeyType) -> dict[str, Any]:
+        operation = "readonlykeys" if key_type is KeyType.READONLY else "listKeys"
+        role = READER_ROLE if key_type is KeyType.READONLY else CONTRIBUTOR_ROLE
+        body = self._arm.request(
+            "POST",
+            f"{account.resource_id}/{operation}",
+            params={"api-version": ARM_API_VERSION},
+            action=f"{operation} on Cosmos DB account '{account.name}'",
+            hints={
+                403: f"Grant {self._principal} the {role} on the Cosmos DB account {account.resource_id}.",
+                404: f"Cosmos DB account {account.resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
+            },
+        )
+        if not isinstance(body, dict):
+            raise UpstreamFailed(f"ARM answered {operation} without a JSON object.", upstream=Upstream.ARM)
+        return body

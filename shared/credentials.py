@@ -1,0 +1,96 @@
+"""The function's own identity: managed identity in Azure, the developer's login locally.
+
+In Azure (App Service/Functions set ``IDENTITY_ENDPOINT``) this is
+``ManagedIdentityCredential`` — user-assigned when ``AZURE_CLIENT_ID`` is set. Run locally with
+Core Tools there is no managed identity, so the developer's Azure CLI (or azd) login stands in.
+``DefaultAzureCredential`` is avoided on purpose: its chain probes IMDS and environment
+credentials that would mask a misconfiguration in production.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential, TokenRequestOptions
+from azure.core.exceptions import AzureError
+from azure.identity import (
+    AzureCliCredential,
+    AzureDeveloperCliCredential,
+    ChainedTokenCredential,
+    ManagedIdentityCredential,
+)
+
+from .errors import ProblemError
+from .retry import BoundedRetryPolicy
+from .settings import Settings
+from .upstream_errors import from_managed_identity_error
+from .upstream_logging import azure_core_hooks
+
+
+class ManagedIdentityErrors:
+    """Wraps a credential so its failures name the managed-identity upstream.
+
+    Key Vault's challenge policy calls the credential from inside its own pipeline; without this
+    a refused managed-identity endpoint would surface as a Key Vault failure.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        try:
+            return self._inner.get_token(*scopes, **kwargs)
+        except ProblemError:
+            raise
+        except AzureError as exc:
+            raise from_managed_identity_error(exc) from None
+
+    def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        try:
+            return self._inner.get_token_info(*scopes, options=options)
+        except ProblemError:
+            raise
+        except AzureError as exc:
+            raise from_managed_identity_error(exc) from None
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def transport_options(settings: Settings) -> dict[str, Any]:
+    """Timeouts and the bounded retry policy every azure-core pipeline here uses."""
+    timeout = settings.upstream_timeout_seconds
+    return {"connection_timeout": timeout, "read_timeout": timeout}
+
+
+def build_function_identity(settings: Settings) -> TokenCredential:
+    """The credential for Key Vault (and, in managed-identity mode, for ARM and Graph)."""
+    options = transport_options(settings)
+    if settings.use_managed_identity:
+        credential: Any = ManagedIdentityCredential(
+            client_id=settings.managed_identity_client_id,
+            retry_policy_class=retry_policy_class(settings),
+            **options,
+            **azure_core_hooks("managed-identity"),
+        )
+    else:
+        credential = ChainedTokenCredential(
+            AzureCliCredential(process_timeout=int(max(settings.upstream_timeout_seconds, 10))),
+            AzureDeveloperCliCredential(process_timeout=int(max(settings.upstream_timeout_seconds, 10))),
+        )
+    return ManagedIdentityErrors(credential)
+
+
+def retry_policy_class(settings: Settings) -> type[BoundedRetryPolicy]:
+    """For azure-identity, which builds its policy from a class: the settings' attempt timeout baked in."""
+    attempt_timeout = settings.upstream_timeout_seconds
+
+    class _Policy(BoundedRetryPolicy):
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(attempt_timeout=attempt_timeout, **kwargs)
+
+    return _Policy
+
+
+def bounded_retry_policy(settings: Settings) -> BoundedRetryPolicy:
+    return BoundedRetryPolicy(attempt_timeout=settings.upstream_timeout_seconds)

@@ -1,0 +1,107 @@
+"""HTTP client for one Entra-protected API (ARM, Graph): bearer token, timeouts, bounded retries.
+
+One ``requests`` session per API for the life of the process (connection pooling). TLS trust
+follows ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` as ``requests`` reads them. A 401 for a token
+the cache still held (revoked, or a CAE claims challenge) drops that token and retries once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from .errors import Upstream, UpstreamFailed
+from .retry import remaining, urllib3_retry
+from .token_provider import TokenProvider, claims_from_challenge
+from .upstream_errors import from_requests_error, from_requests_response
+from .upstream_logging import requests_hook
+
+_MIN_ATTEMPT_SECONDS = 0.5
+
+
+class DownstreamClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        scope: str,
+        tokens: TokenProvider,
+        upstream: Upstream,
+        timeout_seconds: float,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._origin = _origin(self.base_url)
+        self._scope = scope
+        self._tokens = tokens
+        self._upstream = upstream
+        self._timeout_seconds = timeout_seconds
+        self._session = requests.Session()
+        adapter = HTTPAdapter(max_retries=urllib3_retry(timeout_seconds), pool_connections=2, pool_maxsize=32)
+        self._session.mount("https://", adapter)
+        self._session.hooks["response"].append(requests_hook(str(upstream)))
+
+    def _timeout(self) -> float:
+        left = remaining()
+        if left is None:
+            return self._timeout_seconds
+        return max(min(self._timeout_seconds, left), _MIN_ATTEMPT_SECONDS)
+
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        action: str,
+        params: Mapping[str, str] | None = None,
+        hints: Mapping[int, str] | None = None,
+    ) -> Any:
+        """Call the API and return its JSON body; any non-2xx becomes a ProblemError."""
+        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
+        if _origin(url) != self._origin:
+            # Never send the bearer token to a host other than the API's own (e.g. a forged nextLink).
+            raise UpstreamFailed(
+                f"{self._upstream} returned a link to another host during {action}.", upstream=self._upstream
+            )
+        for attempt in (1, 2):
+            token = self._tokens.get(self._scope)
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    headers={
+                        "Authorization": f"Bearer {token.token}",
+                        "Accept": "application/json",
+                        "x-ms-client-request-id": str(uuid.uuid4()),
+                    },
+                    timeout=self._timeout(),
+                )
+            except requests.RequestException as exc:
+                raise from_requests_error(exc, self._upstream, action=action) from None
+            if response.status_code == 401 and attempt == 1:
+                claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))
+                self._tokens.invalidate(self._scope, token.token, claims=claims)
+                continue
+            if 200 <= response.status_code < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise UpstreamFailed(
+                        f"{self._upstream} answered {action} with a body that is not JSON.",
+                        upstream=self._upstream,
+                    ) from None
+            raise from_requests_response(response, self._upstream, action=action, hints=hints)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"

@@ -1,0 +1,152 @@
+"""The one error hierarchy: every failure a caller can see is a :class:`ProblemError`.
+
+Errors are raised where they happen, carrying which upstream failed, its own error code and a
+fix-it hint; ``shared.http.problem_response`` turns them into ``application/problem+json``
+(RFC 9457) in exactly one place. No message here ever carries a token, assertion, signature
+or key: details are composed from status codes, error codes and resource names only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+_TYPE_BASE = "urn:problem-type:keyvault-assertion-broker:"
+
+
+class Upstream(StrEnum):
+    MANAGED_IDENTITY = "managed-identity"
+    KEYVAULT = "keyvault"
+    ENTRA = "entra"
+    ARM = "arm"
+    GRAPH = "graph"
+
+
+class ProblemError(Exception):
+    status: ClassVar[int] = 500
+    title: ClassVar[str] = "Internal error"
+    slug: ClassVar[str] = "internal-error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        upstream: Upstream | None = None,
+        code: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.upstream = upstream
+        self.code = code
+        self.headers = dict(headers or {})
+        self.extensions = dict(extensions or {})
+
+    @property
+    def type(self) -> str:
+        return _TYPE_BASE + self.slug
+
+    def to_problem(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": self.type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.upstream is not None:
+            body["upstream"] = str(self.upstream)
+        if self.code:
+            body["code"] = self.code
+        body.update(self.extensions)
+        return body
+
+
+class BadRequest(ProblemError):
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+
+class Unauthorized(ProblemError):
+    status = 401
+    title = "Unauthorized"
+    slug = "unauthorized"
+
+    def __init__(self, detail: str, *, error: str = "invalid_token", include_error: bool = True) -> None:
+        challenge = f'Bearer error="{error}"' if include_error else "Bearer"
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(ProblemError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
+
+
+class NotFound(ProblemError):
+    status = 404
+    title = "Not found"
+    slug = "not-found"
+
+
+class Misconfigured(ProblemError):
+    """Settings are missing or invalid: the function cannot serve the route (SPEC: 503)."""
+
+    status = 503
+    title = "Function app is misconfigured"
+    slug = "misconfigured"
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        names = list(dict.fromkeys(name for name, _ in problems))
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in problems)
+        super().__init__(
+            f"Fix these app settings: {reasons}.",
+            extensions={
+                "missing": names,
+                "problems": [{"setting": name, "reason": reason} for name, reason in problems],
+            },
+        )
+
+
+class UpstreamFailed(ProblemError):
+    """An upstream refused or failed the call (SPEC: 502)."""
+
+    status = 502
+    title = "Upstream call failed"
+    slug = "upstream-failed"
+
+    def __init__(
+        self, detail: str, *, upstream: Upstream, code: str | None = None, upstream_status: int | None = None
+    ) -> None:
+        extensions = {"upstreamStatus": upstream_status} if upstream_status is not None else None
+        super().__init__(detail, upstream=upstream, code=code, extensions=extensions)
+
+
+class UpstreamThrottled(ProblemError):
+    """The upstream was still throttling after the retry budget (SPEC: 503 + Retry-After)."""
+
+    status = 503
+    title = "Upstream throttled the request"
+    slug = "upstream-throttled"
+
+    def __init__(self, detail: str, *, upstream: Upstream, retry_after: int, code: str | None = None) -> None:
+        super().__init__(
+            detail,
+            upstream=upstream,
+            code=code,
+            headers={"Retry-After": str(max(1, retry_after))},
+        )
+
+
+class UpstreamTimeout(ProblemError):
+    status = 504
+    title = "Upstream timed out"
+    slug = "upstream-timeout"
+
+    def __init__(self, detail: str, *, upstream: Upstream) -> None:
+        super().__init__(detail, upstream=upstream)

@@ -1,0 +1,336 @@
+"""App settings: read once from the environment into a frozen, validated object.
+
+Reading never raises: every missing or invalid value becomes a :class:`SettingProblem`, which
+``/api/health`` and each route report as a 503 (SPEC "Settings"). Environment variable names
+live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from .clouds import CLOUDS, PUBLIC, Cloud
+from .cosmos_account import CosmosAccountId, parse_cosmos_account_id
+
+ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
+ENTRA_CLIENT_ID = "ENTRA_CLIENT_ID"
+KEY_VAULT_URL = "KEY_VAULT_URL"
+KEY_VAULT_CERTIFICATE_NAME = "KEY_VAULT_CERTIFICATE_NAME"
+KEY_VAULT_CERTIFICATE_VERSION = "KEY_VAULT_CERTIFICATE_VERSION"
+AZURE_CLIENT_ID = "AZURE_CLIENT_ID"
+AZURE_AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
+AZURE_CLOUD = "AZURE_CLOUD"
+ARM_ENDPOINT = "ARM_ENDPOINT"
+GRAPH_ENDPOINT = "GRAPH_ENDPOINT"
+ASSERTION_ALGORITHM = "ASSERTION_ALGORITHM"
+ASSERTION_SEND_X5C = "ASSERTION_SEND_X5C"
+ASSERTION_LIFETIME_SECONDS = "ASSERTION_LIFETIME_SECONDS"
+COSMOS_ACCOUNT_IDS = "COSMOS_ACCOUNT_IDS"
+COSMOS_KEYS_CACHE_SECONDS = "COSMOS_KEYS_CACHE_SECONDS"
+KEY_VAULT_VERIFY_CHALLENGE_RESOURCE = "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
+CALLER_AUDIENCE = "CALLER_AUDIENCE"
+CREDENTIAL_MODE = "CREDENTIAL_MODE"
+UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"
+# Set by App Service / Functions when a managed identity is enabled; used only to pick the
+# credential, never required.
+IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
+MSI_ENDPOINT = "MSI_ENDPOINT"
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# azure-identity's own tenant check (CertificateCredential): GUIDs and verified domain names.
+_TENANT = re.compile(r"^[A-Za-z0-9.-]+$")
+_CERT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_CERT_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+MIN_ASSERTION_LIFETIME = 60
+MAX_ASSERTION_LIFETIME = 600
+
+
+class CredentialMode(StrEnum):
+    KEYVAULT = "keyvault"
+    FEDERATED_MANAGED_IDENTITY = "federated-managed-identity"
+    MANAGED_IDENTITY = "managed-identity"
+
+
+class Algorithm(StrEnum):
+    PS256 = "PS256"
+    RS256 = "RS256"
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    setting: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    credential_mode: CredentialMode = CredentialMode.KEYVAULT
+    tenant_id: str | None = None
+    client_id: str | None = None
+    key_vault_url: str | None = None
+    certificate_name: str | None = None
+    certificate_version: str | None = None
+    managed_identity_client_id: str | None = None
+    cloud: Cloud = PUBLIC
+    authority_host: str = PUBLIC.authority_host
+    arm_endpoint: str = PUBLIC.arm_endpoint
+    graph_endpoint: str = PUBLIC.graph_endpoint
+    assertion_algorithm: Algorithm = Algorithm.PS256
+    assertion_send_x5c: bool = False
+    assertion_lifetime_seconds: int = 300
+    cosmos_accounts: tuple[CosmosAccountId, ...] = ()
+    cosmos_keys_cache_seconds: int = 60
+    verify_challenge_resource: bool = True
+    caller_audiences: tuple[str, ...] = ()
+    upstream_timeout_seconds: float = 10.0
+    use_managed_identity: bool = True
+    problems: tuple[SettingProblem, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def token_url(self) -> str:
+        """The Entra v2.0 token endpoint: also the assertion's ``aud`` (SPEC "The assertion")."""
+        return f"{self.authority_host}/{self.tenant_id}/oauth2/v2.0/token"
+
+    @property
+    def arm_scope(self) -> str:
+        return _origin(self.arm_endpoint) + "/.default"
+
+    @property
+    def graph_scope(self) -> str:
+        return _origin(self.graph_endpoint) + "/.default"
+
+    @property
+    def token_exchange_scope(self) -> str:
+        return self.cloud.federation_audience + "/.default"
+
+    def problem_for(self, *names: str) -> tuple[SettingProblem, ...]:
+        return tuple(p for p in self.problems if p.setting in names)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class _Reader:
+    """Collects problems while reading, so one pass reports every bad setting at once."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        self.problems: list[SettingProblem] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self._environ.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    def problem(self, name: str, reason: str) -> None:
+        self.problems.append(SettingProblem(name, reason))
+
+    def required(self, name: str, pattern: re.Pattern[str] | None = None, what: str = "") -> str | None:
+        value = self.raw(name)
+        if value is None:
+            self.problem(name, "missing")
+            return None
+        if pattern is not None and not pattern.match(value):
+            self.problem(name, f"not {what}")
+            return None
+        return value
+
+    def optional(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
+        value = self.raw(name)
+        if value is not None and not pattern.match(value):
+            self.problem(name, f"not {what}")
+            return None
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        self.problem(name, "not a boolean (true or false)")
+        return default
+
+    def integer(self, name: str, default: int, low: int, high: int | None = None) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            self.problem(name, "not a whole number")
+            return default
+        if number < low or (high is not None and number > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            self.problem(name, f"must be {bounds}")
+            return default
+        return number
+
+    def https_url(self, name: str, default: str, *, add_scheme: bool = False) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if add_scheme and "://" not in value:
+            # azure-identity's normalize_authority does the same for AZURE_AUTHORITY_HOST.
+            value = "https://" + value
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.netloc:
+            self.problem(name, "must be an https:// URL")
+            return default
+        return value.rstrip("/")
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Read and validate every SPEC setting; never raises."""
+    r = _Reader(environ)
+
+    mode_raw = r.raw(CREDENTIAL_MODE)
+    try:
+        mode = CredentialMode(mode_raw.lower()) if mode_raw else CredentialMode.KEYVAULT
+    except ValueError:
+        r.problem(CREDENTIAL_MODE, "must be keyvault, federated-managed-identity or managed-identity")
+        mode = CredentialMode.KEYVAULT
+
+    cloud_raw = r.raw(AZURE_CLOUD)
+    cloud = PUBLIC
+    if cloud_raw is not None:
+        matched = next((c for name, c in CLOUDS.items() if name.lower() == cloud_raw.lower()), None)
+        if matched is None:
+            r.problem(AZURE_CLOUD, "must be AzurePublicCloud, AzureChinaCloud or AzureUSGovernment")
+        else:
+            cloud = matched
+
+    needs_app = mode in (CredentialMode.KEYVAULT, CredentialMode.FEDERATED_MANAGED_IDENTITY)
+    tenant_id = client_id = key_vault_url = certificate_name = None
+    if needs_app:
+        tenant_id = r.required(ENTRA_TENANT_ID, _TENANT, "a tenant ID (GUID) or verified domain")
+        client_id = r.required(ENTRA_CLIENT_ID, _GUID, "an application (client) ID GUID")
+    if mode is CredentialMode.KEYVAULT:
+        key_vault_url = _vault_url(r)
+        certificate_name = r.required(
+            KEY_VAULT_CERTIFICATE_NAME, _CERT_NAME, "a Key Vault certificate name (1-127 of 0-9, a-z, A-Z, -)"
+        )
+    certificate_version = r.optional(
+        KEY_VAULT_CERTIFICATE_VERSION, _CERT_VERSION, "a certificate version (32 hex characters)"
+    )
+    if mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
+        mi_client_id = r.required(
+            AZURE_CLIENT_ID, _GUID, "the client ID GUID of a user-assigned managed identity"
+        )
+        if mi_client_id is None and r.problems and r.problems[-1].setting == AZURE_CLIENT_ID:
+            r.problems[-1] = SettingProblem(
+                AZURE_CLIENT_ID,
+                r.problems[-1].reason
+                + " (federated-managed-identity needs a user-assigned identity: system-assigned identities "
+                "cannot be federated)",
+            )
+    else:
+        mi_client_id = r.optional(AZURE_CLIENT_ID, _GUID, "a managed identity client ID GUID")
+
+    algorithm_raw = r.raw(ASSERTION_ALGORITHM)
+    algorithm = Algorithm.PS256
+    if algorithm_raw is not None:
+        try:
+            algorithm = Algorithm(algorithm_raw.upper())
+        except ValueError:
+            r.problem(ASSERTION_ALGORITHM, "must be PS256 or RS256")
+
+    timeout = _timeout(r)
+    cosmos_accounts = _cosmos_accounts(r)
+
+    audiences_raw = r.raw(CALLER_AUDIENCE)
+    audiences = tuple(a.strip() for a in audiences_raw.split(",") if a.strip()) if audiences_raw else ()
+
+    return Settings(
+        credential_mode=mode,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        key_vault_url=key_vault_url,
+        certificate_name=certificate_name,
+        certificate_version=certificate_version.lower() if certificate_version else None,
+        managed_identity_client_id=mi_client_id,
+        cloud=cloud,
+        authority_host=r.https_url(AZURE_AUTHORITY_HOST, cloud.authority_host, add_scheme=True),
+        arm_endpoint=r.https_url(ARM_ENDPOINT, cloud.arm_endpoint),
+        graph_endpoint=r.https_url(GRAPH_ENDPOINT, cloud.graph_endpoint),
+        assertion_algorithm=algorithm,
+        assertion_send_x5c=r.boolean(ASSERTION_SEND_X5C, False),
+        assertion_lifetime_seconds=r.integer(
+            ASSERTION_LIFETIME_SECONDS, 300, MIN_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
+        ),
+        cosmos_accounts=cosmos_accounts,
+        cosmos_keys_cache_seconds=r.integer(COSMOS_KEYS_CACHE_SECONDS, 60, 0, 86400),
+        verify_challenge_resource=r.boolean(KEY_VAULT_VERIFY_CHALLENGE_RESOURCE, True),
+        caller_audiences=audiences,
+        upstream_timeout_seconds=timeout,
+        use_managed_identity=bool(r.raw(IDENTITY_ENDPOINT) or r.raw(MSI_ENDPOINT)),
+        problems=tuple(r.problems),
+    )
+
+
+def _vault_url(r: _Reader) -> str | None:
+    value = r.raw(KEY_VAULT_URL)
+    if value is None:
+        r.problem(KEY_VAULT_URL, "missing")
+        return None
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        r.problem(KEY_VAULT_URL, "must be the vault URI, e.g. https://contoso-kv.vault.azure.net/")
+        return None
+    return f"https://{parts.netloc}/"
+
+
+def _timeout(r: _Reader) -> float:
+    value = r.raw(UPSTREAM_TIMEOUT_SECONDS)
+    if value is None:
+        return 10.0
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (0.1 <= seconds <= 60):
+        r.problem(UPSTREAM_TIMEOUT_SECONDS, "must be a number of seconds between 0.1 and 60")
+        return 10.0
+    return seconds
+
+
+def _cosmos_accounts(r: _Reader) -> tuple[CosmosAccountId, ...]:
+    value = r.raw(COSMOS_ACCOUNT_IDS)
+    if value is None:
+        return ()
+    accounts: list[CosmosAccountId] = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        account = parse_cosmos_account_id(item)
+        if account is None:
+            r.problem(
+                COSMOS_ACCOUNT_IDS,
+                "each item must be a Cosmos DB account resource ID: /subscriptions/{id}/resourceGroups/{group}"
+                "/providers/Microsoft.DocumentDB/databaseAccounts/{name}",
+            )
+            return ()
+        accounts.append(account)
+    names = [a.name for a in accounts]
+    if len(set(names)) != len(names):
+        r.problem(COSMOS_ACCOUNT_IDS, "two resource IDs name the same account; account names must be unique")
+        return ()
+    return tuple(accounts)

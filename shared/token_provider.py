@@ -1,0 +1,165 @@
+"""Access tokens per scope from one azure-identity credential, one refresh at a time.
+
+azure-identity caches tokens and refreshes them; this layer adds what it lacks:
+
+* single-flight: concurrent callers that find no fresh token wait on one per-scope lock while
+  the first one fetches, then all read the library's cache — 32 cold threads cost one Key Vault
+  ``sign`` and one token request;
+* a lock-free hot path: the last token per scope is reused until its refresh time (SPEC: at
+  least 5 minutes before expiry, halfway through for tokens shorter than 10 minutes, or the
+  token's own ``refresh_on``), so a valid token costs no call at all;
+* ``invalidate`` for a token a resource rejected (revoked, CAE): the next fetch passes claims,
+  which makes the library skip its cache;
+* the AADSTS700027 certificate fallback (see ``certificate_selector``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+
+from .assertion import ClientAssertion
+from .certificate_selector import NOT_REGISTERED, CertificateSelector
+from .errors import ProblemError, Upstream, UpstreamFailed
+from .upstream_errors import from_azure_error
+
+REFRESH_MARGIN_SECONDS = 300
+# The CAE client capability: a valid claims request that every token endpoint accepts, used to
+# make the library fetch a new token when the resource gave no claims challenge of its own.
+_BYPASS_CACHE_CLAIMS = '{"access_token":{"xms_cc":{"values":["CP1"]}}}'
+_MAX_CERTIFICATE_FALLBACKS = 5
+
+_ENTRA_HINTS: dict[str, str] = {
+    "AADSTS700016": "The app registration was not found in the tenant: check ENTRA_CLIENT_ID and ENTRA_TENANT_ID.",
+    "AADSTS90002": "The tenant was not found: check ENTRA_TENANT_ID and AZURE_AUTHORITY_HOST.",
+    "AADSTS700024": "The assertion's time window was rejected: check the host clock.",
+    "AADSTS500011": "The resource is not registered in the tenant: check ARM_ENDPOINT / GRAPH_ENDPOINT.",
+    "AADSTS70011": "The scope was rejected: check ARM_ENDPOINT / GRAPH_ENDPOINT.",
+    "AADSTS7000215": "Entra expected a different credential for this app.",
+    "AADSTS70021": "No federated identity credential on the app registration matches the managed identity: "
+    "add one with issuer {authority}/{tenant}/v2.0, subject = the identity's principal ID and audience "
+    "api://AzureADTokenExchange.",
+    "AADSTS700213": "No federated identity credential on the app registration matches the managed identity's "
+    "subject (its principal ID; matching is case-sensitive).",
+    "AADSTS700211": "No federated identity credential on the app registration matches the managed identity's "
+    "issuer.",
+    "AADSTS700212": "No federated identity credential on the app registration has the audience "
+    "api://AzureADTokenExchange.",
+    "AADSTS7002137": "No federated identity credential on the app registration matches the managed identity.",
+}
+
+
+def _refresh_at(token: AccessTokenInfo, obtained_at: float) -> float:
+    lifetime = max(token.expires_on - obtained_at, 0)
+    margin = min(REFRESH_MARGIN_SECONDS, lifetime / 2)
+    refresh_at = token.expires_on - margin
+    if token.refresh_on:
+        refresh_at = min(refresh_at, token.refresh_on)
+    return refresh_at
+
+
+def claims_from_challenge(www_authenticate: str | None) -> str | None:
+    """The decoded ``claims`` of a CAE challenge (``Bearer ..., claims="<base64>"``), if any."""
+    if not www_authenticate or "claims=" not in www_authenticate:
+        return None
+    value = www_authenticate.split("claims=", 1)[1].split(",", 1)[0].strip().strip('"')
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+
+
+def entra_error(exc: ClientAuthenticationError) -> ProblemError:
+    mapped = from_azure_error(exc, Upstream.ENTRA, action="the token request")
+    if isinstance(mapped, UpstreamFailed) and mapped.code in _ENTRA_HINTS:
+        mapped = UpstreamFailed(
+            f"{mapped.detail} {_ENTRA_HINTS[mapped.code]}",
+            upstream=Upstream.ENTRA,
+            code=mapped.code,
+            upstream_status=mapped.extensions.get("upstreamStatus"),
+        )
+    return mapped
+
+
+class TokenProvider:
+    def __init__(
+        self,
+        credential: Any,
+        *,
+        assertion: ClientAssertion | None = None,
+        selector: CertificateSelector | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._credential = credential
+        self._assertion = assertion
+        self._selector = selector
+        self._clock = clock
+        self._latest: dict[str, tuple[AccessTokenInfo, float]] = {}
+        self._bypass_cache: dict[str, str] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+
+    def _lock_for(self, scope: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(scope, threading.Lock())
+
+    def _fresh(self, scope: str) -> AccessTokenInfo | None:
+        entry = self._latest.get(scope)
+        if entry is not None and self._clock() < entry[1]:
+            return entry[0]
+        return None
+
+    def get(self, scope: str) -> AccessTokenInfo:
+        token = self._fresh(scope)
+        if token is not None:
+            return token
+        with self._lock_for(scope):
+            token = self._fresh(scope)  # another thread may have refreshed while we waited
+            if token is not None:
+                return token
+            obtained_at = self._clock()
+            token = self._acquire(scope, self._bypass_cache.get(scope))
+            self._bypass_cache.pop(scope, None)
+            self._latest[scope] = (token, _refresh_at(token, obtained_at))
+            return token
+
+    def invalidate(self, scope: str, rejected_token: str, *, claims: str | None = None) -> None:
+        """A resource rejected ``rejected_token``: forget it and make the next fetch skip the cache."""
+        with self._lock_for(scope):
+            entry = self._latest.get(scope)
+            if entry is not None and entry[0].token != rejected_token:
+                return  # already replaced by a concurrent caller
+            self._latest.pop(scope, None)
+            self._bypass_cache[scope] = claims or _BYPASS_CACHE_CLAIMS
+
+    def _acquire(self, scope: str, claims: str | None) -> AccessTokenInfo:
+        options: TokenRequestOptions | None = {"claims": claims} if claims else None
+        for _ in range(_MAX_CERTIFICATE_FALLBACKS + 1):
+            try:
+                return self._credential.get_token_info(scope, options=options)
+            except ProblemError:
+                raise
+            except ClientAuthenticationError as exc:
+                problem = entra_error(exc)
+                rejected = self._assertion.last_certificate if self._assertion else None
+                if problem.code != NOT_REGISTERED or self._selector is None or rejected is None:
+                    raise problem from None
+                if self._selector.pinned:
+                    raise self._selector.not_registered_error(rejected) from None
+                self._selector.reject(rejected)
+            except AzureError as exc:
+                raise from_azure_error(exc, Upstream.ENTRA, action="the token request") from None
+        raise UpstreamFailed(
+            "Entra rejected every certificate version tried.", upstream=Upstream.ENTRA, code=NOT_REGISTERED
+        )
+
+    @property
+    def selector(self) -> CertificateSelector | None:
+        return self._selector

@@ -1,0 +1,177 @@
+"""Translate what the SDKs and ``requests`` raise into the typed errors of ``shared.errors``.
+
+Only status codes, the upstream's own error *codes* and fixed hint texts go into the result:
+upstream messages are not copied, because a message is the one place a service could echo
+request material back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import requests
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+    ServiceResponseError,
+    ServiceResponseTimeoutError,
+)
+
+from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_RETRY_AFTER_SECONDS = 5
+# The status MSAL folds into a managed-identity error description, e.g. "(invalid_scope) 429, ...".
+_MI_STATUS = re.compile(r"\)\s*(\d{3})\b")
+
+
+def retry_after_seconds(headers: Mapping[str, str] | None) -> int:
+    """Integer seconds for our own ``Retry-After``, from the upstream's hints when it gave any."""
+    if headers:
+        lowered = {k.lower(): v for k, v in headers.items()}
+        for name, scale in (("retry-after", 1.0), ("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001)):
+            value = lowered.get(name)
+            if value is None:
+                continue
+            try:
+                return max(1, math.ceil(float(value) * scale))
+            except ValueError:
+                continue  # an HTTP date: fall back to the default
+    return DEFAULT_RETRY_AFTER_SECONDS
+
+
+def error_code_from_body(body: Any) -> str | None:
+    """The upstream's own error code: AADSTS code, Key Vault inner code, ARM/Graph ``error.code``."""
+    if not isinstance(body, dict):
+        return None
+    codes = body.get("error_codes")
+    if isinstance(codes, list) and codes and isinstance(codes[0], int):
+        return f"AADSTS{codes[0]}"
+    error = body.get("error")
+    if isinstance(error, str):
+        return error  # OAuth error without an AADSTS code, e.g. temporarily_unavailable
+    if isinstance(error, dict):
+        inner = error.get("innererror")
+        if isinstance(inner, dict) and isinstance(inner.get("code"), str):
+            return inner["code"]  # Key Vault: ForbiddenByRbac, KeyDisabled, ...
+        if isinstance(error.get("code"), str):
+            return error["code"]
+    return None
+
+
+def _json_body(text: str | None) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _azure_response_details(exc: HttpResponseError) -> tuple[int | None, str | None, Mapping[str, str]]:
+    response = exc.response
+    if response is None:
+        return exc.status_code, None, {}
+    try:
+        text = response.text()
+    except Exception:  # a streamed or already-closed body: the status still tells enough
+        text = None
+    return response.status_code, error_code_from_body(_json_body(text)), dict(response.headers)
+
+
+def from_status(
+    upstream: Upstream,
+    status: int | None,
+    code: str | None,
+    headers: Mapping[str, str],
+    *,
+    action: str,
+    hints: Mapping[int, str] | None = None,
+) -> ProblemError:
+    """The problem for an upstream that answered ``status`` to ``action`` after our retries."""
+    has_retry_after = any(
+        k.lower() in ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") for k in headers
+    )
+    # A 503 that names a time to come back is throttling in all but name; other 5xx are failures.
+    if status == 429 or (status == 503 and has_retry_after):
+        return UpstreamThrottled(
+            f"{upstream} is throttling {action}; retry after the indicated delay.",
+            upstream=upstream,
+            retry_after=retry_after_seconds(headers),
+            code=code,
+        )
+    hint = (hints or {}).get(status or 0, "")
+    where = f"{upstream} answered {status} to {action}"
+    if code:
+        where += f" ({code})"
+    return UpstreamFailed(f"{where}. {hint}".strip(), upstream=upstream, code=code, upstream_status=status)
+
+
+def from_azure_error(
+    exc: AzureError, upstream: Upstream, *, action: str, hints: Mapping[int, str] | None = None
+) -> ProblemError:
+    if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
+        return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
+    if isinstance(exc, ServiceRequestError):
+        return UpstreamFailed(f"Could not connect to {upstream} for {action}.", upstream=upstream)
+    if isinstance(exc, ServiceResponseError):
+        return UpstreamFailed(f"{upstream} dropped the connection during {action}.", upstream=upstream)
+    if isinstance(exc, HttpResponseError):
+        status, code, headers = _azure_response_details(exc)
+        return from_status(upstream, status, code, headers, action=action, hints=hints)
+    return UpstreamFailed(f"{upstream} failed {action} ({type(exc).__name__}).", upstream=upstream)
+
+
+def from_managed_identity_error(exc: Exception) -> ProblemError:
+    """Managed-identity failures arrive as azure-core errors or as MSAL's folded error text."""
+    upstream = Upstream.MANAGED_IDENTITY
+    action = "the managed identity token request"
+    hint = (
+        "Check that the function app has a managed identity and, for a user-assigned one, that "
+        "AZURE_CLIENT_ID is its client ID."
+    )
+    if isinstance(exc, AzureError) and not isinstance(exc, HttpResponseError) and exc.response is None:
+        mapped = from_azure_error(exc, upstream, action=action)
+        if not isinstance(mapped, UpstreamFailed):
+            return mapped
+        if isinstance(exc, ServiceRequestError | ServiceResponseError):
+            return mapped
+    match = _MI_STATUS.search(str(exc))
+    status = int(match.group(1)) if match else None
+    if status == 429:
+        return UpstreamThrottled(
+            "The managed identity endpoint is throttling token requests.",
+            upstream=upstream,
+            retry_after=DEFAULT_RETRY_AFTER_SECONDS,
+        )
+    return UpstreamFailed(
+        f"The managed identity endpoint refused the token request{f' ({status})' if status else ''}. {hint}",
+        upstream=upstream,
+        upstream_status=status,
+    )
+
+
+def from_requests_error(exc: requests.RequestException, upstream: Upstream, *, action: str) -> ProblemError:
+    if isinstance(exc, requests.Timeout):
+        return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
+    if isinstance(exc, requests.ConnectionError):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if "timed out" in str(reason).lower() or "timeout" in type(reason).__name__.lower():
+            return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
+        return UpstreamFailed(f"Could not connect to {upstream} for {action}.", upstream=upstream)
+    return UpstreamFailed(f"{upstream} failed {action} ({type(exc).__name__}).", upstream=upstream)
+
+
+def from_requests_response(
+    response: requests.Response, upstream: Upstream, *, action: str, hints: Mapping[int, str] | None = None
+) -> ProblemError:
+    code = error_code_from_body(_json_body(response.text))
+    return from_status(upstream, response.status_code, code, response.headers, action=action, hints=hints)
