@@ -100,7 +100,7 @@ class Runtime:
             self.tokens = TokenProvider(credential, assertion=assertion, selector=self.selector)
         elif s.credential_mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
             assert s.tenant_id and s.client_id
-            exchange_scope = s.token_exchange_scope
+            exchange_scope = s.federation_scope
 
             def managed_identity_assertion() -> str:
                 # The managed identity's own token for api://AzureADTokenExchange is the assertion;

@@ -112,7 +112,7 @@ class Settings:
         return _origin(self.graph_endpoint) + "/.default"
 
     @property
-    def token_exchange_scope(self) -> str:
+    def federation_scope(self) -> str:
         return self.cloud.federation_audience + "/.default"
 
     def problem_for(self, *names: str) -> tuple[SettingProblem, ...]:
@@ -218,10 +218,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         else:
             cloud = matched
 
+    audiences_raw = r.raw(CALLER_AUDIENCE)
+    audiences = tuple(a.strip() for a in audiences_raw.split(",") if a.strip()) if audiences_raw else ()
+
     needs_app = mode in (CredentialMode.KEYVAULT, CredentialMode.FEDERATED_MANAGED_IDENTITY)
     tenant_id = client_id = key_vault_url = certificate_name = None
-    if needs_app:
+    if needs_app or audiences:
+        # Caller tokens are validated against this tenant's issuer, whatever the credential mode.
         tenant_id = r.required(ENTRA_TENANT_ID, _TENANT, "a tenant ID (GUID) or verified domain")
+    if needs_app:
         client_id = r.required(ENTRA_CLIENT_ID, _GUID, "an application (client) ID GUID")
     if mode is CredentialMode.KEYVAULT:
         key_vault_url = _vault_url(r)
@@ -255,9 +260,6 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
     timeout = _timeout(r)
     cosmos_accounts = _cosmos_accounts(r)
-
-    audiences_raw = r.raw(CALLER_AUDIENCE)
-    audiences = tuple(a.strip() for a in audiences_raw.split(",") if a.strip()) if audiences_raw else ()
 
     return Settings(
         credential_mode=mode,

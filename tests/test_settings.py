@@ -1,0 +1,163 @@
+import pytest
+
+from shared.settings import Algorithm, CredentialMode, load_settings
+
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT = "11111111-2222-3333-4444-555555555555"
+ACCOUNT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-app"
+    "/providers/Microsoft.DocumentDB/databaseAccounts/orders-db"
+)
+
+BASE = {
+    "ENTRA_TENANT_ID": TENANT,
+    "ENTRA_CLIENT_ID": CLIENT,
+    "KEY_VAULT_URL": "https://contoso-kv.vault.azure.net/",
+    "KEY_VAULT_CERTIFICATE_NAME": "broker-signing",
+}
+
+
+def names(settings):
+    return [p.setting for p in settings.problems]
+
+
+def test_complete_keyvault_settings_have_public_cloud_defaults():
+    s = load_settings(BASE)
+    assert s.ok
+    assert s.credential_mode is CredentialMode.KEYVAULT
+    assert s.authority_host == "https://login.microsoftonline.com"
+    assert s.token_url == f"https://login.microsoftonline.com/{TENANT}/oauth2/v2.0/token"
+    assert s.arm_scope == "https://management.azure.com/.default"
+    assert s.graph_scope == "https://graph.microsoft.com/.default"
+    assert s.assertion_algorithm is Algorithm.PS256
+    assert s.assertion_lifetime_seconds == 300
+    assert s.verify_challenge_resource is True
+    assert s.cosmos_keys_cache_seconds == 60
+    assert s.upstream_timeout_seconds == 10.0
+
+
+def test_every_missing_keyvault_setting_is_reported_at_once():
+    s = load_settings({})
+    assert names(s) == ["ENTRA_TENANT_ID", "ENTRA_CLIENT_ID", "KEY_VAULT_URL", "KEY_VAULT_CERTIFICATE_NAME"]
+    assert all(p.reason == "missing" for p in s.problems)
+
+
+def test_blank_values_count_as_missing():
+    s = load_settings({**BASE, "ENTRA_CLIENT_ID": "   "})
+    assert names(s) == ["ENTRA_CLIENT_ID"]
+
+
+@pytest.mark.parametrize(
+    ("cloud", "authority", "arm", "graph"),
+    [
+        ("AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
+         "https://microsoftgraph.chinacloudapi.cn"),
+        ("AzureUSGovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net",
+         "https://graph.microsoft.us"),
+        ("azurepubliccloud", "https://login.microsoftonline.com", "https://management.azure.com",
+         "https://graph.microsoft.com"),
+    ],
+)
+def test_cloud_picks_default_endpoints(cloud, authority, arm, graph):
+    s = load_settings({**BASE, "AZURE_CLOUD": cloud})
+    assert s.ok
+    assert (s.authority_host, s.arm_endpoint, s.graph_endpoint) == (authority, arm, graph)
+    assert s.arm_scope == arm + "/.default"
+
+
+def test_endpoint_overrides_win_over_cloud_and_scope_is_their_origin():
+    s = load_settings(
+        {
+            **BASE,
+            "AZURE_CLOUD": "AzureUSGovernment",
+            "ARM_ENDPOINT": "https://127.0.0.1:8443/",
+            "GRAPH_ENDPOINT": "https://127.0.0.1:9443/some/path",
+            "AZURE_AUTHORITY_HOST": "login.example.test",
+        }
+    )
+    assert s.ok
+    assert s.arm_scope == "https://127.0.0.1:8443/.default"
+    assert s.graph_scope == "https://127.0.0.1:9443/.default"
+    assert s.authority_host == "https://login.example.test"
+    assert s.federation_scope == "api://AzureADTokenExchangeUSGov/.default"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ASSERTION_ALGORITHM", "ES256"),
+        ("ASSERTION_LIFETIME_SECONDS", "59"),
+        ("ASSERTION_LIFETIME_SECONDS", "601"),
+        ("ASSERTION_LIFETIME_SECONDS", "five"),
+        ("ASSERTION_SEND_X5C", "maybe"),
+        ("KEY_VAULT_VERIFY_CHALLENGE_RESOURCE", "nope"),
+        ("AZURE_CLOUD", "AzureGermanCloud"),
+        ("CREDENTIAL_MODE", "secret"),
+        ("ARM_ENDPOINT", "http://management.azure.com"),
+        ("KEY_VAULT_URL", "https://contoso-kv.vault.azure.net/secrets/x"),
+        ("KEY_VAULT_CERTIFICATE_VERSION", "latest"),
+        ("ENTRA_CLIENT_ID", "not-a-guid"),
+        ("COSMOS_ACCOUNT_IDS", "/subscriptions/x/resourceGroups/rg"),
+        ("COSMOS_KEYS_CACHE_SECONDS", "-1"),
+        ("UPSTREAM_TIMEOUT_SECONDS", "0"),
+    ],
+)
+def test_invalid_values_are_problems_naming_the_setting(name, value):
+    s = load_settings({**BASE, name: value})
+    assert names(s) == [name]
+    assert s.problems[0].reason != "missing"
+
+
+def test_valid_optional_values():
+    s = load_settings(
+        {
+            **BASE,
+            "ASSERTION_ALGORITHM": "rs256",
+            "ASSERTION_LIFETIME_SECONDS": "600",
+            "ASSERTION_SEND_X5C": "TRUE",
+            "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
+            "KEY_VAULT_CERTIFICATE_VERSION": "0123456789ABCDEF0123456789abcdef",
+            "COSMOS_ACCOUNT_IDS": f" {ACCOUNT_ID} , ",
+            "COSMOS_KEYS_CACHE_SECONDS": "0",
+            "CALLER_AUDIENCE": "api://broker, 99999999-2222-3333-4444-555555555555",
+            "UPSTREAM_TIMEOUT_SECONDS": "2.5",
+        }
+    )
+    assert s.ok, s.problems
+    assert s.assertion_algorithm is Algorithm.RS256
+    assert s.assertion_send_x5c is True
+    assert s.verify_challenge_resource is False
+    assert s.certificate_version == "0123456789abcdef0123456789abcdef"
+    assert [a.name for a in s.cosmos_accounts] == ["orders-db"]
+    assert s.cosmos_accounts[0].resource_id == ACCOUNT_ID
+    assert s.caller_audiences == ("api://broker", "99999999-2222-3333-4444-555555555555")
+    assert s.upstream_timeout_seconds == 2.5
+
+
+def test_federated_mode_needs_a_user_assigned_identity():
+    s = load_settings({"CREDENTIAL_MODE": "federated-managed-identity", "ENTRA_TENANT_ID": TENANT,
+                       "ENTRA_CLIENT_ID": CLIENT})
+    assert names(s) == ["AZURE_CLIENT_ID"]
+    assert "user-assigned" in s.problems[0].reason
+
+
+def test_federated_mode_does_not_need_key_vault():
+    s = load_settings({"CREDENTIAL_MODE": "federated-managed-identity", "ENTRA_TENANT_ID": TENANT,
+                       "ENTRA_CLIENT_ID": CLIENT, "AZURE_CLIENT_ID": CLIENT})
+    assert s.ok
+
+
+def test_managed_identity_mode_needs_nothing():
+    s = load_settings({"CREDENTIAL_MODE": "managed-identity"})
+    assert s.ok
+    assert s.credential_mode is CredentialMode.MANAGED_IDENTITY
+
+
+def test_caller_audience_needs_the_tenant_in_managed_identity_mode():
+    s = load_settings({"CREDENTIAL_MODE": "managed-identity", "CALLER_AUDIENCE": "api://broker"})
+    assert names(s) == ["ENTRA_TENANT_ID"]
+
+
+def test_managed_identity_is_used_when_the_platform_provides_it():
+    assert load_settings({**BASE, "IDENTITY_ENDPOINT": "http://localhost:8081/msi/token"}).use_managed_identity
+    assert not load_settings(BASE).use_managed_identity
