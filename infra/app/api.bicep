@@ -1,0 +1,177 @@
+// The Function App on Flex Consumption (FC1, Linux, Python 3.11) and its app settings.
+// Host storage and the deployment container are reached with the function's managed identity
+// (no connection strings, no shared keys); telemetry goes to Application Insights with Entra auth.
+// References: https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to
+//             https://learn.microsoft.com/azure/templates/microsoft.web/sites (functionAppConfig)
+//             https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+//             Azure-Samples/functions-quickstart-python-http-azd (infra/app/api.bicep)
+
+@description('Function App name.')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Azure region (must offer Flex Consumption).')
+param location string
+
+@description('Resource tags.')
+param tags object = {}
+
+@description('azd service name this app deploys (azure.yaml services.<name>).')
+param serviceName string = 'api'
+
+@description('Storage account for AzureWebJobsStorage and the deployment container.')
+param storageAccountName string
+
+@description('Blob endpoint of that account, e.g. https://st123.blob.core.windows.net/')
+param storageBlobEndpoint string
+
+@description('Queue endpoint of that account.')
+param storageQueueEndpoint string
+
+@description('Table endpoint of that account.')
+param storageTableEndpoint string
+
+@description('Blob container holding the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights connection string (ingestion endpoint; local auth is disabled).')
+param applicationInsightsConnectionString string
+
+@description('Resource ID of the user-assigned identity the app runs as; empty: the system-assigned identity only.')
+param userAssignedIdentityId string = ''
+
+@description('Client ID of that user-assigned identity; empty when none.')
+param userAssignedIdentityClientId string = ''
+
+@description('The product settings (SPEC "Settings"), built in main.bicep.')
+param productSettings object
+
+@description('Maximum instances Flex Consumption scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Instance memory size in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+var useUserAssigned = !empty(userAssignedIdentityId)
+
+// Host settings: identity-based host storage, telemetry with Entra auth. With a user-assigned
+// identity the host must be told which one (credential + clientId); otherwise it uses the
+// system-assigned identity.
+var hostStorageSettings = {
+  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storageQueueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storageTableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: useUserAssigned ? 'ClientId=${userAssignedIdentityClientId};Authorization=AAD' : 'Authorization=AAD'
+}
+var hostUserAssignedSettings = useUserAssigned ? {
+  AzureWebJobsStorage__clientId: userAssignedIdentityClientId
+} : {}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+// checkov:skip=CKV_AZURE_56:Callers authenticate with function keys and, when CALLER_AUDIENCE is set, an Entra bearer token the app validates itself (per-route app roles); App Service Authentication would not check app roles.
+// checkov:skip=CKV_AZURE_13:Same as CKV_AZURE_56: authentication is enforced by the app (function keys + Entra caller tokens).
+// checkov:skip=CKV_AZURE_17:Client certificates are not how callers authenticate; they present Entra tokens.
+// checkov:skip=CKV_AZURE_222:Public network access is needed for callers; every route but /api/health requires a function key and optionally an Entra token.
+// checkov:skip=CKV_AZURE_212:Flex Consumption scales per instance; a minimum instance count does not apply.
+// checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption plan option not offered in every region; left off for a portable default.
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: useUserAssigned ? 'SystemAssigned, UserAssigned' : 'SystemAssigned'
+    userAssignedIdentities: useUserAssigned ? {
+      '${userAssignedIdentityId}': {}
+    } : null
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      remoteDebuggingEnabled: false
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: useUserAssigned ? 'UserAssignedIdentity' : 'SystemAssignedIdentity'
+            userAssignedIdentityResourceId: useUserAssigned ? userAssignedIdentityId : null
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  parent: functionApp
+  name: 'appsettings'
+  properties: union(hostStorageSettings, hostUserAssignedSettings, productSettings)
+}
+
+// No FTP or basic-auth (SCM) publishing credentials: azd deploys through the deployment
+// container with Entra auth.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output name string = functionApp.name
+output id string = functionApp.id
+output defaultHostName string = functionApp.properties.defaultHostName
+output systemAssignedPrincipalId string = functionApp.identity.principalId

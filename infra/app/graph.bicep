@@ -1,0 +1,129 @@
+// Entra objects, declared with the Microsoft Graph Bicep extension (bicepconfig.json:
+// "microsoftGraphV1": "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0").
+//  - the app registration the function authenticates as (+ its service principal), asking for
+//    the Graph application permission User.Read.All (granted in graphgrant.bicep or by an admin);
+//  - when a user-assigned identity is used, the federated identity credential that lets that
+//    identity's token stand in for a client assertion (CREDENTIAL_MODE=federated-managed-identity);
+//  - the API app registration callers get tokens for (CALLER_AUDIENCE), with the app roles the
+//    routes require.
+// keyCredentials are deliberately not declared: the postprovision hook appends the Key Vault
+// certificate's public part. Graph Bicep updates existing objects with PATCH (upsert by
+// uniqueName), so properties not declared here are kept on every redeploy.
+// References: https://learn.microsoft.com/graph/templates/reference/applications?view=graph-bicep-1.0
+//             https://learn.microsoft.com/graph/templates/reference/federatedidentitycredentials?view=graph-bicep-1.0
+//             https://learn.microsoft.com/graph/templates/concept-uniquely-named-resources
+extension microsoftGraphV1
+
+@description('uniqueName (tenant-wide key) of the app registration the function authenticates as.')
+param appUniqueName string
+
+@description('Display name of that app registration.')
+param appDisplayName string
+
+@description('uniqueName of the API app registration callers request tokens for.')
+param apiUniqueName string
+
+@description('Display name of the API app registration.')
+param apiDisplayName string
+
+@description('Principal (object) ID of the user-assigned identity to trust with a federated credential; empty: none.')
+param federatedIdentityPrincipalId string = ''
+
+// Microsoft Graph's well-known application ID and its User.Read.All application role (app role
+// IDs are the same in every tenant and national cloud).
+var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
+var userReadAllAppRoleId = 'df021288-bdef-4463-88db-98f22de89214'
+
+var tenantId = tenant().tenantId
+// loginEndpoint ends with '/': https://login.microsoftonline.com/ in the public cloud.
+var federatedIssuer = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+var apiIdentifierUri = 'api://${tenantId}/${apiUniqueName}'
+
+// The caller-facing app roles; values are what the function checks (SPEC "HTTP API").
+var callerAppRoles = [
+  {
+    value: 'CosmosKeys.Read'
+    displayName: 'Read Cosmos DB read-only keys'
+    description: 'GET /api/cosmos/{account}/keys?type=readonly'
+  }
+  {
+    value: 'CosmosKeys.ReadWrite'
+    displayName: 'Read Cosmos DB read-write keys'
+    description: 'GET /api/cosmos/{account}/keys?type=readwrite (also grants readonly)'
+  }
+  {
+    value: 'Users.Read'
+    displayName: 'List directory users'
+    description: 'GET /api/graph/users'
+  }
+  {
+    value: 'Diagnostics.Read'
+    displayName: 'Read broker diagnostics'
+    description: 'GET /api/diagnostics'
+  }
+]
+
+resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: appUniqueName
+  displayName: appDisplayName
+  signInAudience: 'AzureADMyOrg'
+  requiredResourceAccess: [
+    {
+      resourceAppId: microsoftGraphAppId
+      resourceAccess: [
+        {
+          id: userReadAllAppRoleId
+          type: 'Role'
+        }
+      ]
+    }
+  ]
+
+  resource managedIdentityCredential 'federatedIdentityCredentials@v1.0' = if (!empty(federatedIdentityPrincipalId)) {
+    name: '${brokerApp.uniqueName}/function-managed-identity'
+    description: 'The Function App user-assigned managed identity (CREDENTIAL_MODE=federated-managed-identity)'
+    audiences: [
+      'api://AzureADTokenExchange'
+    ]
+    issuer: federatedIssuer
+    subject: federatedIdentityPrincipalId
+  }
+}
+
+resource brokerServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: brokerApp.appId
+}
+
+resource apiApp 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: apiUniqueName
+  displayName: apiDisplayName
+  signInAudience: 'AzureADMyOrg'
+  identifierUris: [
+    apiIdentifierUri
+  ]
+  api: {
+    requestedAccessTokenVersion: 2
+  }
+  appRoles: [for role in callerAppRoles: {
+    id: guid(apiUniqueName, role.value)
+    value: role.value
+    displayName: role.displayName
+    description: role.description
+    allowedMemberTypes: [
+      'Application'
+    ]
+    isEnabled: true
+  }]
+}
+
+resource apiServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: apiApp.appId
+  appRoleAssignmentRequired: true
+}
+
+output appId string = brokerApp.appId
+output appObjectId string = brokerApp.id
+output servicePrincipalId string = brokerServicePrincipal.id
+output apiAppId string = apiApp.appId
+output apiIdentifierUri string = apiIdentifierUri
+output federatedIssuer string = federatedIssuer

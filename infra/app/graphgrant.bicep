@@ -1,0 +1,23 @@
+// Grants Microsoft Graph's User.Read.All application permission (an app role assignment on the
+// Microsoft Graph service principal) to one principal. This IS tenant-wide admin consent, so the
+// deploying user needs Privileged Role Administrator (or Global Administrator); main.bicep calls
+// it only when grantGraphAdminConsent is true. Otherwise an admin grants consent afterwards (see
+// infra/README.md "Admin consent").
+// Reference: https://learn.microsoft.com/graph/templates/reference/approleassignedto?view=graph-bicep-1.0
+extension microsoftGraphV1
+
+@description('Object ID of the service principal (app registration SP or managed identity) to grant User.Read.All.')
+param principalId string
+
+var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
+var userReadAllAppRoleId = 'df021288-bdef-4463-88db-98f22de89214'
+
+resource microsoftGraph 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: microsoftGraphAppId
+}
+
+resource userReadAll 'Microsoft.Graph/appRoleAssignedTo@v1.0' = {
+  appRoleId: userReadAllAppRoleId
+  principalId: principalId
+  resourceId: microsoftGraph.id
+}

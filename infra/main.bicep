@@ -1,0 +1,313 @@
+// Entry point for `azd up`: one resource group with the Function App (Flex Consumption), its
+// storage, monitoring, Key Vault and (optionally) a user-assigned identity and a Cosmos DB
+// account; the Entra app registrations through the Microsoft Graph Bicep extension; and every
+// role assignment. Config flows one way: azd env -> main.parameters.json -> these params ->
+// app settings (SPEC "Settings"). Outputs in UPPER_SNAKE become azd env values, which the
+// postprovision hook and scripts/write_local_settings.py read.
+// Layout follows Azure-Samples/functions-quickstart-python-http-azd.
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; seeds resource names.')
+param environmentName string
+
+@minLength(1)
+@description('Azure region for all resources (must offer Flex Consumption).')
+param location string
+
+@description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Certificates Officer for the hook.')
+param principalId string = ''
+
+@description('Type of principalId.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+@description('CREDENTIAL_MODE: keyvault (certificate in Key Vault signs the assertion), federated-managed-identity (user-assigned identity as a federated credential), managed-identity (no app registration downstream).')
+@allowed([
+  'keyvault'
+  'federated-managed-identity'
+  'managed-identity'
+])
+param credentialMode string = 'keyvault'
+
+@description('Create a user-assigned identity and run the app as it (AZURE_CLIENT_ID). Always on for federated-managed-identity.')
+param useUserAssignedIdentity bool = false
+
+@description('Key Vault SKU: premium gives HSM-backed (RSA-HSM) keys.')
+@allowed([
+  'standard'
+  'premium'
+])
+param keyVaultSku string = 'standard'
+
+@description('Key Vault public network access.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+@description('KEY_VAULT_CERTIFICATE_NAME: the certificate the hook creates and the function signs with.')
+@minLength(1)
+@maxLength(127)
+param certificateName string = 'assertion-signing'
+
+@description('KEY_VAULT_CERTIFICATE_VERSION: pin one version; empty follows the current version (rotation picked up).')
+param certificateVersion string = ''
+
+@description('ASSERTION_ALGORITHM.')
+@allowed([
+  'PS256'
+  'RS256'
+])
+param assertionAlgorithm string = 'PS256'
+
+@description('ASSERTION_SEND_X5C: add the x5c header for subject-name/issuer trust.')
+param assertionSendX5c bool = false
+
+@description('ASSERTION_LIFETIME_SECONDS.')
+@minValue(60)
+@maxValue(600)
+param assertionLifetimeSeconds int = 300
+
+@description('Resource ID of an existing Cosmos DB account to serve keys for; empty creates a serverless account.')
+param existingCosmosAccountId string = ''
+
+@description('readonly grants Cosmos DB Account Reader Role (readonlykeys); readwrite grants DocumentDB Account Contributor (listKeys).')
+@allowed([
+  'readonly'
+  'readwrite'
+])
+param cosmosKeyAccess string = 'readonly'
+
+@description('COSMOS_KEYS_CACHE_SECONDS.')
+@minValue(0)
+@maxValue(3600)
+param cosmosKeysCacheSeconds int = 60
+
+@description('Set CALLER_AUDIENCE so every non-health route also needs an Entra token with the route\'s app role.')
+param enableCallerAuth bool = true
+
+@description('UPSTREAM_TIMEOUT_SECONDS.')
+@minValue(1)
+@maxValue(120)
+param upstreamTimeoutSeconds int = 10
+
+@description('GRAPH_ENDPOINT override; empty: the app derives it from AZURE_CLOUD (environment() has no Microsoft Graph endpoint).')
+param graphEndpoint string = ''
+
+@description('Grant Graph User.Read.All (tenant-wide admin consent) during deployment; needs Privileged Role Administrator. false: an admin grants it afterwards.')
+param grantGraphAdminConsent bool = false
+
+@description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
+param grantDeployerSignAccess bool = false
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var createUserAssigned = useUserAssignedIdentity || credentialMode == 'federated-managed-identity'
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+var createCosmos = empty(existingCosmosAccountId)
+var cosmosSubscriptionId = createCosmos ? subscription().subscriptionId : split(existingCosmosAccountId, '/')[2]
+var cosmosResourceGroupName = createCosmos ? rg.name : split(existingCosmosAccountId, '/')[4]
+var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${resourceToken}' : split(existingCosmosAccountId, '/')[8]
+
+// Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
+// app expects origins without it.
+var loginEndpoint = environment().authentication.loginEndpoint
+var authorityHost = endsWith(loginEndpoint, '/') ? substring(loginEndpoint, 0, length(loginEndpoint) - 1) : loginEndpoint
+var resourceManager = environment().resourceManager
+var armEndpoint = endsWith(resourceManager, '/') ? substring(resourceManager, 0, length(resourceManager) - 1) : resourceManager
+// environment().name is AzureCloud / AzureChinaCloud / AzureUSGovernment; SPEC's AZURE_CLOUD
+// names the public cloud AzurePublicCloud.
+var azureCloud = environment().name == 'AzureCloud' ? 'AzurePublicCloud' : environment().name
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module userAssignedIdentity 'app/identity.bicep' = if (createUserAssigned) {
+  name: 'identity'
+  scope: rg
+  params: {
+    name: '${abbrs.managedIdentityUserAssignedIdentities}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbrs.keyVaultVaults}${resourceToken}'
+    location: location
+    tags: tags
+    skuName: keyVaultSku
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+  }
+}
+
+module entra 'app/graph.bicep' = {
+  name: 'entra'
+  scope: rg
+  params: {
+    appUniqueName: '${abbrs.entraApplications}broker-${resourceToken}'
+    appDisplayName: 'Key Vault assertion broker (${environmentName})'
+    apiUniqueName: '${abbrs.entraApplications}broker-api-${resourceToken}'
+    apiDisplayName: 'Key Vault assertion broker API (${environmentName})'
+    federatedIdentityPrincipalId: createUserAssigned ? userAssignedIdentity.outputs.principalId : ''
+  }
+}
+
+// SPEC "Settings": every setting the deployment knows. Optional settings whose value would be
+// the app's own default-by-absence (a pinned version, an endpoint override, a user-assigned
+// identity) are only added when set.
+var productSettings = {
+  ENTRA_TENANT_ID: tenant().tenantId
+  ENTRA_CLIENT_ID: entra.outputs.appId
+  KEY_VAULT_URL: keyVault.outputs.vaultUri
+  KEY_VAULT_CERTIFICATE_NAME: certificateName
+  AZURE_AUTHORITY_HOST: authorityHost
+  AZURE_CLOUD: azureCloud
+  ARM_ENDPOINT: armEndpoint
+  ASSERTION_ALGORITHM: assertionAlgorithm
+  ASSERTION_SEND_X5C: assertionSendX5c ? 'true' : 'false'
+  ASSERTION_LIFETIME_SECONDS: string(assertionLifetimeSeconds)
+  COSMOS_ACCOUNT_IDS: cosmos.outputs.accountId
+  COSMOS_KEYS_CACHE_SECONDS: string(cosmosKeysCacheSeconds)
+  KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
+  CREDENTIAL_MODE: credentialMode
+  UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
+}
+var optionalSettings = union(
+  createUserAssigned ? { AZURE_CLIENT_ID: userAssignedIdentity.outputs.clientId } : {},
+  empty(certificateVersion) ? {} : { KEY_VAULT_CERTIFICATE_VERSION: certificateVersion },
+  empty(graphEndpoint) ? {} : { GRAPH_ENDPOINT: graphEndpoint },
+  enableCallerAuth ? { CALLER_AUDIENCE: callerAudience } : {}
+)
+// Both the App ID URI and the client ID are accepted as the caller token audience.
+var callerAudience = '${entra.outputs.apiIdentifierUri},${entra.outputs.apiAppId}'
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: '${abbrs.webSitesFunctions}${resourceToken}'
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'api'
+    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    storageQueueEndpoint: storage.outputs.queueEndpoint
+    storageTableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
+    userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
+    productSettings: union(productSettings, optionalSettings)
+  }
+}
+
+// The identity the function's code runs as: the user-assigned one when present (AZURE_CLIENT_ID
+// is then set), else the system-assigned one.
+var functionPrincipalId = createUserAssigned ? userAssignedIdentity.outputs.principalId : api.outputs.systemAssignedPrincipalId
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: {
+    functionPrincipalId: functionPrincipalId
+    deployerPrincipalId: principalId
+    deployerPrincipalType: principalType
+    grantDeployerSignAccess: grantDeployerSignAccess
+    keyVaultName: keyVault.outputs.name
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+  }
+}
+
+// Who calls ARM and Graph downstream: the app registration's service principal, or in
+// managed-identity mode the function's own identity.
+var downstreamPrincipalId = credentialMode == 'managed-identity' ? functionPrincipalId : entra.outputs.servicePrincipalId
+
+module cosmos 'app/cosmos.bicep' = {
+  name: 'cosmos'
+  scope: resourceGroup(cosmosSubscriptionId, cosmosResourceGroupName)
+  params: {
+    accountName: cosmosAccountName
+    createAccount: createCosmos
+    location: location
+    tags: tags
+    principalId: downstreamPrincipalId
+    keyAccess: cosmosKeyAccess
+  }
+}
+
+module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {
+  name: 'graph-consent'
+  scope: rg
+  params: {
+    principalId: downstreamPrincipalId
+  }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = api.outputs.name
+output FUNCTION_APP_URL string = 'https://${api.outputs.defaultHostName}'
+output ENTRA_TENANT_ID string = tenant().tenantId
+output ENTRA_CLIENT_ID string = entra.outputs.appId
+output ENTRA_APP_OBJECT_ID string = entra.outputs.appObjectId
+output ENTRA_SERVICE_PRINCIPAL_ID string = entra.outputs.servicePrincipalId
+output ENTRA_API_APP_ID string = entra.outputs.apiAppId
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_URL string = keyVault.outputs.vaultUri
+output KEY_VAULT_SKU string = keyVaultSku
+output KEY_VAULT_CERTIFICATE_NAME string = certificateName
+output KEY_VAULT_CERTIFICATE_VERSION string = certificateVersion
+output USER_ASSIGNED_IDENTITY_CLIENT_ID string = createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
+output AZURE_AUTHORITY_HOST string = authorityHost
+output AZURE_CLOUD string = azureCloud
+output ARM_ENDPOINT string = armEndpoint
+output GRAPH_ENDPOINT string = graphEndpoint
+output ASSERTION_ALGORITHM string = assertionAlgorithm
+output ASSERTION_SEND_X5C string = assertionSendX5c ? 'true' : 'false'
+output ASSERTION_LIFETIME_SECONDS string = string(assertionLifetimeSeconds)
+output COSMOS_ACCOUNT_IDS string = cosmos.outputs.accountId
+output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
+output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
+output CREDENTIAL_MODE string = credentialMode
+output UPSTREAM_TIMEOUT_SECONDS string = string(upstreamTimeoutSeconds)
