@@ -1,0 +1,207 @@
+# The emulator's token service: the tenant's RSA signing key (with `kid`/`x5t`, published in
+# the JWKS), minting of Entra-like access tokens and their validation by resource servers.
+# Claim set follows Microsoft's access token reference (learn.microsoft.com/entra/
+# identity-platform/access-token-claims-reference): v1.0 resource tokens (Key Vault, ARM,
+# Graph accept v1) carry `iss` https://sts.windows.net/{tid}/ and `appid`; v2.0 tokens carry
+# `iss` {authority}/{tid}/v2.0 and `azp`. Both carry `aud`, `iat`, `nbf`, `exp`, `oid`, `sub`,
+# `tid`, `roles`, `idtyp: app`, `ver`. Tokens are never logged.
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from emulator import certs
+
+# Resource servers tolerate 5 minutes of clock skew (Microsoft.IdentityModel's default
+# ClockSkew). [D] learn.microsoft.com TokenValidationParameters.DefaultClockSkew
+CLOCK_SKEW_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    private_key: rsa.RSAPrivateKey
+    cert_der: bytes
+
+    @property
+    def kid(self) -> str:
+        # Entra's kid for its signing keys equals the certificate's x5t.
+        return certs.x5t(self.cert_der)
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        return self.private_key.public_key()
+
+    def jwk(self, issuer: str) -> dict[str, Any]:
+        return {
+            **certs.public_jwk(self.public_key),
+            "use": "sig",
+            "kid": self.kid,
+            "x5t": self.kid,
+            "x5c": [base64.b64encode(self.cert_der).decode("ascii")],
+            "issuer": issuer,
+        }
+
+
+def new_signing_key(subject: str) -> SigningKey:
+    key = certs.new_rsa_key()
+    now = dt.datetime.now(dt.UTC)
+    der = certs.self_signed(key, subject, not_before=now - dt.timedelta(days=1), not_after=now + dt.timedelta(days=365))
+    return SigningKey(key, der)
+
+
+class TokenError(Exception):
+    """A bearer token a resource server refuses. `reason` is one of: missing, malformed,
+    signature, expired, not_yet_valid, audience, issuer."""
+
+    def __init__(self, reason: str, claims: Mapping[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.claims: Mapping[str, Any] = claims or {}
+
+
+class TokenService:
+    def __init__(self, tenant_id: str, login_origin: Callable[[], str]) -> None:
+        self.tenant_id = tenant_id
+        self._login_origin = login_origin
+        self.tenant_key = new_signing_key("accounts.emulator.invalid")
+        # Not published anywhere: tokens it signs must fail signature validation.
+        self.rogue_key = new_signing_key("rogue.emulator.invalid")
+
+    # issuers -------------------------------------------------------------------------
+    def v1_issuer(self, tenant_id: str | None = None) -> str:
+        return f"https://sts.windows.net/{tenant_id or self.tenant_id}/"
+
+    def v2_issuer(self, tenant_id: str | None = None) -> str:
+        return f"{self._login_origin()}/{tenant_id or self.tenant_id}/v2.0"
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.tenant_key.jwk(self.v2_issuer())]}
+
+    # minting -------------------------------------------------------------------------
+    def sign(
+        self,
+        claims: Mapping[str, Any],
+        *,
+        signing_key: str = "tenant",
+        alg: str = "RS256",
+        kid: str | None = None,
+    ) -> str:
+        key = {"tenant": self.tenant_key, "rogue": self.rogue_key}.get(signing_key)
+        if key is None:
+            raise ValueError("signing_key must be 'tenant' or 'rogue'")
+        headers = {"typ": "JWT", "kid": kid or key.kid}
+        if kid is None:
+            headers["x5t"] = key.kid
+        if alg == "none":
+            return jwt.encode(dict(claims), None, algorithm="none", headers=headers)
+        if alg not in {"RS256", "PS256", "RS384", "RS512", "PS384", "PS512"}:
+            raise ValueError(f"unsupported alg {alg!r}")
+        pem = key.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        return jwt.encode(dict(claims), pem, algorithm=alg, headers=headers)
+
+    def app_token(
+        self,
+        *,
+        audience: str,
+        app_id: str,
+        object_id: str,
+        roles: Sequence[str] = (),
+        lifetime: int = 3599,
+        version: str = "1.0",
+        tenant_id: str | None = None,
+        extra: Mapping[str, Any] | None = None,
+        not_before: float | None = None,
+        signing_key: str = "tenant",
+        alg: str = "RS256",
+        kid: str | None = None,
+    ) -> tuple[str, int]:
+        """An app-only access token; returns (token, exp)."""
+        now = int(time.time())
+        nbf = int(not_before) if not_before is not None else now - 300  # Entra back-dates nbf/iat 5 min
+        exp = now + int(lifetime)
+        tid = tenant_id or self.tenant_id
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": self.v1_issuer(tid) if version == "1.0" else self.v2_issuer(tid),
+            "iat": min(now - 300, nbf),
+            "nbf": nbf,
+            "exp": exp,
+            "aio": uuid.uuid4().hex,
+            "idp": self.v1_issuer(tid),
+            "idtyp": "app",
+            "oid": object_id,
+            "rh": "0.emulator.",
+            "sub": object_id,
+            "tid": tid,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": version,
+        }
+        if version == "1.0":
+            claims.update({"appid": app_id, "appidacr": "2"})
+        else:
+            claims.update({"azp": app_id, "azpacr": "2"})
+        claims["azp" if version == "1.0" else "appid"] = app_id  # both, per the emulator brief
+        if roles:
+            claims["roles"] = list(roles)
+        claims.update(extra or {})
+        return self.sign(claims, signing_key=signing_key, alg=alg, kid=kid), exp
+
+    # validation ----------------------------------------------------------------------
+    def validate(
+        self,
+        token: str | None,
+        *,
+        audiences: Collection[str],
+        issuers: Collection[str] | None = None,
+    ) -> dict[str, Any]:
+        """Claims of a token signed by the tenant key, for one of `audiences`, issued by one
+        of `issuers` (default: this tenant's v1 and v2 issuers), within its lifetime."""
+        if token is None or token == "":
+            raise TokenError("missing")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError as exc:
+            raise TokenError("malformed") from exc
+        if header.get("alg") != "RS256" or header.get("kid") != self.tenant_key.kid:
+            raise TokenError("signature", unverified)
+        try:
+            claims = jwt.decode(
+                token,
+                self.tenant_key.public_key,
+                algorithms=["RS256"],
+                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenError("signature", unverified) from exc
+        now = time.time()
+        try:
+            exp = float(claims["exp"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TokenError("malformed", claims) from exc
+        if exp + CLOCK_SKEW_SECONDS < now:
+            raise TokenError("expired", claims)
+        nbf = claims.get("nbf")
+        if isinstance(nbf, int | float) and nbf - CLOCK_SKEW_SECONDS > now:
+            raise TokenError("not_yet_valid", claims)
+        if claims.get("aud") not in audiences:
+            raise TokenError("audience", claims)
+        allowed = issuers if issuers is not None else (self.v1_issuer(), self.v2_issuer())
+        if claims.get("iss") not in allowed or claims.get("tid", self.tenant_id) != self.tenant_id:
+            raise TokenError("issuer", claims)
+        return claims
+
+
+def utc_iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
