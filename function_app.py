@@ -7,8 +7,10 @@ first request, and problems with them are answered as 503s.
 import azure.functions as func
 
 from shared.cosmos_keys import parse_key_type, validate_account_name
+from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, route
+from shared.roles import DIAGNOSTICS_ROLES, USERS_ROLES, cosmos_roles
 from shared.runtime import get_runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -26,7 +28,29 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="cosmos/{account}/keys", methods=["GET"])
 @route("cosmos-keys")
 def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
-    account = validate_account_name(req.route_params.get("account", ""))
+    runtime = get_runtime()
     key_type = parse_key_type(req.params.get("type"))
-    keys = get_runtime().require_cosmos().keys(account, key_type)
+    runtime.authorize(req.headers.get("Authorization"), route="cosmos-keys", any_of=cosmos_roles(key_type))
+    account = validate_account_name(req.route_params.get("account", ""))
+    keys = runtime.require_cosmos().keys(account, key_type)
     return json_response({"account": account, "type": str(key_type), **keys}, no_store=True)
+
+
+@app.function_name("graph_users")
+@app.route(route="graph/users", methods=["GET"])
+@route("graph-users")
+def graph_users(req: func.HttpRequest) -> func.HttpResponse:
+    runtime = get_runtime()
+    limit = parse_limit(req.params.get("limit"))
+    select = parse_select(req.params.get("select"))
+    runtime.authorize(req.headers.get("Authorization"), route="graph-users", any_of=USERS_ROLES)
+    return json_response(runtime.require_users().list(limit=limit, select=select), no_store=True)
+
+
+@app.function_name("diagnostics")
+@app.route(route="diagnostics", methods=["GET"])
+@route("diagnostics")
+def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
+    runtime = get_runtime()
+    runtime.authorize(req.headers.get("Authorization"), route="diagnostics", any_of=DIAGNOSTICS_ROLES)
+    return json_response(runtime.diagnostics(), no_store=True)

@@ -24,7 +24,9 @@ NOT_REGISTERED = "AADSTS700027"
 
 @dataclass(frozen=True)
 class SelectionState:
-    version: str
+    """The version that signed the last assertion, and whether it was a fallback."""
+
+    certificate: CertificateInfo
     fallback: bool
     current_version: str
 
@@ -75,7 +77,7 @@ class CertificateSelector:
     def select(self) -> CertificateInfo:
         current = self._source.usable_current()
         if self._source.pinned_version or not self._is_rejected(current.version):
-            self.state = SelectionState(current.version, False, current.version)
+            self.state = SelectionState(current, False, current.version)
             return current
         for candidate in self._source.older_usable_versions(current):
             if self._is_rejected(candidate.version):
@@ -89,14 +91,12 @@ class CertificateSelector:
                 self._client_id,
                 current.thumbprint_hex,
             )
-            self.state = SelectionState(candidate.version, True, current.version)
+            self.state = SelectionState(candidate, True, current.version)
             return candidate
         raise self.not_registered_error(current)
 
     def not_registered_error(self, current: CertificateInfo) -> UpstreamFailed:
-        fallback = (
-            "" if self._source.pinned_version else " No older enabled, valid version is accepted either."
-        )
+        fallback = "" if self._source.pinned_version else " No older enabled, valid version is accepted either."
         return UpstreamFailed(
             f"Entra does not accept certificate '{current.name}' version {current.version}: it is not registered "
             f"on app registration {self._client_id}. Upload that version's public certificate (SHA-1 thumbprint "

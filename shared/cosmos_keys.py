@@ -69,9 +69,7 @@ class CosmosKeysService:
     def account(self, name: str) -> CosmosAccountId:
         account = self._accounts.get(name)
         if account is None:
-            raise NotFound(
-                f"Cosmos DB account '{name}' is not one this function serves (COSMOS_ACCOUNT_IDS)."
-            )
+            raise NotFound(f"Cosmos DB account '{name}' is not one this function serves (COSMOS_ACCOUNT_IDS).")
         return account
 
     def keys(self, name: str, key_type: KeyType) -> dict[str, Any]:

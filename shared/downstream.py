@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from .errors import Upstream, UpstreamFailed
+from .errors import BadRequest, Upstream, UpstreamFailed
 from .retry import remaining, urllib3_retry
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
@@ -59,8 +59,13 @@ class DownstreamClient:
         action: str,
         params: Mapping[str, str] | None = None,
         hints: Mapping[int, str] | None = None,
+        bad_request_is_callers: bool = False,
     ) -> Any:
-        """Call the API and return its JSON body; any non-2xx becomes a ProblemError."""
+        """Call the API and return its JSON body; any non-2xx becomes a ProblemError.
+
+        ``bad_request_is_callers``: the caller's input went to the upstream as is (Graph ``$select``),
+        so an upstream 400 is the caller's 400, not a 502.
+        """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
         if _origin(url) != self._origin:
             # Never send the bearer token to a host other than the API's own (e.g. a forged nextLink).
@@ -95,11 +100,27 @@ class DownstreamClient:
                         f"{self._upstream} answered {action} with a body that is not JSON.",
                         upstream=self._upstream,
                     ) from None
-            raise from_requests_response(response, self._upstream, action=action, hints=hints)
+            problem = from_requests_response(response, self._upstream, action=action, hints=hints)
+            if bad_request_is_callers and response.status_code == 400:
+                raise BadRequest(
+                    f"{self._upstream} rejected the query while {action}: {_upstream_message(response)}",
+                    upstream=self._upstream,
+                    code=problem.code,
+                )
+            raise problem
         raise AssertionError("unreachable")  # pragma: no cover
 
     def close(self) -> None:
         self._session.close()
+
+
+def _upstream_message(response: requests.Response) -> str:
+    """Graph's own explanation of a 400: it names the caller's own bad input (e.g. a property)."""
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return "the request was invalid."
+    return str(message)[:300]
 
 
 def _origin(url: str) -> str:

@@ -74,9 +74,8 @@ class Unauthorized(ProblemError):
     title = "Unauthorized"
     slug = "unauthorized"
 
-    def __init__(self, detail: str, *, error: str = "invalid_token", include_error: bool = True) -> None:
-        challenge = f'Bearer error="{error}"' if include_error else "Bearer"
-        super().__init__(detail, headers={"WWW-Authenticate": challenge})
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 class Forbidden(ProblemError):

@@ -55,9 +55,7 @@ def _internal_error() -> func.HttpResponse:
         "status": 500,
         "detail": "The function failed unexpectedly; the error is in the function's log.",
     }
-    return func.HttpResponse(
-        json.dumps(body), status_code=500, mimetype="application/problem+json", charset="utf-8"
-    )
+    return func.HttpResponse(json.dumps(body), status_code=500, mimetype="application/problem+json", charset="utf-8")
 
 
 def route(name: str) -> Callable[[Handler], Handler]:

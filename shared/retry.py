@@ -123,9 +123,7 @@ class BoundedUrllib3Retry(Retry):
         new_retry.attempt_timeout = self.attempt_timeout
         return new_retry
 
-    def increment(
-        self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any
-    ) -> Retry:
+    def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Retry:
         new_retry = super().increment(method, url, *args, **kwargs)
         response = kwargs.get("response")
         wait = new_retry.get_retry_after(response) if response is not None else None

@@ -15,13 +15,16 @@ from azure.identity import ClientAssertionCredential
 from azure.keyvault.certificates import CertificateClient
 
 from .assertion import ClientAssertion
+from .caller_auth import Caller, CallerAuthenticator
 from .certificate_selector import CertificateSelector
 from .certificate_source import CertificateSource
 from .cosmos_keys import CosmosKeysService
 from .credentials import bounded_retry_policy, build_function_identity, retry_policy_class, transport_options
+from .diagnostics import diagnostics_report
 from .downstream import DownstreamClient
 from .errors import Misconfigured, Upstream
-from .settings import COSMOS_ACCOUNT_IDS, CredentialMode, Settings, load_settings
+from .graph_users import GraphUsersService
+from .settings import COSMOS_ACCOUNT_IDS, ENTRA_TENANT_ID, CredentialMode, Settings, load_settings
 from .signer import KeyVaultSigner
 from .token_provider import TokenProvider
 from .upstream_logging import azure_core_hooks
@@ -36,9 +39,33 @@ class Runtime:
         self.arm: DownstreamClient | None = None
         self.graph: DownstreamClient | None = None
         self.cosmos: CosmosKeysService | None = None
+        self.users: GraphUsersService | None = None
+        self.callers: CallerAuthenticator | None = None
         self._closables: list[Any] = []
+        if settings.caller_audiences and not settings.problem_for(ENTRA_TENANT_ID):
+            self.callers = CallerAuthenticator(settings)
+            self._closables.append(self.callers)
         if settings.ok:
             self._build()
+
+    def authorize(self, authorization: str | None, *, route: str, any_of: frozenset[str]) -> Caller | None:
+        """When ``CALLER_AUDIENCE`` is set, the caller's token must carry one of ``any_of``."""
+        if not self.settings.caller_audiences:
+            return None
+        if self.callers is None:
+            self.require_ready()  # the tenant to validate against is missing or invalid
+            raise AssertionError("unreachable")  # pragma: no cover
+        return self.callers.authorize(authorization, route=route, any_of=any_of)
+
+    def require_users(self) -> GraphUsersService:
+        self.require_ready()
+        assert self.users is not None
+        return self.users
+
+    def diagnostics(self) -> dict[str, Any]:
+        self.require_ready()
+        assert self.tokens is not None
+        return diagnostics_report(self.settings, self.tokens, self.selector)
 
     def require_ready(self) -> None:
         if self.settings.problems:
@@ -130,6 +157,7 @@ class Runtime:
             timeout_seconds=s.upstream_timeout_seconds,
         )
         self._closables += [self.arm, self.graph]
+        self.users = GraphUsersService(graph=self.graph, principal=self.principal_description)
         if s.cosmos_accounts:
             self.cosmos = CosmosKeysService(
                 arm=self.arm,

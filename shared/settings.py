@@ -237,9 +237,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         KEY_VAULT_CERTIFICATE_VERSION, _CERT_VERSION, "a certificate version (32 hex characters)"
     )
     if mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
-        mi_client_id = r.required(
-            AZURE_CLIENT_ID, _GUID, "the client ID GUID of a user-assigned managed identity"
-        )
+        mi_client_id = r.required(AZURE_CLIENT_ID, _GUID, "the client ID GUID of a user-assigned managed identity")
         if mi_client_id is None and r.problems and r.problems[-1].setting == AZURE_CLIENT_ID:
             r.problems[-1] = SettingProblem(
                 AZURE_CLIENT_ID,

@@ -48,8 +48,7 @@ _ENTRA_HINTS: dict[str, str] = {
     "api://AzureADTokenExchange.",
     "AADSTS700213": "No federated identity credential on the app registration matches the managed identity's "
     "subject (its principal ID; matching is case-sensitive).",
-    "AADSTS700211": "No federated identity credential on the app registration matches the managed identity's "
-    "issuer.",
+    "AADSTS700211": "No federated identity credential on the app registration matches the managed identity's issuer.",
     "AADSTS700212": "No federated identity credential on the app registration has the audience "
     "api://AzureADTokenExchange.",
     "AADSTS7002137": "No federated identity credential on the app registration matches the managed identity.",

@@ -97,9 +97,7 @@ def from_status(
     hints: Mapping[int, str] | None = None,
 ) -> ProblemError:
     """The problem for an upstream that answered ``status`` to ``action`` after our retries."""
-    has_retry_after = any(
-        k.lower() in ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") for k in headers
-    )
+    has_retry_after = any(k.lower() in ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") for k in headers)
     # A 503 that names a time to come back is throttling in all but name; other 5xx are failures.
     if status == 429 or (status == 503 and has_retry_after):
         return UpstreamThrottled(

@@ -47,9 +47,7 @@ def azure_core_hooks(upstream: str) -> dict[str, Any]:
         started = response.context.get(_STARTED) if hasattr(response, "context") else None
         elapsed = (time.monotonic() - started) * 1000 if started else 0.0
         http_request = response.http_request
-        log_attempt(
-            upstream, http_request.method, http_request.url, response.http_response.status_code, elapsed
-        )
+        log_attempt(upstream, http_request.method, http_request.url, response.http_response.status_code, elapsed)
 
     return {"raw_request_hook": on_request, "raw_response_hook": on_response}
 

@@ -1,0 +1,67 @@
+"""``/api/diagnostics``: non-secret facts of the credential chain, for operators.
+
+It acquires (or reuses) the ARM token, which runs the whole chain on a cold process, then
+reports the certificate version that signed for it and the token's ``appid``/``tid``/``roles``
+claims. The token itself, the assertion and the signature never leave this module: the token
+is decoded only to read those three claims (its signature is the resource's business).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from .certificate_selector import CertificateSelector
+from .settings import CredentialMode, Settings
+from .token_provider import TokenProvider
+
+EXPIRY_WARNING_DAYS = 30
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def _token_claims(token: str) -> dict[str, Any]:
+    try:
+        return jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return {}  # opaque tokens are allowed; report what we can
+
+
+def diagnostics_report(
+    settings: Settings, tokens: TokenProvider, selector: CertificateSelector | None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    token = tokens.get(settings.arm_scope)
+    claims = _token_claims(token.token)
+    report: dict[str, Any] = {"credentialMode": str(settings.credential_mode)}
+    if settings.credential_mode is CredentialMode.KEYVAULT and selector is not None and selector.state is not None:
+        certificate = selector.state.certificate
+        days_left = None
+        if certificate.expires_on is not None:
+            days_left = int((certificate.expires_on - now).total_seconds() // 86400)
+        report["algorithm"] = str(settings.assertion_algorithm)
+        report["certificate"] = {
+            "name": certificate.name,
+            "version": certificate.version,
+            "x5t": certificate.x5t,
+            "x5t#S256": certificate.x5t_s256,
+            "notBefore": _iso(certificate.not_before),
+            "expiresOn": _iso(certificate.expires_on),
+            "daysLeft": days_left,
+            "expiringSoon": days_left is not None and days_left < EXPIRY_WARNING_DAYS,
+            "fallback": selector.state.fallback,
+            "currentVersion": selector.state.current_version,
+        }
+    report["token"] = {
+        "expiresOn": _iso(datetime.fromtimestamp(token.expires_on, UTC)),
+        "appid": claims.get("appid") or claims.get("azp"),
+        "tid": claims.get("tid"),
+        "roles": claims.get("roles", []),
+    }
+    return report

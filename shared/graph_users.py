@@ -1,0 +1,84 @@
+"""Microsoft Graph users: ``GET /v1.0/users`` with ``$select``/``$top``, following ``@odata.nextLink``.
+
+Requires the ``User.Read.All`` application permission (admin consent). References:
+microsoft-graph-docs ``api-reference/v1.0/api/user-list.md`` and ``concepts/paging.md`` (``$top``
+1-999; ``@odata.nextLink`` is an opaque absolute URL to follow as is).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .downstream import DownstreamClient
+from .errors import BadRequest, Upstream, UpstreamFailed
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 10_000
+GRAPH_MAX_PAGE = 999
+_PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+
+
+def parse_limit(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_LIMIT
+    text = value.strip()
+    if not text.isdigit() or not (1 <= int(text) <= MAX_LIMIT):
+        raise BadRequest(f"Query parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(text)
+
+
+def parse_select(value: str | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",")]
+    if any(not _PROPERTY.match(item) for item in items):
+        raise BadRequest(
+            "Query parameter 'select' must be a comma-separated list of Graph property names "
+            "(letters and digits, starting with a letter), e.g. select=id,displayName."
+        )
+    return tuple(dict.fromkeys(items))
+
+
+class GraphUsersService:
+    def __init__(self, *, graph: DownstreamClient, principal: str) -> None:
+        self._graph = graph
+        self._principal = principal
+
+    def list(self, *, limit: int, select: tuple[str, ...] | None) -> dict[str, Any]:
+        params = {"$top": str(min(limit, GRAPH_MAX_PAGE))}
+        if select:
+            params["$select"] = ",".join(select)
+        hints = {
+            403: f"Grant {self._principal} the Microsoft Graph application permission User.Read.All and have an "
+            "administrator grant admin consent for it.",
+        }
+        users: list[Any] = []
+        truncated = False
+        next_url: str | None = "/v1.0/users"
+        request_params: Mapping[str, str] | None = params
+        while next_url:
+            page = self._graph.request(
+                "GET",
+                next_url,
+                params=request_params,
+                action="listing users",
+                hints=hints,
+                bad_request_is_callers=True,
+            )
+            if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+                raise UpstreamFailed("Graph answered the users list without a 'value' array.", upstream=Upstream.GRAPH)
+            room = limit - len(users)
+            users.extend(page["value"][:room])
+            link = page.get("@odata.nextLink")
+            if len(page["value"]) > room:
+                truncated = True
+                break
+            if len(users) >= limit:
+                truncated = bool(link)
+                break
+            # The link already carries $select/$top/$skiptoken: follow it verbatim.
+            next_url = link if isinstance(link, str) and link else None
+            request_params = None
+        return {"value": users, "count": len(users), "truncated": truncated}
