@@ -1,0 +1,67 @@
+"""End-to-end fixtures: function_app served by the minimal host, the real SDKs, the emulator."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from emulator import Emulator
+from emulator.host import serve
+from shared import settings as setting_names
+from shared.runtime import reset_runtime
+
+FUNCTION_KEY = secrets.token_urlsafe(24)
+_SETTINGS = [
+    value for name, value in vars(setting_names).items() if name.isupper() and isinstance(value, str)
+] + ["IDENTITY_HEADER", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "EMULATOR_CONTROL_URL"]
+
+
+@pytest.fixture(scope="session")
+def function_base_url() -> Iterator[str]:
+    import function_app
+
+    with serve(function_app.app, function_keys=[FUNCTION_KEY], master_key=secrets.token_urlsafe(24)) as url:
+        yield url
+
+
+@dataclass
+class FunctionClient:
+    base_url: str
+
+    def get(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
+        all_headers = dict(headers or {})
+        if key:
+            all_headers["x-functions-key"] = FUNCTION_KEY
+        return requests.get(f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
+
+
+Configure = Callable[..., FunctionClient]
+
+
+@pytest.fixture
+def configure(emu: Emulator, function_base_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """Point function_app at the emulator in a credential mode, with setting overrides (None unsets)."""
+
+    def apply(mode: str = "keyvault", **overrides: str | None) -> FunctionClient:
+        for name in _SETTINGS:
+            monkeypatch.delenv(name, raising=False)
+        env = emu.env_for(mode)
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        for name in (k for k, v in overrides.items() if v is None):
+            env.pop(name, None)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        reset_runtime()
+        return FunctionClient(function_base_url)
+
+    yield apply
+    reset_runtime()
+
+
+@pytest.fixture
+def client(configure: Configure) -> FunctionClient:
+    return configure()
