@@ -136,12 +136,8 @@ def from_managed_identity_error(exc: Exception) -> ProblemError:
         "Check that the function app has a managed identity and, for a user-assigned one, that "
         "AZURE_CLIENT_ID is its client ID."
     )
-    if isinstance(exc, AzureError) and not isinstance(exc, HttpResponseError) and exc.response is None:
-        mapped = from_azure_error(exc, upstream, action=action)
-        if not isinstance(mapped, UpstreamFailed):
-            return mapped
-        if isinstance(exc, ServiceRequestError | ServiceResponseError):
-            return mapped
+    if isinstance(exc, ServiceRequestError | ServiceResponseError):  # refused, dropped or timed out
+        return from_azure_error(exc, upstream, action=action)
     match = _MI_STATUS.search(str(exc))
     status = int(match.group(1)) if match else None
     if status == 429:
