@@ -154,7 +154,7 @@ class CertificateSource:
                 and p.enabled is not False
                 and (p.expires_on is None or p.expires_on > now)
                 and (p.not_before is None or p.not_before <= now)
-                and (current.created_on is None or (p.created_on or epoch) < current.created_on)
+                and (current.created_on is None or (p.created_on or epoch) <= current.created_on)
             ]
         except AzureError as exc:
             raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
