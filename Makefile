@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test test-app bench lint venv clean
 
 venv: $(STAMP)
 
@@ -17,15 +17,21 @@ $(STAMP): requirements.txt requirements-dev.txt
 demo: $(STAMP)
 	$(PY) -m emulator.demo
 
-test: $(STAMP)
+# The app's suites (unit, emulator, end to end) in .venv; the Bicep checks in their own .venv-infra.
+test: test-app test-infra
+
+test-app: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) -m bench
 
-lint: $(STAMP)
+lint: $(STAMP) lint-infra
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .emulator
+	rm -rf $(VENV) $(INFRA_VENV) .pytest_cache .ruff_cache .emulator
+
+# Bicep validation targets (test-infra, lint-infra); included last so `make` alone stays `venv`.
+include infra/infra.mk
