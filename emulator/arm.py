@@ -121,6 +121,8 @@ class ArmSurface(Surface):
                 f"'{self._actor(request)}' exceeded. Please try again after '1' seconds after additional "
                 "tokens are available. Refer to https://aka.ms/arm-throttling for additional information.",
             )
+        if status == 401:  # a token ARM no longer accepts (revoked, CAE)
+            return self._unauthorized(TokenError("invalid"), request)
         codes = {500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
         return _error(status, codes.get(status, "Error"), "Injected fault.")  # [U] wording
 

@@ -427,7 +427,10 @@ class EntraSurface(Surface):
             raise _Refused(
                 self._error(request, "invalid_request", 50027, "JWT token is invalid or malformed.")
             ) from None  # [U] code for assertions
-        if claims.get("iss") == app.client_id or "x5t" in header or "x5t#S256" in header:
+        # A self-issued assertion (iss = client_id), or one whose thumbprint names a registered
+        # certificate, is a certificate credential; anything else is matched against the app's
+        # federated identity credentials (Entra-issued tokens carry x5t/kid of Entra's own keys).
+        if claims.get("iss") == app.client_id or self._find_key(header, app)[0] is not None:
             self._check_certificate_assertion(request, app, assertion, header, claims)
         else:
             self._check_federated_assertion(request, app, assertion, header, claims)

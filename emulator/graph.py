@@ -143,6 +143,8 @@ class GraphSurface(Surface):
             body["error"]["innerError"].update({"code": "429", "message": "Please retry after", "status": "429"})
             response.body = json.dumps(body, separators=(",", ":")).encode()
             return response
+        if status == 401:  # a token Graph no longer accepts (revoked, CAE)
+            return self._unauthorized(request, TokenError("invalid"))
         codes = {500: "generalException", 502: "BadGateway", 503: "serviceNotAvailable", 504: "GatewayTimeout"}
         return self._error(request, status, codes.get(status, "generalException"), "Injected fault.")  # [U]
 

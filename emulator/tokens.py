@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import certs
@@ -105,10 +104,8 @@ class TokenService:
             return jwt.encode(dict(claims), None, algorithm="none", headers=headers)
         if alg not in {"RS256", "PS256", "RS384", "RS512", "PS384", "PS512"}:
             raise ValueError(f"unsupported alg {alg!r}")
-        pem = key.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        return jwt.encode(dict(claims), pem, algorithm=alg, headers=headers)
+        # The key object, not PEM: re-loading an RSA private key re-checks it (~100 ms).
+        return jwt.encode(dict(claims), key.private_key, algorithm=alg, headers=headers)
 
     def app_token(
         self,

@@ -49,9 +49,6 @@ class LocalCert:
             .sign(self.key, hashes.SHA256())
         )
         self.der = cert.public_bytes(serialization.Encoding.DER)
-        self.pem = self.key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
 
     @property
     def x5t(self) -> str:
@@ -87,7 +84,7 @@ class LocalCert:
         head: dict[str, Any] = {"typ": "JWT"}
         head.update({"x5t#S256": self.x5t_s256} if alg.startswith("PS") else {"x5t": self.x5t})
         head.update(header or {})
-        return jwt.encode(body, self.pem, algorithm=alg, headers=head)
+        return jwt.encode(body, self.key, algorithm=alg, headers=head)
 
 
 def token_url(emu: Emulator, tenant: str | None = None) -> str:
