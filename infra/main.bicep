@@ -262,17 +262,27 @@ module rbac 'app/rbac.bicep' = {
 // managed-identity mode the function's own identity.
 var downstreamPrincipalId = credentialMode == 'managed-identity' ? functionPrincipalId : entra.outputs.servicePrincipalId
 
+module cosmosAccount 'app/cosmos-account.bicep' = if (createCosmos) {
+  name: 'cosmos-account'
+  scope: rg
+  params: {
+    name: cosmosAccountName
+    location: location
+    tags: tags
+  }
+}
+
 module cosmos 'app/cosmos.bicep' = {
   name: 'cosmos'
   scope: resourceGroup(cosmosSubscriptionId, cosmosResourceGroupName)
   params: {
     accountName: cosmosAccountName
-    createAccount: createCosmos
-    location: location
-    tags: tags
     principalId: downstreamPrincipalId
     keyAccess: cosmosKeyAccess
   }
+  dependsOn: [
+    cosmosAccount
+  ]
 }
 
 module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {

@@ -24,7 +24,7 @@ param serviceName string = 'api'
 @description('Storage account for AzureWebJobsStorage and the deployment container.')
 param storageAccountName string
 
-@description('Blob endpoint of that account, e.g. https://st123.blob.core.windows.net/')
+@description('Blob endpoint of that account, from the storage account primaryEndpoints')
 param storageBlobEndpoint string
 
 @description('Queue endpoint of that account.')
@@ -80,6 +80,7 @@ var hostUserAssignedSettings = useUserAssigned ? {
 } : {}
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption option not offered in every region; left off for a portable default.
   name: planName
   location: location
   tags: tags
@@ -93,13 +94,15 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
-// checkov:skip=CKV_AZURE_56:Callers authenticate with function keys and, when CALLER_AUDIENCE is set, an Entra bearer token the app validates itself (per-route app roles); App Service Authentication would not check app roles.
-// checkov:skip=CKV_AZURE_13:Same as CKV_AZURE_56: authentication is enforced by the app (function keys + Entra caller tokens).
-// checkov:skip=CKV_AZURE_17:Client certificates are not how callers authenticate; they present Entra tokens.
-// checkov:skip=CKV_AZURE_222:Public network access is needed for callers; every route but /api/health requires a function key and optionally an Entra token.
-// checkov:skip=CKV_AZURE_212:Flex Consumption scales per instance; a minimum instance count does not apply.
-// checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption plan option not offered in every region; left off for a portable default.
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_56:Callers authenticate with function keys and, when CALLER_AUDIENCE is set, an Entra bearer token the app validates itself (per-route app roles); App Service Authentication would not check app roles.
+  // checkov:skip=CKV_AZURE_13:Same as CKV_AZURE_56: authentication is enforced by the app (function keys + Entra caller tokens).
+  // checkov:skip=CKV_AZURE_17:Client certificates are not how callers authenticate; they present Entra tokens.
+  // checkov:skip=CKV_AZURE_222:Public network access is needed for callers; every route but /api/health requires a function key and optionally an Entra token.
+  // checkov:skip=CKV_AZURE_212:Flex Consumption scales per instance; a minimum instance count does not apply.
+  // checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption plan option not offered in every region; left off for a portable default.
+  // checkov:skip=CKV_AZURE_16:Same as CKV_AZURE_56: callers present Entra tokens that the app validates per route (app roles); App Service Authentication is not used.
+  // checkov:skip=CKV_AZURE_213:App Service health check does not apply to Flex Consumption; the app serves its own /api/health.
   name: name
   location: location
   tags: union(tags, {
@@ -148,6 +151,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_13:checkov reads this sites/config child as a site; authentication is discussed on functionApp (app-level Entra token validation).
+  // checkov:skip=CKV_AZURE_222:checkov reads this sites/config child as a site; public network access is set on functionApp.
+  // checkov:skip=CKV_AZURE_63:HTTP logging is an App Service (IIS) diagnostic; Functions logs go to Application Insights.
+  // checkov:skip=CKV_AZURE_65:Detailed error pages are an App Service (IIS) diagnostic; Functions logs go to Application Insights.
+  // checkov:skip=CKV_AZURE_66:Failed request tracing is an App Service (IIS) diagnostic; Functions logs go to Application Insights.
+  // checkov:skip=CKV_AZURE_80:.NET Framework version does not apply to a Python function app.
+  // checkov:skip=CKV_AZURE_88:Flex Consumption has no Azure Files content share; the package lives in a blob container.
   parent: functionApp
   name: 'appsettings'
   properties: union(hostStorageSettings, hostUserAssignedSettings, productSettings)

@@ -1,5 +1,5 @@
-// Cosmos DB account whose keys the function serves (new, or an existing one passed by resource
-// ID; main.bicep deploys this module into that account's resource group), and the role that lets
+// The role on the Cosmos DB account whose keys the function serves (created by cosmos-account.bicep
+// or existing; main.bicep deploys this module into that account's resource group) that lets
 // the function's downstream principal call listKeys / readonlykeys:
 //   readonly  -> Cosmos DB Account Reader Role   (readonlykeys)
 //   readwrite -> DocumentDB Account Contributor  (listKeys)
@@ -8,15 +8,6 @@
 
 @description('Account name (new or existing).')
 param accountName string
-
-@description('true: create the account here; false: it exists already.')
-param createAccount bool
-
-@description('Azure region for a new account.')
-param location string
-
-@description('Resource tags for a new account.')
-param tags object = {}
 
 @description('Principal (object) ID that reads the keys: the app registration service principal, or the function identity in managed-identity mode.')
 param principalId string
@@ -28,48 +19,8 @@ param principalId string
 ])
 param keyAccess string = 'readonly'
 
-@description('Public network access of a new account.')
-@allowed([
-  'Enabled'
-  'Disabled'
-])
-param publicNetworkAccess string = 'Enabled'
-
 var roles = loadJsonContent('roles.json')
-var keyRoleId = keyAccess == 'readwrite' ? roles.documentDbAccountContributor.id : roles.cosmosDbAccountReaderRole.id
-
-// checkov:skip=CKV_AZURE_140:Key (local) auth must stay on: serving this account's keys to callers is what the broker is for.
-// checkov:skip=CKV_AZURE_100:Microsoft-managed encryption keys are enough for the demo account; bring your own account (existingCosmosAccountId) for CMK.
-// checkov:skip=CKV_AZURE_99:The IP firewall follows publicNetworkAccess; callers of the served keys are not known in advance.
-// checkov:skip=CKV_AZURE_101:Public network access is a parameter (publicNetworkAccess); Disabled needs private endpoints these templates do not create.
-resource newAccount 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' = if (createAccount) {
-  name: accountName
-  location: location
-  tags: tags
-  kind: 'GlobalDocumentDB'
-  properties: {
-    databaseAccountOfferType: 'Standard'
-    locations: [
-      {
-        locationName: location
-        failoverPriority: 0
-        isZoneRedundant: false
-      }
-    ]
-    capabilities: [
-      {
-        name: 'EnableServerless'
-      }
-    ]
-    consistencyPolicy: {
-      defaultConsistencyLevel: 'Session'
-    }
-    minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: publicNetworkAccess
-    disableKeyBasedMetadataWriteAccess: true
-    disableLocalAuth: false
-  }
-}
+var keyRoleId = (keyAccess == 'readwrite') ? roles.documentDbAccountContributor.id : roles.cosmosDbAccountReaderRole.id
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' existing = {
   name: accountName
@@ -83,9 +34,6 @@ resource keyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyRoleId)
   }
-  dependsOn: [
-    newAccount
-  ]
 }
 
 output accountId string = account.id

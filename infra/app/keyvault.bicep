@@ -34,9 +34,10 @@ param publicNetworkAccess string = 'Enabled'
 @maxValue(90)
 param softDeleteRetentionInDays int = 90
 
-// checkov:skip=CKV_AZURE_109:The firewall follows the publicNetworkAccess parameter; Flex Consumption without VNet integration has no fixed outbound addresses to allow-list, so Enabled means Allow and every data-plane call still needs an Entra token and an RBAC role.
-// checkov:skip=CKV2_AZURE_32:Private endpoints need VNet integration, which these templates do not set up; set publicNetworkAccess=Disabled together with your own private endpoint.
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_109:The firewall follows the publicNetworkAccess parameter; Flex Consumption without VNet integration has no fixed outbound addresses to allow-list, so Enabled means Allow and every data-plane call still needs an Entra token and an RBAC role.
+  // checkov:skip=CKV2_AZURE_32:Private endpoints need VNet integration, which these templates do not set up; set publicNetworkAccess=Disabled together with your own private endpoint.
+  // checkov:skip=CKV_AZURE_189:Public network access is the publicNetworkAccess parameter (default Enabled, since the function has no VNet integration); Disabled is supported with your own private endpoint.
   name: name
   location: location
   tags: tags

@@ -18,13 +18,14 @@ param tags object = {}
 @description('Blob container that holds the deployment package.')
 param deploymentContainerName string
 
-// checkov:skip=CKV_AZURE_33:Queue service logging is not needed; the host's queues carry no data of ours and Application Insights collects host logs.
-// checkov:skip=CKV_AZURE_206:LRS is enough for host state and a redeployable package; nothing here needs geo-redundancy.
-// checkov:skip=CKV_AZURE_59:Flex Consumption without VNet integration reaches its host storage over the public endpoint; shared keys are disabled, so only Entra-authorised identities get in.
-// checkov:skip=CKV_AZURE_244:Local users (SFTP) are not enabled on this account.
-// checkov:skip=CKV2_AZURE_1:Microsoft-managed keys are enough for host state; no customer data is stored.
-// checkov:skip=CKV2_AZURE_33:Private endpoints need VNet integration, which these templates do not set up.
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_33:Queue service logging is not needed; the host's queues carry no data of ours and Application Insights collects host logs.
+  // checkov:skip=CKV_AZURE_206:LRS is enough for host state and a redeployable package; nothing here needs geo-redundancy.
+  // checkov:skip=CKV_AZURE_59:Flex Consumption without VNet integration reaches its host storage over the public endpoint; shared keys are disabled, so only Entra-authorised identities get in.
+  // checkov:skip=CKV_AZURE_244:Local users (SFTP) are not enabled on this account.
+  // checkov:skip=CKV2_AZURE_1:Microsoft-managed keys are enough for host state; no customer data is stored.
+  // checkov:skip=CKV2_AZURE_33:Private endpoints need VNet integration, which these templates do not set up.
+  // checkov:skip=CKV_AZURE_35:Default action Allow for the same reason as CKV_AZURE_59: Flex Consumption without VNet integration has no fixed addresses to allow-list; shared keys are off.
   name: name
   location: location
   tags: tags

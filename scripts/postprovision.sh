@@ -1,0 +1,116 @@
+#!/bin/sh
+# azd postprovision hook (POSIX sh; PowerShell twin: postprovision.ps1).
+#  1. Creates the signing certificate in Key Vault if it is not there: self-signed, RSA 2048
+#     (RSA-HSM on a premium vault), exportable=false, digitalSignature, 12 months, auto-renew at
+#     80 % of its lifetime. An existing certificate is left alone (idempotent); one whose policy
+#     is exportable is refused.
+#  2. Appends the current version's public cer to the app registration's keyCredentials unless
+#     that thumbprint is already there. Nothing is ever removed, so a still-valid older key keeps
+#     working while callers roll over. Re-run after Key Vault auto-renews (see infra/README.md).
+#  3. Writes local.settings.json for `func start` (scripts/write_local_settings.py).
+# Only public material is handled: the certificate's key never leaves Key Vault and its secret is
+# never read. azd exports the environment's values (main.bicep outputs) to this process.
+# Policy schema: https://learn.microsoft.com/rest/api/keyvault/certificates/create-certificate/create-certificate#certificatepolicy
+# CLI: az keyvault certificate create --policy, az ad app credential reset --cert --append
+set -eu
+
+: "${KEY_VAULT_NAME:?KEY_VAULT_NAME is not set: run azd provision first}"
+: "${KEY_VAULT_CERTIFICATE_NAME:?KEY_VAULT_CERTIFICATE_NAME is not set}"
+: "${ENTRA_CLIENT_ID:?ENTRA_CLIENT_ID is not set}"
+KEY_VAULT_SKU="${KEY_VAULT_SKU:-standard}"
+CREDENTIAL_MODE="${CREDENTIAL_MODE:-keyvault}"
+
+here="$(cd "$(dirname "$0")" && pwd)"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT INT TERM
+
+log() { printf '[postprovision] %s\n' "$*" >&2; }
+
+# Role assignments made by the deployment take a few minutes to reach Key Vault's data plane:
+# retry while it answers Forbidden, for up to ~5 minutes.
+with_rbac_retry() {
+  tries=0
+  while :; do
+    if "$@" 2>"$work/err"; then return 0; fi
+    if grep -q -E 'Forbidden|ForbiddenByRbac|not authorized' "$work/err" && [ "$tries" -lt 30 ]; then
+      tries=$((tries + 1))
+      log "waiting for the Key Vault role assignment to propagate ($tries/30)"
+      sleep 10
+      continue
+    fi
+    cat "$work/err" >&2
+    return 1
+  done
+}
+
+if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
+  case "$KEY_VAULT_SKU" in
+    premium) key_type="RSA-HSM" ;;
+    *) key_type="RSA" ;;
+  esac
+
+  if with_rbac_retry az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
+      --name "$KEY_VAULT_CERTIFICATE_NAME" --query "policy.keyProperties.exportable" -o tsv >"$work/exportable"; then
+    if [ "$(cat "$work/exportable")" != "false" ]; then
+      log "certificate $KEY_VAULT_CERTIFICATE_NAME exists with an exportable key; refusing to use it."
+      log "delete it (and purge) or pick another KEY_VAULT_CERTIFICATE_NAME, then re-run."
+      exit 1
+    fi
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME exists (non-exportable): left as it is"
+  else
+    if ! grep -q -E 'CertificateNotFound|NotFound|not found' "$work/err"; then
+      cat "$work/err" >&2
+      exit 1
+    fi
+    subject="CN=${KEY_VAULT_CERTIFICATE_NAME}.${AZURE_ENV_NAME:-broker}"
+    sed -e "s/__KEY_TYPE__/$key_type/" -e "s/__SUBJECT__/$subject/" \
+      "$here/cert-policy.template.json" >"$work/policy.json"
+    log "creating certificate $KEY_VAULT_CERTIFICATE_NAME ($key_type 2048, exportable=false)"
+    with_rbac_retry az keyvault certificate create --vault-name "$KEY_VAULT_NAME" \
+      --name "$KEY_VAULT_CERTIFICATE_NAME" --policy "@$work/policy.json" --output none
+    status=""
+    i=0
+    while [ "$status" != "completed" ]; do
+      status="$(az keyvault certificate pending show --vault-name "$KEY_VAULT_NAME" \
+        --name "$KEY_VAULT_CERTIFICATE_NAME" --query status -o tsv 2>/dev/null || echo completed)"
+      i=$((i + 1))
+      if [ "$i" -gt 60 ]; then log "certificate still '$status' after 5 minutes"; exit 1; fi
+      [ "$status" = "completed" ] || sleep 5
+    done
+  fi
+
+  # The current version's public part and SHA-1 thumbprint (hex), as Entra keys it.
+  az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+    --query cer -o tsv >"$work/cer.b64"
+  thumbprint="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
+    --name "$KEY_VAULT_CERTIFICATE_NAME" --query x509ThumbprintHex -o tsv | tr 'a-f' 'A-F')"
+
+  # customKeyIdentifier of a certificate keyCredential is its SHA-1 thumbprint: hex as the
+  # portal and az show it, or base64 of the raw bytes as Graph's Edm.Binary; accept both.
+  az ad app show --id "$ENTRA_CLIENT_ID" --query "keyCredentials[].customKeyIdentifier" -o tsv \
+    >"$work/registered"
+  : >"$work/registered.hex"
+  while IFS= read -r ident; do
+    [ -n "$ident" ] || continue
+    printf '%s\n' "$ident" | tr 'a-f' 'A-F' >>"$work/registered.hex"
+    printf '%s' "$ident" | base64 -d 2>/dev/null | od -An -tx1 | tr -d ' \n' | tr 'a-f' 'A-F' \
+      >>"$work/registered.hex" || true
+    echo >>"$work/registered.hex"
+  done <"$work/registered"
+  if grep -q -x "$thumbprint" "$work/registered.hex"; then
+    log "thumbprint $thumbprint already registered on app $ENTRA_CLIENT_ID"
+  else
+    { echo "-----BEGIN CERTIFICATE-----"; fold -w 64 "$work/cer.b64"; echo "-----END CERTIFICATE-----"; } \
+      >"$work/cert.pem"
+    log "registering thumbprint $thumbprint on app $ENTRA_CLIENT_ID (appending)"
+    az ad app credential reset --id "$ENTRA_CLIENT_ID" --cert "@$work/cert.pem" --append --output none
+  fi
+else
+  log "CREDENTIAL_MODE=$CREDENTIAL_MODE: no certificate needed"
+fi
+
+if command -v python3 >/dev/null 2>&1; then
+  azd env get-values --output json | python3 "$here/write_local_settings.py" --output local.settings.json
+else
+  log "python3 not found: skipped local.settings.json (run scripts/write_local_settings.py later)"
+fi
