@@ -87,7 +87,8 @@ def test_unknown_account_is_403_without_a_role_then_404(http, emu, arm_token):
     assert response.status_code == 404
     assert error_of(response)["code"] == "ResourceNotFound"
     assert error_of(response)["message"].startswith(
-        "The Resource 'Microsoft.DocumentDB/databaseAccounts/cosmos-nope' under resource group 'rg-broker' was not found."
+        "The Resource 'Microsoft.DocumentDB/databaseAccounts/cosmos-nope' under resource group 'rg-broker' "
+        "was not found."
     )
 
 
