@@ -277,3 +277,15 @@ def test_context_manager_and_idempotent_start(tmp_path):
         assert json.loads(counters)["identity.token"] == 0
     with pytest.raises(RuntimeError):
         _ = emulator.urls
+
+
+def test_concurrent_requests_are_counted_exactly(http, emu):
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = mi_token(http, emu, "https://vault.azure.net")
+    emu.counters.clear()
+    emu.faults.inject("keyvault.sign", status=429, times=5)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: sign(http, emu, token).status_code, range(24)))
+    assert statuses.count(429) == 5 and statuses.count(200) == 19
+    assert emu.counters.get("keyvault.sign") == 24

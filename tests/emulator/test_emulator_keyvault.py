@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 
 import pytest
@@ -417,18 +416,27 @@ def test_role_to_data_action_mapping(http, emu, vault_token, roles, cert, key, s
 
 
 def test_sdk_forbidden_get_key_does_not_block_sign(azure_env, fresh_challenge_cache):
+    # A CryptographyClient built from a key id GETs the key first; a 403 there must not stop sign.
     emu = azure_env
-    principal = emu.seed.system_mi_principal_id
-    emu.keyvault.revoke_role(principal, "Key Vault Reader")
-    emu.keyvault.revoke_role(principal, "Key Vault Crypto User")
-    emu.keyvault.grant_role(principal, "Key Vault Crypto User")
+    emu.faults.inject("keyvault.get_key", status=403)
     kid = f"{emu.urls['vault']}/keys/broker-signing/{emu.keyvault.current_version()}"
-    emu.keyvault.revoke_role(principal, "Key Vault Crypto User")
+    client = CryptographyClient(kid, ManagedIdentityCredential(), verify_challenge_resource=False)
+    verify(emu.keyvault.certificate_der(), "RS256", DIGEST, client.sign(SignatureAlgorithm.rs256, DIGEST).signature)
+    client.sign(SignatureAlgorithm.rs256, DIGEST)
+    assert emu.counters.get("keyvault.get_key") == 1  # never retried on that client
+    assert emu.counters.get("keyvault.sign") == 2
+
+
+def test_sdk_sign_refused_by_rbac(azure_env, fresh_challenge_cache):
+    emu = azure_env
+    for role in ("Key Vault Reader", "Key Vault Crypto User"):
+        emu.keyvault.revoke_role(emu.seed.system_mi_principal_id, role)
+    kid = f"{emu.urls['vault']}/keys/broker-signing/{emu.keyvault.current_version()}"
     client = CryptographyClient(kid, ManagedIdentityCredential(), verify_challenge_resource=False)
     with pytest.raises(HttpResponseError) as raised:
         client.sign(SignatureAlgorithm.rs256, DIGEST)
     assert raised.value.status_code == 403
-    assert "ForbiddenByRbac" in json.dumps(raised.value.response.json())
+    assert raised.value.response.json()["error"]["innererror"] == {"code": "ForbiddenByRbac"}
 
 
 def test_sdk_maps_errors(azure_env, fresh_challenge_cache):
