@@ -99,7 +99,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         # Never the query or headers: a query may carry a resource id, a header a token.
-        _LOG.debug("%s %s -> %s", self.server.surface_name, self.command, args[1] if len(args) > 1 else "")
+        command = getattr(self, "command", None) or "?"  # unset when the request line was unreadable
+        _LOG.debug("%s %s -> %s", self.server.surface_name, command, args[1] if len(args) > 1 else "")
 
     def _handle(self) -> None:
         try:

@@ -446,7 +446,6 @@ class KeyVaultSurface(Surface):
             "key_ops": ["sign", "verify"],  # digitalSignature usage only
             **certs.public_jwk(entry.private_key.public_key()),  # n and e only: never d/p/q/dp/dq/qi
         }
-        jwk["kty"] = "RSA"
         return json_response(200, {"key": jwk, "attributes": entry.attributes(), "managed": True, "tags": {}})
 
     def _sign(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
