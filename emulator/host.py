@@ -100,7 +100,9 @@ def route_prefix(host_json: Path) -> str:
 class FunctionHost:
     """Dispatches requests to a FunctionApp's HTTP triggers, as the Functions host would."""
 
-    def __init__(self, app: func.FunctionApp, *, function_keys: list[str], master_key: str, prefix: str = "api"):
+    def __init__(
+        self, app: func.FunctionApp, *, function_keys: list[str], master_key: str, prefix: str = "api"
+    ) -> None:
         self.functions = http_functions(app)
         self.function_keys = list(function_keys)
         self.master_key = master_key
@@ -171,7 +173,7 @@ def _handler_class(host: FunctionHost) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        def log_message(self, format: str, *args: Any) -> None:
             return  # the app logs each request itself; query strings may carry the function key
 
     return Handler

@@ -61,9 +61,11 @@ def test_ps256_header_claims_and_signature_verify_with_the_certificate(key_and_d
     assert claims["exp"] == 1_800_000_300
     public_key = x509.load_der_x509_certificate(cert.der).public_key()
     verified = jwt.decode(
-        token, public_key, algorithms=["PS256"], audience=TOKEN_URL, options={"verify_exp": False,
-                                                                                 "verify_nbf": False,
-                                                                                 "verify_iat": False}
+        token,
+        public_key,
+        algorithms=["PS256"],
+        audience=TOKEN_URL,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
     )
     assert verified["sub"] == CLIENT
     # Key Vault was asked to sign the SHA-256 of the ASCII signing input, with the cert's own key id.
@@ -81,8 +83,13 @@ def test_rs256_uses_sha1_x5t(key_and_der):
         "x5t": base64.urlsafe_b64encode(hashlib.sha1(cert.der).digest()).rstrip(b"=").decode(),
     }
     public_key = x509.load_der_x509_certificate(cert.der).public_key()
-    jwt.decode(token, public_key, algorithms=["RS256"], audience=TOKEN_URL,
-               options={"verify_exp": False, "verify_nbf": False, "verify_iat": False})
+    jwt.decode(
+        token,
+        public_key,
+        algorithms=["RS256"],
+        audience=TOKEN_URL,
+        options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+    )
 
 
 def test_x5c_carries_the_leaf_in_standard_base64(key_and_der):

@@ -50,12 +50,24 @@ def test_blank_values_count_as_missing():
 @pytest.mark.parametrize(
     ("cloud", "authority", "arm", "graph"),
     [
-        ("AzureChinaCloud", "https://login.chinacloudapi.cn", "https://management.chinacloudapi.cn",
-         "https://microsoftgraph.chinacloudapi.cn"),
-        ("AzureUSGovernment", "https://login.microsoftonline.us", "https://management.usgovcloudapi.net",
-         "https://graph.microsoft.us"),
-        ("azurepubliccloud", "https://login.microsoftonline.com", "https://management.azure.com",
-         "https://graph.microsoft.com"),
+        (
+            "AzureChinaCloud",
+            "https://login.chinacloudapi.cn",
+            "https://management.chinacloudapi.cn",
+            "https://microsoftgraph.chinacloudapi.cn",
+        ),
+        (
+            "AzureUSGovernment",
+            "https://login.microsoftonline.us",
+            "https://management.usgovcloudapi.net",
+            "https://graph.microsoft.us",
+        ),
+        (
+            "azurepubliccloud",
+            "https://login.microsoftonline.com",
+            "https://management.azure.com",
+            "https://graph.microsoft.com",
+        ),
     ],
 )
 def test_cloud_picks_default_endpoints(cloud, authority, arm, graph):
@@ -135,15 +147,22 @@ def test_valid_optional_values():
 
 
 def test_federated_mode_needs_a_user_assigned_identity():
-    s = load_settings({"CREDENTIAL_MODE": "federated-managed-identity", "ENTRA_TENANT_ID": TENANT,
-                       "ENTRA_CLIENT_ID": CLIENT})
+    s = load_settings(
+        {"CREDENTIAL_MODE": "federated-managed-identity", "ENTRA_TENANT_ID": TENANT, "ENTRA_CLIENT_ID": CLIENT}
+    )
     assert names(s) == ["AZURE_CLIENT_ID"]
     assert "user-assigned" in s.problems[0].reason
 
 
 def test_federated_mode_does_not_need_key_vault():
-    s = load_settings({"CREDENTIAL_MODE": "federated-managed-identity", "ENTRA_TENANT_ID": TENANT,
-                       "ENTRA_CLIENT_ID": CLIENT, "AZURE_CLIENT_ID": CLIENT})
+    s = load_settings(
+        {
+            "CREDENTIAL_MODE": "federated-managed-identity",
+            "ENTRA_TENANT_ID": TENANT,
+            "ENTRA_CLIENT_ID": CLIENT,
+            "AZURE_CLIENT_ID": CLIENT,
+        }
+    )
     assert s.ok
 
 

@@ -56,12 +56,15 @@ def test_valid_token_is_served_without_calling_the_credential():
     assert len(credential.calls) == 1
 
 
-@pytest.mark.parametrize(("lifetime", "elapsed", "refreshes"), [
-    (3600, 3600 - 301, False),   # more than 5 minutes left
-    (3600, 3600 - 299, True),    # inside the 5-minute margin
-    (400, 199, False),           # short-lived: not yet halfway
-    (400, 201, True),            # short-lived: past halfway
-])
+@pytest.mark.parametrize(
+    ("lifetime", "elapsed", "refreshes"),
+    [
+        (3600, 3600 - 301, False),  # more than 5 minutes left
+        (3600, 3600 - 299, True),  # inside the 5-minute margin
+        (400, 199, False),  # short-lived: not yet halfway
+        (400, 201, True),  # short-lived: past halfway
+    ],
+)
 def test_refresh_schedule(lifetime, elapsed, refreshes):
     now = [1_000_000.0]
     credential = CountingCredential()
@@ -105,7 +108,10 @@ def test_cae_challenge_claims_are_decoded():
 
     claims = '{"access_token":{"nbf":{"essential":true,"value":"1700000000"}}}'
     encoded = base64.b64encode(claims.encode()).decode()
-    header = f'Bearer authorization_uri="https://login.microsoftonline.com/common", error="insufficient_claims", claims="{encoded}"'
+    header = (
+        'Bearer authorization_uri="https://login.microsoftonline.com/common", '
+        f'error="insufficient_claims", claims="{encoded}"'
+    )
     assert claims_from_challenge(header) == claims
     assert claims_from_challenge('Bearer error="invalid_token"') is None
 

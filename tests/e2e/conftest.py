@@ -15,9 +15,13 @@ from shared import settings as setting_names
 from shared.runtime import reset_runtime
 
 FUNCTION_KEY = secrets.token_urlsafe(24)
-_SETTINGS = [
-    value for name, value in vars(setting_names).items() if name.isupper() and isinstance(value, str)
-] + ["IDENTITY_HEADER", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "CURL_CA_BUNDLE", "EMULATOR_CONTROL_URL"]
+_SETTINGS = [value for name, value in vars(setting_names).items() if name.isupper() and isinstance(value, str)] + [
+    "IDENTITY_HEADER",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "EMULATOR_CONTROL_URL",
+]
 
 
 @pytest.fixture(scope="session")

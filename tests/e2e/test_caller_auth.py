@@ -121,8 +121,9 @@ def test_alg_none_is_401(protected, emu, audience):
 def test_hs256_signed_with_a_public_value_is_401(protected, emu, audience):
     valid = emu.entra.mint_caller_token(audience=audience, roles=["Users.Read"])
     kid = jwt.get_unverified_header(valid)["kid"]
-    token = jwt.encode(_claims(emu, audience), "a-shared-secret-of-32-bytes-len!", algorithm="HS256",
-                       headers={"kid": kid})
+    token = jwt.encode(
+        _claims(emu, audience), "a-shared-secret-of-32-bytes-len!", algorithm="HS256", headers={"kid": kid}
+    )
     assert_401(protected.get("graph/users", headers=bearer(token), limit="1"))
 
 
