@@ -19,7 +19,7 @@ from typing import Any
 import jwt
 import requests
 
-from .errors import Forbidden, Unauthorized, Upstream
+from .errors import Forbidden, Unauthorized, Upstream, UpstreamFailed
 from .retry import remaining
 from .settings import Settings
 from .upstream_errors import from_requests_error, from_requests_response
@@ -67,9 +67,19 @@ class CallerAuthenticator:
                 response = self._session.get(self._metadata_url, timeout=timeout)
             except requests.RequestException as exc:
                 raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
-            if response.status_code != 200:
+            if response.status_code == 404:
+                # No discovery document: Entra's well-known locations for a tenant-specific authority.
+                base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
+                metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
+            elif response.status_code != 200:
                 raise from_requests_response(response, Upstream.ENTRA, action=action)
-            metadata = response.json()
+            else:
+                try:
+                    metadata = response.json()
+                except ValueError:
+                    metadata = None
+                if not isinstance(metadata, dict) or not metadata.get("issuer") or not metadata.get("jwks_uri"):
+                    raise UpstreamFailed("Entra's OpenID metadata has no issuer or jwks_uri.", upstream=Upstream.ENTRA)
             issuer = str(metadata["issuer"])
             # The v2.0 issuer is {authority}/{tenant GUID}/v2.0; the GUID also names the v1 issuer.
             tenant_guid = issuer.rstrip("/").split("/")[-2] if issuer.rstrip("/").endswith("/v2.0") else None

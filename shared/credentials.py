@@ -9,6 +9,7 @@ credentials that would mask a misconfiguration in production.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential, TokenRequestOptions
@@ -57,6 +58,15 @@ class ManagedIdentityErrors:
         self._inner.close()
 
 
+def _app_service_protocol() -> bool:
+    # azure-identity picks the managed identity flavour from the process environment itself.
+    return bool(
+        os.environ.get("IDENTITY_ENDPOINT")
+        and os.environ.get("IDENTITY_HEADER")
+        and not os.environ.get("IDENTITY_SERVER_THUMBPRINT")
+    )
+
+
 def transport_options(settings: Settings) -> dict[str, Any]:
     """Timeouts and the bounded retry policy every azure-core pipeline here uses."""
     timeout = settings.upstream_timeout_seconds
@@ -67,12 +77,11 @@ def build_function_identity(settings: Settings) -> TokenCredential:
     """The credential for Key Vault (and, in managed-identity mode, for ARM and Graph)."""
     options = transport_options(settings)
     if settings.use_managed_identity:
-        credential: Any = ManagedIdentityCredential(
-            client_id=settings.managed_identity_client_id,
-            retry_policy_class=retry_policy_class(settings),
-            **options,
-            **azure_core_hooks("managed-identity"),
-        )
+        mi_options: dict[str, Any] = {**options, **azure_core_hooks("managed-identity")}
+        if _app_service_protocol():
+            # Only the App Service flavour takes a retry policy class; IMDS brings its own.
+            mi_options["retry_policy_class"] = retry_policy_class(settings)
+        credential: Any = ManagedIdentityCredential(client_id=settings.managed_identity_client_id, **mi_options)
     else:
         credential = ChainedTokenCredential(
             AzureCliCredential(process_timeout=int(max(settings.upstream_timeout_seconds, 10))),

@@ -41,6 +41,35 @@ UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"
 IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
 MSI_ENDPOINT = "MSI_ENDPOINT"
 
+# Every variable whose change must rebuild the clients: the settings above, plus what the SDKs
+# read themselves (managed identity endpoint, TLS trust).
+RUNTIME_ENVIRONMENT: tuple[str, ...] = (
+    ENTRA_TENANT_ID,
+    ENTRA_CLIENT_ID,
+    KEY_VAULT_URL,
+    KEY_VAULT_CERTIFICATE_NAME,
+    KEY_VAULT_CERTIFICATE_VERSION,
+    AZURE_CLIENT_ID,
+    AZURE_AUTHORITY_HOST,
+    AZURE_CLOUD,
+    ARM_ENDPOINT,
+    GRAPH_ENDPOINT,
+    ASSERTION_ALGORITHM,
+    ASSERTION_SEND_X5C,
+    ASSERTION_LIFETIME_SECONDS,
+    COSMOS_ACCOUNT_IDS,
+    COSMOS_KEYS_CACHE_SECONDS,
+    KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
+    CALLER_AUDIENCE,
+    CREDENTIAL_MODE,
+    UPSTREAM_TIMEOUT_SECONDS,
+    IDENTITY_ENDPOINT,
+    MSI_ENDPOINT,
+    "IDENTITY_HEADER",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+)
+
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # azure-identity's own tenant check (CertificateCredential): GUIDs and verified domain names.
 _TENANT = re.compile(r"^[A-Za-z0-9.-]+$")
