@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import threading
 from dataclasses import dataclass
@@ -26,6 +27,10 @@ from .upstream_errors import from_requests_error, from_requests_response
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# PyJWT refetches the JWKS for an unknown kid at most this often (its default, 30 s, would
+# reject a freshly rolled signing key for that long).
+JWKS_REFRESH_COOLDOWN_SECONDS = 5
 LEEWAY_SECONDS = 60
 
 
@@ -67,7 +72,7 @@ class CallerAuthenticator:
                 response = self._session.get(self._metadata_url, timeout=timeout)
             except requests.RequestException as exc:
                 raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
-            if response.status_code == 404:
+            if response.status_code == 404 and _GUID.match(self._settings.tenant_id or ""):
                 # No discovery document: Entra's well-known locations for a tenant-specific authority.
                 base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
                 metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
@@ -93,6 +98,7 @@ class CallerAuthenticator:
                 lifespan=3600,
                 timeout=self._settings.upstream_timeout_seconds,
                 ssl_context=_ssl_context(),
+                cooldown_duration=JWKS_REFRESH_COOLDOWN_SECONDS,
             )
             self._issuers = issuers
             self._tenant_guid = tenant_guid
@@ -118,7 +124,10 @@ class CallerAuthenticator:
         try:
             signing_key = jwks.get_signing_key(kid)
         except jwt.PyJWKClientConnectionError:
-            raise Unauthorized("The tenant's signing keys could not be fetched to validate the token.") from None
+            raise UpstreamFailed(
+                "The tenant's signing keys (JWKS) could not be fetched to validate the caller's token.",
+                upstream=Upstream.ENTRA,
+            ) from None
         except jwt.PyJWKClientError:
             raise Unauthorized("The bearer token was not signed by a key of the tenant.") from None
         try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 from azure.keyvault.certificates import CertificateClient, KeyVaultCertificate
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
@@ -156,6 +156,12 @@ class CertificateSource:
                 and (p.not_before is None or p.not_before <= now)
                 and (current.created_on is None or (p.created_on or epoch) <= current.created_on)
             ]
+        except ResourceNotFoundError:
+            return  # no version listing here: no older version is known
+        except HttpResponseError as exc:
+            if exc.status_code == 405:
+                return
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
         except AzureError as exc:
             raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
         versions.sort(key=lambda p: p.created_on or epoch, reverse=True)

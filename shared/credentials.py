@@ -10,6 +10,7 @@ credentials that would mask a misconfiguration in production.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from azure.core.credentials import AccessToken, AccessTokenInfo, TokenCredential, TokenRequestOptions
@@ -21,7 +22,7 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
-from .errors import ProblemError
+from .errors import ProblemError, Upstream, UpstreamFailed
 from .retry import BoundedRetryPolicy
 from .settings import Settings
 from .upstream_errors import from_managed_identity_error
@@ -39,23 +40,57 @@ class ManagedIdentityErrors:
         self._inner = inner
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        _last_response.__dict__.clear()
         try:
             return self._inner.get_token(*scopes, **kwargs)
         except ProblemError:
             raise
-        except AzureError as exc:
-            raise from_managed_identity_error(exc) from None
+        except (AzureError, ValueError, KeyError, TypeError) as exc:
+            raise self._problem(exc) from None
 
     def get_token_info(self, *scopes: str, options: TokenRequestOptions | None = None) -> AccessTokenInfo:
+        _last_response.__dict__.clear()
         try:
             return self._inner.get_token_info(*scopes, options=options)
         except ProblemError:
             raise
-        except AzureError as exc:
-            raise from_managed_identity_error(exc) from None
+        except (AzureError, ValueError, KeyError, TypeError) as exc:
+            raise self._problem(exc) from None
+
+    @staticmethod
+    def _problem(exc: Exception) -> ProblemError:
+        status, headers = last_identity_response()
+        if not isinstance(exc, AzureError):
+            # MSAL could not read the answer (not JSON, expires_on not an integer, ...).
+            return UpstreamFailed(
+                f"The managed identity endpoint answered{f' {status}' if status else ''} with something that is "
+                "not a token.",
+                upstream=Upstream.MANAGED_IDENTITY,
+                upstream_status=status,
+            )
+        return from_managed_identity_error(exc, status=status, headers=headers)
 
     def close(self) -> None:
         self._inner.close()
+
+
+_last_response = threading.local()
+
+
+def last_identity_response() -> tuple[int | None, dict[str, str]]:
+    """Status and headers of this thread's last managed-identity answer: MSAL folds the status away."""
+    return getattr(_last_response, "status", None), getattr(_last_response, "headers", {})
+
+
+def _recording_hooks(hooks: dict[str, Any]) -> dict[str, Any]:
+    log_response = hooks["raw_response_hook"]
+
+    def on_response(response: Any) -> None:
+        _last_response.status = response.http_response.status_code
+        _last_response.headers = dict(response.http_response.headers)
+        log_response(response)
+
+    return {**hooks, "raw_response_hook": on_response}
 
 
 def _app_service_protocol() -> bool:
@@ -77,7 +112,7 @@ def build_function_identity(settings: Settings) -> TokenCredential:
     """The credential for Key Vault (and, in managed-identity mode, for ARM and Graph)."""
     options = transport_options(settings)
     if settings.use_managed_identity:
-        mi_options: dict[str, Any] = {**options, **azure_core_hooks("managed-identity")}
+        mi_options: dict[str, Any] = {**options, **_recording_hooks(azure_core_hooks("managed-identity"))}
         if _app_service_protocol():
             # Only the App Service flavour takes a retry policy class; IMDS brings its own.
             mi_options["retry_policy_class"] = retry_policy_class(settings)

@@ -85,6 +85,8 @@ class DownstreamClient:
                         "x-ms-client-request-id": str(uuid.uuid4()),
                     },
                     timeout=self._timeout(),
+                    # A redirect would take the request (and, on the same host, the token) elsewhere.
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 raise from_requests_error(exc, self._upstream, action=action) from None

@@ -12,19 +12,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from .downstream import DownstreamClient
-from .errors import BadRequest, Upstream, UpstreamFailed
+from .errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
+from .retry import remaining
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 GRAPH_MAX_PAGE = 999
 _PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_DIGITS = re.compile(r"^[0-9]{1,5}$")  # ASCII only: str.isdigit() also accepts "²"
 
 
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
     text = value.strip()
-    if not text.isdigit() or not (1 <= int(text) <= MAX_LIMIT):
+    if not _DIGITS.match(text) or not (1 <= int(text) <= MAX_LIMIT):
         raise BadRequest(f"Query parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     return int(text)
 
@@ -58,15 +60,24 @@ class GraphUsersService:
         truncated = False
         next_url: str | None = "/v1.0/users"
         request_params: Mapping[str, str] | None = params
+        seen: set[str] = set()
+        first_page = True
         while next_url:
+            left = remaining()
+            if left is not None and left <= 0:
+                raise UpstreamTimeout(
+                    "Graph paging did not finish within the request's time budget.", upstream=Upstream.GRAPH
+                )
             page = self._graph.request(
                 "GET",
                 next_url,
                 params=request_params,
                 action="listing users",
                 hints=hints,
-                bad_request_is_callers=True,
+                # Only the first request carries the caller's $select; a later 400 is Graph's own fault.
+                bad_request_is_callers=first_page,
             )
+            first_page = False
             if not isinstance(page, dict) or not isinstance(page.get("value"), list):
                 raise UpstreamFailed("Graph answered the users list without a 'value' array.", upstream=Upstream.GRAPH)
             room = limit - len(users)
@@ -78,7 +89,10 @@ class GraphUsersService:
             if len(users) >= limit:
                 truncated = bool(link)
                 break
-            # The link already carries $select/$top/$skiptoken: follow it verbatim.
-            next_url = link if isinstance(link, str) and link else None
+            # The link already carries $select/$top/$skiptoken: follow it verbatim. An empty page
+            # that still links on, or a link seen before, would loop forever: stop there.
+            next_url = link if isinstance(link, str) and link and page["value"] and link not in seen else None
+            if next_url:
+                seen.add(next_url)
             request_params = None
         return {"value": users, "count": len(users), "truncated": truncated}

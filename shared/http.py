@@ -55,7 +55,13 @@ def _internal_error() -> func.HttpResponse:
         "status": 500,
         "detail": "The function failed unexpectedly; the error is in the function's log.",
     }
-    return func.HttpResponse(json.dumps(body), status_code=500, mimetype="application/problem+json", charset="utf-8")
+    return func.HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status_code=500,
+        mimetype="application/problem+json",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def route(name: str) -> Callable[[Handler], Handler]:

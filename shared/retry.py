@@ -118,6 +118,13 @@ class BoundedUrllib3Retry(Retry):
         super().__init__(*args, **kwargs)
         self.attempt_timeout = attempt_timeout
 
+    def parse_retry_after(self, retry_after: str) -> float:
+        # Graph documents fractional values ("2.128"), which urllib3 rejects as an invalid header.
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return super().parse_retry_after(retry_after)
+
     def new(self, **kw: Any) -> BoundedUrllib3Retry:
         new_retry = super().new(**kw)
         new_retry.attempt_timeout = self.attempt_timeout

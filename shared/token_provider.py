@@ -2,9 +2,9 @@
 
 azure-identity caches tokens and refreshes them; this layer adds what it lacks:
 
-* single-flight: concurrent callers that find no fresh token wait on one per-scope lock while
-  the first one fetches, then all read the library's cache — 32 cold threads cost one Key Vault
-  ``sign`` and one token request;
+* single-flight: concurrent callers that find no fresh token wait for the one fetch already in
+  flight for that scope and share its outcome — 32 cold threads cost one Key Vault ``sign`` and
+  one token request, and a failure is not repeated by each waiter in turn;
 * a lock-free hot path: the last token per scope is reused until its refresh time (SPEC: at
   least 5 minutes before expiry, halfway through for tokens shorter than 10 minutes, or the
   token's own ``refresh_on``), so a valid token costs no call at all;
@@ -20,6 +20,8 @@ import binascii
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
@@ -27,7 +29,8 @@ from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from .assertion import ClientAssertion
 from .certificate_selector import NOT_REGISTERED, CertificateSelector
-from .errors import ProblemError, Upstream, UpstreamFailed
+from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
+from .retry import remaining
 from .upstream_errors import from_azure_error
 
 REFRESH_MARGIN_SECONDS = 300
@@ -102,12 +105,8 @@ class TokenProvider:
         self._clock = clock
         self._latest: dict[str, tuple[AccessTokenInfo, float]] = {}
         self._bypass_cache: dict[str, str] = {}
-        self._locks: dict[str, threading.Lock] = {}
-        self._locks_guard = threading.Lock()
-
-    def _lock_for(self, scope: str) -> threading.Lock:
-        with self._locks_guard:
-            return self._locks.setdefault(scope, threading.Lock())
+        self._in_flight: dict[str, Future[AccessTokenInfo]] = {}
+        self._guard = threading.Lock()
 
     def _fresh(self, scope: str) -> AccessTokenInfo | None:
         entry = self._latest.get(scope)
@@ -119,19 +118,40 @@ class TokenProvider:
         token = self._fresh(scope)
         if token is not None:
             return token
-        with self._lock_for(scope):
-            token = self._fresh(scope)  # another thread may have refreshed while we waited
+        with self._guard:
+            token = self._fresh(scope)  # refreshed while we took the guard
             if token is not None:
                 return token
+            flight = self._in_flight.get(scope)
+            leader = flight is None
+            if flight is None:
+                flight = self._in_flight[scope] = Future()
+        if not leader:
+            # Share the leader's outcome, success or failure, instead of repeating the chain;
+            # nothing is kept once this round is over, so a failure is never cached.
+            try:
+                return flight.result(timeout=remaining())
+            except FutureTimeout:
+                raise UpstreamTimeout(
+                    "Timed out waiting for a token refresh in progress.", upstream=Upstream.ENTRA
+                ) from None
+        try:
             obtained_at = self._clock()
             token = self._acquire(scope, self._bypass_cache.get(scope))
             self._bypass_cache.pop(scope, None)
             self._latest[scope] = (token, _refresh_at(token, obtained_at))
+            flight.set_result(token)
             return token
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        finally:
+            with self._guard:
+                self._in_flight.pop(scope, None)
 
     def invalidate(self, scope: str, rejected_token: str, *, claims: str | None = None) -> None:
         """A resource rejected ``rejected_token``: forget it and make the next fetch skip the cache."""
-        with self._lock_for(scope):
+        with self._guard:
             entry = self._latest.get(scope)
             if entry is not None and entry[0].token != rejected_token:
                 return  # already replaced by a concurrent caller

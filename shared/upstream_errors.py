@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 DEFAULT_RETRY_AFTER_SECONDS = 5
 # The status MSAL folds into a managed-identity error description, e.g. "(invalid_scope) 429, ...".
 _MI_STATUS = re.compile(r"\)\s*(\d{3})\b")
+_AADSTS = re.compile(r"^AADSTS\d+")
 
 
 def retry_after_seconds(headers: Mapping[str, str] | None) -> int:
@@ -57,14 +58,22 @@ def error_code_from_body(body: Any) -> str | None:
         return f"AADSTS{codes[0]}"
     error = body.get("error")
     if isinstance(error, str):
-        return error  # OAuth error without an AADSTS code, e.g. temporarily_unavailable
+        # Entra: the AADSTS code also leads error_description; else the OAuth error itself.
+        match = _AADSTS.match(str(body.get("error_description") or ""))
+        return match.group(0) if match else error
     if isinstance(error, dict):
         inner = error.get("innererror")
         if isinstance(inner, dict) and isinstance(inner.get("code"), str):
             return inner["code"]  # Key Vault: ForbiddenByRbac, KeyDisabled, ...
         if isinstance(error.get("code"), str):
             return error["code"]
+    if isinstance(body.get("code"), str):
+        return body["code"]  # some resource providers answer {"code", "message"} at the top level
     return None
+
+
+def is_entra_transient(body: Any) -> bool:
+    return isinstance(body, dict) and body.get("error") == "temporarily_unavailable"
 
 
 def _json_body(text: str | None) -> Any:
@@ -76,7 +85,7 @@ def _json_body(text: str | None) -> Any:
         return None
 
 
-def _azure_response_details(exc: HttpResponseError) -> tuple[int | None, str | None, Mapping[str, str]]:
+def _azure_response_details(exc: HttpResponseError) -> tuple[int | None, Any, Mapping[str, str]]:
     response = exc.response
     if response is None:
         return exc.status_code, None, {}
@@ -84,7 +93,7 @@ def _azure_response_details(exc: HttpResponseError) -> tuple[int | None, str | N
         text = response.text()
     except Exception:  # a streamed or already-closed body: the status still tells enough
         text = None
-    return response.status_code, error_code_from_body(_json_body(text)), dict(response.headers)
+    return response.status_code, _json_body(text), dict(response.headers)
 
 
 def from_status(
@@ -95,19 +104,23 @@ def from_status(
     *,
     action: str,
     hints: Mapping[int, str] | None = None,
+    transient: bool = False,
 ) -> ProblemError:
     """The problem for an upstream that answered ``status`` to ``action`` after our retries."""
     has_retry_after = any(k.lower() in ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") for k in headers)
-    # A 503 that names a time to come back is throttling in all but name; other 5xx are failures.
-    if status == 429 or (status == 503 and has_retry_after):
+    # A 503 that names a time to come back is throttling in all but name, and so is Entra's
+    # temporarily_unavailable (whatever its status); other 5xx are failures.
+    if status == 429 or (status == 503 and has_retry_after) or transient:
         return UpstreamThrottled(
             f"{upstream} is throttling {action}; retry after the indicated delay.",
             upstream=upstream,
             retry_after=retry_after_seconds(headers),
             code=code,
         )
+    if status in (408, 504):
+        return UpstreamTimeout(f"{upstream} timed out during {action} ({status}).", upstream=upstream)
     hint = (hints or {}).get(status or 0, "")
-    where = f"{upstream} answered {status} to {action}"
+    where = f"{upstream} answered {status} to {action}" if status else f"{upstream} failed {action}"
     if code:
         where += f" ({code})"
     return UpstreamFailed(f"{where}. {hint}".strip(), upstream=upstream, code=code, upstream_status=status)
@@ -123,29 +136,45 @@ def from_azure_error(
     if isinstance(exc, ServiceResponseError):
         return UpstreamFailed(f"{upstream} dropped the connection during {action}.", upstream=upstream)
     if isinstance(exc, HttpResponseError):
-        status, code, headers = _azure_response_details(exc)
-        return from_status(upstream, status, code, headers, action=action, hints=hints)
+        status, body, headers = _azure_response_details(exc)
+        return from_status(
+            upstream,
+            status,
+            error_code_from_body(body),
+            headers,
+            action=action,
+            hints=hints,
+            transient=is_entra_transient(body),
+        )
     return UpstreamFailed(f"{upstream} failed {action} ({type(exc).__name__}).", upstream=upstream)
 
 
-def from_managed_identity_error(exc: Exception) -> ProblemError:
-    """Managed-identity failures arrive as azure-core errors or as MSAL's folded error text."""
+def from_managed_identity_error(
+    exc: Exception, *, status: int | None = None, headers: Mapping[str, str] | None = None
+) -> ProblemError:
+    """Managed-identity failures arrive as azure-core errors or as MSAL's folded error text.
+
+    ``status``/``headers``: the endpoint's last answer on this thread, when it gave one.
+    """
     upstream = Upstream.MANAGED_IDENTITY
     action = "the managed identity token request"
-    hint = (
-        "Check that the function app has a managed identity and, for a user-assigned one, that "
-        "AZURE_CLIENT_ID is its client ID."
-    )
     if isinstance(exc, ServiceRequestError | ServiceResponseError):  # refused, dropped or timed out
         return from_azure_error(exc, upstream, action=action)
-    match = _MI_STATUS.search(str(exc))
-    status = int(match.group(1)) if match else None
+    if status is None:
+        match = _MI_STATUS.search(str(exc))
+        status = int(match.group(1)) if match else None
     if status == 429:
         return UpstreamThrottled(
             "The managed identity endpoint is throttling token requests.",
             upstream=upstream,
-            retry_after=DEFAULT_RETRY_AFTER_SECONDS,
+            retry_after=retry_after_seconds(headers),
         )
+    if status in (408, 504):
+        return UpstreamTimeout("The managed identity endpoint timed out.", upstream=upstream)
+    hint = (
+        "Check that the function app has a managed identity and, for a user-assigned one, that "
+        "AZURE_CLIENT_ID is its client ID."
+    )
     return UpstreamFailed(
         f"The managed identity endpoint refused the token request{f' ({status})' if status else ''}. {hint}",
         upstream=upstream,
@@ -167,5 +196,13 @@ def from_requests_error(exc: requests.RequestException, upstream: Upstream, *, a
 def from_requests_response(
     response: requests.Response, upstream: Upstream, *, action: str, hints: Mapping[int, str] | None = None
 ) -> ProblemError:
-    code = error_code_from_body(_json_body(response.text))
-    return from_status(upstream, response.status_code, code, response.headers, action=action, hints=hints)
+    body = _json_body(response.text)
+    return from_status(
+        upstream,
+        response.status_code,
+        error_code_from_body(body),
+        response.headers,
+        action=action,
+        hints=hints,
+        transient=is_entra_transient(body),
+    )

@@ -145,14 +145,54 @@ def test_entra_error_becomes_502_with_the_aadsts_code():
     assert "ENTRA_CLIENT_ID" in problem["detail"]
 
 
-def test_entra_error_without_aadsts_code_uses_the_oauth_error():
+def test_entra_temporarily_unavailable_after_retries_is_503_with_the_oauth_error():
     class Failing:
         def get_token_info(self, *scopes, options=None):
             raise _entra_error(400, {"error": "temporarily_unavailable", "error_description": "try later"})
 
-    with pytest.raises(UpstreamFailed) as info:
+    with pytest.raises(UpstreamThrottled) as info:
         TokenProvider(Failing()).get(SCOPE)
     assert info.value.code == "temporarily_unavailable"
+    assert info.value.headers["Retry-After"].isdigit()
+
+
+def test_aadsts_code_is_read_from_the_description_when_error_codes_is_absent():
+    class Failing:
+        def get_token_info(self, *scopes, options=None):
+            raise _entra_error(401, {"error": "invalid_client", "error_description": "AADSTS700027: not registered"})
+
+    with pytest.raises(UpstreamFailed) as info:
+        TokenProvider(Failing()).get(SCOPE)
+    assert info.value.code == "AADSTS700027"
+
+
+def test_waiters_share_the_leaders_failure_instead_of_repeating_it():
+    calls = []
+
+    class SlowFailure:
+        def get_token_info(self, *scopes, options=None):
+            calls.append(1)
+            time.sleep(0.2)
+            raise _entra_error(400, {"error": "invalid_request", "error_codes": [90002]})
+
+    provider = TokenProvider(SlowFailure())
+    errors = []
+    barrier = threading.Barrier(8)
+
+    def worker():
+        barrier.wait()
+        try:
+            provider.get(SCOPE)
+        except UpstreamFailed as exc:
+            errors.append(exc.code)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == ["AADSTS90002"] * 8
+    assert len(calls) == 1
 
 
 def test_entra_throttling_becomes_503_with_retry_after():
