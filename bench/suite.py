@@ -1,0 +1,256 @@
+# The scenarios of `make bench` and the Markdown report. Every scenario is bounded (by N or by
+# a deadline) and reads the emulator's counters around what it measures, so each figure comes
+# with the upstream calls that explain it.
+from __future__ import annotations
+
+import datetime as dt
+import platform
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TextIO
+
+from bench.harness import Harness, delta
+from bench.stats import percentile, summary, timed
+
+CHAIN = ("identity.token", "keyvault.get_certificate", "keyvault.sign", "entra.token")
+ARM = "arm.readonlykeys"
+HTTP = "HTTP, minimal host"
+DIRECT = "direct call"
+ARM_DELAY_SECONDS = 0.05
+# Clients, host, function and emulator share one interpreter: CPU-bound work is serialised.
+GIL_NOTE = "hot, ARM every time; one process for clients, host, function and emulator: GIL-bound"
+MAX_REQUESTS_PER_THREAD = 100_000  # a bound on the throughput loops besides their deadline
+
+
+@dataclass(frozen=True)
+class Config:
+    cold_runs: int
+    hot_requests: int
+    concurrent: int
+    throughput_threads: int
+    throughput_seconds: float
+    baseline_seconds: float
+
+    @classmethod
+    def for_mode(cls, quick: bool) -> Config:
+        if quick:
+            return cls(cold_runs=2, hot_requests=20, concurrent=32, throughput_threads=8,
+                       throughput_seconds=0.3, baseline_seconds=0.3)  # fmt: skip
+        return cls(cold_runs=5, hot_requests=500, concurrent=32, throughput_threads=8,
+                   throughput_seconds=3.0, baseline_seconds=1.5)  # fmt: skip
+
+
+@dataclass
+class Row:
+    key: str
+    scenario: str
+    via: str
+    n: int
+    figure: str
+    counts: dict[str, int]
+    ok: bool = True
+    note: str = ""
+    rate: float = 0.0  # requests/s, for throughput rows
+
+    def cells(self) -> list[str]:
+        upstream = ", ".join(f"{name} {count:+d}" for name, count in self.counts.items())
+        status = "" if self.ok else " **(unexpected)**"
+        return [self.key, self.scenario, self.via, str(self.n), self.figure + status, upstream, self.note]
+
+
+@dataclass
+class Report:
+    quick: bool
+    fix_sockets: bool = True
+    rows: list[Row] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(row.ok for row in self.rows)
+
+    def row(self, key: str) -> Row:
+        return next(row for row in self.rows if row.key == key)
+
+    def markdown(self) -> str:
+        header = ["", "scenario", "via", "N", "figure", "emulator counter deltas", "note"]
+        lines = [
+            "# Broker benchmarks (emulator, keyvault mode, `COSMOS_KEYS_CACHE_SECONDS=0`)",
+            "",
+            f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
+            f"{platform.system()} {platform.machine()} · {'quick (figures are noise)' if self.quick else 'full'} · "
+            f"{self.seconds:.1f} s",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(row.cells()) + " |" for row in self.rows),
+            "",
+            f"*{HTTP}*: requests over HTTP/1.1 keep-alive to `emulator.host` serving `function_app.app` in-process.",
+            f"*{DIRECT}*: the route function called with a `func.HttpRequest`, no HTTP hop and no key check.",
+            "Percentiles are nearest-rank; latencies include the HTTPS calls to the emulator on 127.0.0.1.",
+            "Emulator sockets: "
+            + (
+                "TCP_NODELAY and listen backlog 128 applied by the bench (`bench/harness.py` `socket_fixes`)."
+                if self.fix_sockets
+                else "as shipped (`--as-is`): Nagle/delayed-ACK and backlog-5 artifacts included."
+            ),
+            "",
+        ]
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- scenarios
+def cold_first_request(h: Harness, cfg: Config) -> Row:
+    latencies, statuses = [], []
+    counts: dict[str, int] = {}
+    for _ in range(cfg.cold_runs):
+        h.cold()
+        before = h.counters()
+        with h.session() as session:  # a new client each time: a new connection, as after a deploy
+            status, ms = timed(partial(h.http_get, session))
+        counts = delta(before, h.counters(), *CHAIN, ARM)
+        latencies.append(ms)
+        statuses.append(status)
+    rest = latencies[1:] or latencies
+    figure = f"first in process {latencies[0]:.0f} ms; median of the next {len(rest)}: {statistics.median(rest):.0f} ms"
+    note = "MI token, certificate, sign, Entra, ARM; counts of the last run"
+    return Row("a", "cold first request (full chain)", HTTP, cfg.cold_runs, figure, counts,
+               ok=set(statuses) == {200}, note=note)  # fmt: skip
+
+
+def _hot_loop(h: Harness, n: int, call: Callable[[], int], key: str, via: str) -> Row:
+    h.cold()
+    warm = call()  # pays for the chain once; the loop must not
+    before = h.counters()
+    results = [timed(call) for _ in range(n)]
+    counts = delta(before, h.counters(), *CHAIN, ARM)
+    ok = warm == 200 and all(s == 200 for s, _ in results) and not any(counts[c] for c in CHAIN) and counts[ARM] == n
+    return Row(key, "hot path p50 / p95 / p99, cached token", via, n, summary([ms for _, ms in results]), counts,
+               ok=ok, note="Key Vault and Entra counters must stay at +0; ARM is called every time")  # fmt: skip
+
+
+def hot_path_direct(h: Harness, cfg: Config) -> Row:
+    return _hot_loop(h, cfg.hot_requests, h.direct, "b", DIRECT)
+
+
+def hot_path_http(h: Harness, cfg: Config) -> Row:
+    with h.session() as session:
+        return _hot_loop(h, cfg.hot_requests, lambda: h.http_get(session), "b'", HTTP)
+
+
+def concurrent_cold(h: Harness, cfg: Config) -> Row:
+    """N requests released at once on a cold runtime: they must share one assertion and one token."""
+    h.cold()
+    before = h.counters()
+    barrier = threading.Barrier(cfg.concurrent)
+
+    def one() -> tuple[int, float, float]:
+        barrier.wait(timeout=30)
+        started = time.perf_counter()
+        status = h.direct()
+        return status, started, time.perf_counter()
+
+    with ThreadPoolExecutor(max_workers=cfg.concurrent) as pool:
+        results = list(pool.map(lambda _: one(), range(cfg.concurrent)))
+    counts = delta(before, h.counters(), *CHAIN, ARM)
+    wall_ms = (max(end for _, _, end in results) - min(start for _, start, _ in results)) * 1000
+    ok = all(s == 200 for s, _, _ in results) and counts["keyvault.sign"] == 1 and counts["entra.token"] == 1
+    figure = f"wall {wall_ms:.0f} ms; keyvault.sign {counts['keyvault.sign']}, entra.token {counts['entra.token']}"
+    note = "direct: 32 simultaneous connects would measure the stdlib host's listen backlog (5), not the function"
+    return Row("c", f"{cfg.concurrent} concurrent cold requests", DIRECT, cfg.concurrent, figure, counts, ok=ok,
+               note=note)  # fmt: skip
+
+
+def _throughput(h: Harness, threads: int, seconds: float) -> tuple[int, int, float, list[float], dict[str, int]]:
+    with h.session() as warm:
+        h.http_get(warm)  # token cached before the clock starts
+    before = h.counters()
+    deadline = time.perf_counter() + seconds
+
+    def client() -> tuple[int, int, list[float]]:
+        done = errors = 0
+        latencies: list[float] = []
+        with h.session() as session:
+            while time.perf_counter() < deadline and done + errors < MAX_REQUESTS_PER_THREAD:
+                status, ms = timed(lambda: h.http_get(session))
+                latencies.append(ms)
+                if status == 200:
+                    done += 1
+                else:
+                    errors += 1
+        return done, errors, latencies
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        outcomes = list(pool.map(lambda _: client(), range(threads)))
+    elapsed = time.perf_counter() - started
+    latencies = [ms for _, _, lat in outcomes for ms in lat]
+    counts = delta(before, h.counters(), "keyvault.sign", "entra.token", ARM)
+    return sum(o[0] for o in outcomes), sum(o[1] for o in outcomes), elapsed, latencies, counts
+
+
+def throughput(h: Harness, cfg: Config, *, key: str, threads: int, seconds: float, label: str, note: str) -> Row:
+    done, errors, elapsed, latencies, counts = _throughput(h, threads, seconds)
+    figure = f"{done / elapsed:.0f} req/s ({done} in {elapsed:.1f} s, p50 {percentile(latencies, 50):.1f} ms)"
+    if errors:
+        figure += f", {errors} errors"
+    row = Row(key, label, HTTP, done + errors, figure, counts, ok=errors == 0 and done > 0, note=note)
+    row.rate = done / elapsed
+    return row
+
+
+def throughput_hot(h: Harness, cfg: Config) -> Row:
+    label = f"throughput, {cfg.throughput_threads} client threads"
+    return throughput(h, cfg, key="d", threads=cfg.throughput_threads, seconds=cfg.throughput_seconds,
+                      label=label, note=GIL_NOTE)  # fmt: skip
+
+
+def throughput_slow_arm(h: Harness, cfg: Config) -> list[Row]:
+    """ARM answering in 50 ms: one client is bound by ~20 req/s; N clients should get ~N times that."""
+    delay_ms = ARM_DELAY_SECONDS * 1000
+    h.emu.faults.inject(ARM, delay=ARM_DELAY_SECONDS, times=None)
+    try:
+        serial = throughput(h, cfg, key="e1", threads=1, seconds=cfg.baseline_seconds,
+                            label=f"throughput, ARM +{delay_ms:.0f} ms, 1 client thread",
+                            note=f"serial bound {1 / ARM_DELAY_SECONDS:.0f} req/s")  # fmt: skip
+        parallel = throughput(h, cfg, key="e", threads=cfg.throughput_threads, seconds=cfg.throughput_seconds,
+                              label=f"throughput, ARM +{delay_ms:.0f} ms, {cfg.throughput_threads} client threads",
+                              note="")  # fmt: skip
+    finally:
+        h.emu.faults.clear()
+    speedup = parallel.rate / serial.rate if serial.rate else 0.0
+    parallel.note = f"{speedup:.1f} times the 1-thread rate: requests overlap their ARM wait"
+    return [parallel, serial]
+
+
+SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
+    ("(a) cold first request", cold_first_request),
+    ("(b) hot path, direct", hot_path_direct),
+    ("(b') hot path, HTTP", hot_path_http),
+    ("(c) concurrent cold requests", concurrent_cold),
+    ("(d) throughput", throughput_hot),
+    ("(e) throughput with slow ARM", throughput_slow_arm),
+]
+
+
+def run(*, quick: bool = False, fix_sockets: bool = True, progress: TextIO | None = None) -> Report:
+    """Runs every scenario against a fresh in-process emulator; bounded, binds only 127.0.0.1.
+
+    ``fix_sockets=False`` measures the emulator's socket artifacts too (see ``harness.socket_fixes``).
+    """
+    cfg = Config.for_mode(quick)
+    report = Report(quick=quick, fix_sockets=fix_sockets)
+    started = time.perf_counter()
+    with Harness(fix_sockets=fix_sockets, COSMOS_KEYS_CACHE_SECONDS="0") as h:
+        for title, scenario in SCENARIOS:
+            if progress is not None:
+                print(f"bench: {title} …", file=progress, flush=True)
+            outcome = scenario(h, cfg)
+            report.rows.extend(outcome if isinstance(outcome, list) else [outcome])
+    report.seconds = time.perf_counter() - started
+    return report

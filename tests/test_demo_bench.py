@@ -1,0 +1,81 @@
+"""Smoke tests of `make demo` and `make bench`: they run, say what they should, leak no secret."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.demo import mask, masked
+
+ROOT = Path(__file__).resolve().parents[1]
+# A Cosmos key is 88 base64 characters ending in "=="; a JWT starts with eyJ. Neither may be printed.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==|eyJ[\w-]{10,}\.[\w-]{10,}")
+
+
+def test_mask_keeps_four_characters_and_the_length():
+    assert mask("abcdefgh") == "abcd…(8 chars)"
+    body = {"account": "a", "primaryMasterKey": "k" * 88, "token": {"appid": "x"}, "note": "eyJa.eyJb.c"}
+    assert masked(body) == {
+        "account": "a",
+        "primaryMasterKey": "kkkk…(88 chars)",
+        "token": {"appid": "x"},
+        "note": "eyJa…(11 chars)",
+    }
+
+
+def test_demo_runs_end_to_end(tmp_path: Path):
+    # --host minimal: the smoke test must not depend on Core Tools (or its bundle download).
+    completed = subprocess.run(
+        [sys.executable, "-m", "emulator.demo", "--state-dir", str(tmp_path / "emulator"), "--host", "minimal"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    out = completed.stdout
+    assert completed.returncode == 0, out + completed.stderr
+    for section in (
+        "== Starting the emulator",
+        "== Starting the function: minimal host",
+        "── GET /api/health  →  200",
+        "── GET /api/cosmos/cosmos-orders/keys  →  200",
+        "── GET /api/cosmos/cosmos-orders/keys?type=readwrite  →  200",
+        "── GET /api/graph/users?limit=5&select=id,displayName,userPrincipalName  →  200",
+        "── GET /api/diagnostics  →  200",
+        "── GET /api/cosmos/cosmos-unknown/keys  →  404",
+        "── GET /api/cosmos/cosmos-orders/keys?type=owner  →  400",
+        "── GET /api/cosmos/cosmos-catalog/keys?type=readwrite  →  502",
+        '"code": "AuthorizationFailed"',
+        "== Emulator counters",
+        "== Hot path (second ARM request): no Key Vault/Entra/MI call",
+        "== 8/8 calls as expected",
+    ):
+        assert section in out
+    assert '"primaryMasterKey": "' in out and "…(88 chars)" in out
+    assert not _SECRET_LIKE.search(out), _SECRET_LIKE.search(out)
+
+
+@pytest.fixture
+def quick_report():
+    from bench import run
+
+    return run(quick=True)
+
+
+def test_bench_quick(quick_report):
+    report = quick_report
+    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1"]
+    assert report.ok, report.markdown()
+    concurrent = report.row("c")
+    assert concurrent.counts["keyvault.sign"] == 1
+    assert concurrent.counts["entra.token"] == 1
+    hot = report.row("b")
+    assert hot.counts["keyvault.sign"] == 0 and hot.counts["entra.token"] == 0
+    table = report.markdown()
+    for key in ("a", "b", "b'", "c", "d", "e", "e1"):
+        assert f"| {key} |" in table
