@@ -14,11 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Broker benchmarks against the emulator.")
     parser.add_argument("--quick", action="store_true", help="tiny N: checks the suite runs, figures are noise")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"Markdown file (default {RESULTS})")
-    parser.add_argument(
-        "--as-is", action="store_true", help="keep the emulator's Nagle/backlog artifacts (see bench/harness.py)"
-    )
     args = parser.parse_args(argv)
-    report = run(quick=args.quick, fix_sockets=not args.as_is, progress=sys.stderr)
+    report = run(quick=args.quick, progress=sys.stderr)
     markdown = report.markdown()
     print(markdown)
     args.output.write_text(markdown, encoding="utf-8")

@@ -11,13 +11,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from types import TracebackType
-from typing import Any
 
 import azure.functions as func
 import requests
 
 from emulator import Emulator
-from emulator.host import serve
+from emulator.host import http_functions, serve
 from shared.runtime import reset_runtime
 
 ROUTE = "/api/cosmos/cosmos-orders/keys"
@@ -35,46 +34,10 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
         os.environ.update(saved)
 
 
-@contextlib.contextmanager
-def socket_fixes() -> Iterator[None]:
-    """Works around two emulator artifacts that would swamp the function's own figures.
-
-    * Nagle + delayed ACK: emulator/httpd.py and emulator/host.py write a response's headers
-      and body in separate sends; on a keep-alive connection the body then waits for the
-      client's delayed ACK (~40 ms on Linux). TCP_NODELAY (``disable_nagle_algorithm``) fixes it.
-    * Listen backlog 5 (socketserver's default): 32 simultaneous connects to the emulator
-      overflow it and the dropped SYNs are retried after ~1 s.
-    Scoped to the harness and restored after; a no-op once the emulator sets both itself.
-    """
-    import emulator.host as host_module
-    import emulator.httpd as httpd
-
-    saved = (
-        httpd._RequestHandler.disable_nagle_algorithm,
-        httpd.HttpsServer.request_queue_size,
-        host_module._handler_class,
-    )
-    original_handler_class = host_module._handler_class
-
-    def handler_class(host: Any) -> Any:
-        base = original_handler_class(host)
-        return type(base.__name__, (base,), {"disable_nagle_algorithm": True})
-
-    httpd._RequestHandler.disable_nagle_algorithm = True
-    httpd.HttpsServer.request_queue_size = max(saved[1], 128)
-    host_module._handler_class = handler_class
-    try:
-        yield
-    finally:
-        httpd._RequestHandler.disable_nagle_algorithm, httpd.HttpsServer.request_queue_size = saved[:2]
-        host_module._handler_class = saved[2]
-
-
 class Harness(AbstractContextManager["Harness"]):
     """Emulator + minimal host + function_app configured for keyvault mode."""
 
-    def __init__(self, *, fix_sockets: bool = True, **settings: str) -> None:
-        self._fix_sockets = fix_sockets
+    def __init__(self, **settings: str) -> None:
         self._settings = settings
         self._stack = contextlib.ExitStack()
         self.function_key = secrets.token_urlsafe(24)
@@ -94,22 +57,14 @@ class Harness(AbstractContextManager["Harness"]):
         import function_app  # imported here: importing makes no call, but keep `bench` import light
 
         app = function_app.app
-        # FunctionApp.get_functions() may run once per app: it records names in
-        # functions_bindings and rejects them the next time (as duplicates). The host and this
-        # harness each index the app, and so may another fixture in the same pytest process.
-        self._stack.callback(_forget_index, app)
-        if self._fix_sockets:
-            self._stack.enter_context(socket_fixes())
         state_dir = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-emulator-"))
         self.emu = self._stack.enter_context(Emulator(state_dir=state_dir))
         self._stack.enter_context(patched_environ({**self.emu.env, **self._settings}))
         self._stack.callback(reset_runtime)  # close the function's clients before the emulator stops
-        _forget_index(app)
         self.base_url = self._stack.enter_context(
             serve(app, function_keys=[self.function_key], master_key=secrets.token_urlsafe(24))
         )
-        _forget_index(app)
-        self._handlers = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+        self._handlers = {f.name: f.handler for f in http_functions(app)}
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -144,10 +99,6 @@ class Harness(AbstractContextManager["Harness"]):
             body=b"",
         )
         return self._handlers[function](request).status_code
-
-
-def _forget_index(app: func.FunctionApp) -> None:
-    app.functions_bindings = {}
 
 
 def delta(before: Mapping[str, int], after: Mapping[str, int], *names: str) -> dict[str, int]:

@@ -66,7 +66,6 @@ class Row:
 @dataclass
 class Report:
     quick: bool
-    fix_sockets: bool = True
     rows: list[Row] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -93,12 +92,6 @@ class Report:
             f"*{HTTP}*: requests over HTTP/1.1 keep-alive to `emulator.host` serving `function_app.app` in-process.",
             f"*{DIRECT}*: the route function called with a `func.HttpRequest`, no HTTP hop and no key check.",
             "Percentiles are nearest-rank; latencies include the HTTPS calls to the emulator on 127.0.0.1.",
-            "Emulator sockets: "
-            + (
-                "TCP_NODELAY and listen backlog 128 applied by the bench (`bench/harness.py` `socket_fixes`)."
-                if self.fix_sockets
-                else "as shipped (`--as-is`): Nagle/delayed-ACK and backlog-5 artifacts included."
-            ),
             "",
         ]
         return "\n".join(lines)
@@ -161,7 +154,7 @@ def concurrent_cold(h: Harness, cfg: Config) -> Row:
     wall_ms = (max(end for _, _, end in results) - min(start for _, start, _ in results)) * 1000
     ok = all(s == 200 for s, _, _ in results) and counts["keyvault.sign"] == 1 and counts["entra.token"] == 1
     figure = f"wall {wall_ms:.0f} ms; keyvault.sign {counts['keyvault.sign']}, entra.token {counts['entra.token']}"
-    note = "direct: 32 simultaneous connects would measure the stdlib host's listen backlog (5), not the function"
+    note = "direct: measures the function's single flight, not 32 HTTP connection set-ups"
     return Row("c", f"{cfg.concurrent} concurrent cold requests", DIRECT, cfg.concurrent, figure, counts, ok=ok,
                note=note)  # fmt: skip
 
@@ -238,15 +231,12 @@ SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
 ]
 
 
-def run(*, quick: bool = False, fix_sockets: bool = True, progress: TextIO | None = None) -> Report:
-    """Runs every scenario against a fresh in-process emulator; bounded, binds only 127.0.0.1.
-
-    ``fix_sockets=False`` measures the emulator's socket artifacts too (see ``harness.socket_fixes``).
-    """
+def run(*, quick: bool = False, progress: TextIO | None = None) -> Report:
+    """Runs every scenario against a fresh in-process emulator; bounded, binds only 127.0.0.1."""
     cfg = Config.for_mode(quick)
-    report = Report(quick=quick, fix_sockets=fix_sockets)
+    report = Report(quick=quick)
     started = time.perf_counter()
-    with Harness(fix_sockets=fix_sockets, COSMOS_KEYS_CACHE_SECONDS="0") as h:
+    with Harness(COSMOS_KEYS_CACHE_SECONDS="0") as h:
         for title, scenario in SCENARIOS:
             if progress is not None:
                 print(f"bench: {title} …", file=progress, flush=True)

@@ -68,6 +68,9 @@ class HttpFunction:
 
 
 def http_functions(app: func.FunctionApp) -> list[HttpFunction]:
+    # azure-functions records names on the first get_functions() and rejects them as duplicates
+    # on the next: forget that index so an app can be served more than once per process.
+    app.functions_bindings = {}
     functions = []
     for function in app.get_functions():
         trigger = function.get_trigger()
@@ -155,6 +158,7 @@ class FunctionHost:
 def _handler_class(host: FunctionHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -179,13 +183,17 @@ def _handler_class(host: FunctionHost) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # the default 5 drops bursts of concurrent connects
+
+
 @contextlib.contextmanager
 def serve(
     app: func.FunctionApp, *, function_keys: list[str], master_key: str, port: int = 0, prefix: str = "api"
 ) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 in a background thread; yields the base URL."""
     host = FunctionHost(app, function_keys=function_keys, master_key=master_key, prefix=prefix)
-    server = ThreadingHTTPServer(("127.0.0.1", port), _handler_class(host))
+    server = _Server(("127.0.0.1", port), _handler_class(host))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="function-host", daemon=True)
     thread.start()
@@ -205,10 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     module_name, _, attribute = args.app.partition(":")
     sys.path.insert(0, str(Path.cwd()))
     app = getattr(importlib.import_module(module_name), attribute or "app")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     key = args.function_key or secrets.token_urlsafe(32)
     prefix = route_prefix(Path.cwd() / "host.json")
     with serve(app, function_keys=[key], master_key=secrets.token_urlsafe(32), port=args.port, prefix=prefix) as url:
-        print(f"Functions (minimal host) listening on {url}/{prefix}; function key: {key}", flush=True)
+        # The key itself is not printed (stdout ends up in logs): a random one goes to a 0600 file.
+        where = "as given by --function-key"
+        if not args.function_key:
+            key_file = Path(".emulator") / "function-key"
+            key_file.parent.mkdir(exist_ok=True)
+            key_file.touch(mode=0o600)
+            key_file.write_text(key, encoding="utf-8")
+            where = f"in {key_file}"
+        print(f"Functions (minimal host) listening on {url}/{prefix}; function key {where}", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
     return 0

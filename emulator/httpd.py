@@ -94,6 +94,9 @@ def parse_query(raw: str) -> dict[str, str]:
 
 class _RequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as Azure front ends do; needs Content-Length
+    # Headers and body go out in two writes: without TCP_NODELAY the body waits ~40 ms for the
+    # client's delayed ACK on every kept-alive connection.
+    disable_nagle_algorithm = True
     server: HttpsServer
     timeout = 60  # idle keep-alive connections do not pin a thread forever
 
@@ -163,6 +166,7 @@ class HttpsServer(ThreadingHTTPServer):
     thread so one stuck client cannot block `accept` for everyone else."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's 5 drops bursts of concurrent connects (retried ~1 s later)
     block_on_close = False  # stop() must not wait for a request sleeping in an injected delay
 
     def __init__(self, surface_name: str, app: Handler, ssl_context: ssl.SSLContext) -> None:
