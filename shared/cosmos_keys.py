@@ -95,7 +95,7 @@ class CosmosKeysService:
             params={"api-version": ARM_API_VERSION},
             action=f"{operation} on Cosmos DB account '{account.name}'",
             hints={
-                403: f"Grant {self._principal} the {role} on the Cosmos DB account {account.resource_id}.",
+                403: f"Grant {self._principal} the {role} role on the Cosmos DB account {account.resource_id}.",
                 404: f"Cosmos DB account {account.resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
             },
         )
