@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import ssl
 import threading
 from dataclasses import dataclass
@@ -22,12 +21,11 @@ import requests
 
 from .errors import Forbidden, Unauthorized, Upstream, UpstreamFailed
 from .retry import remaining
-from .settings import Settings
+from .settings import GUID, Settings
 from .upstream_errors import from_requests_error, from_requests_response
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # PyJWT refetches the JWKS for an unknown kid at most this often (its default, 30 s, would
 # reject a freshly rolled signing key for that long).
 JWKS_REFRESH_COOLDOWN_SECONDS = 5
@@ -72,7 +70,7 @@ class CallerAuthenticator:
                 response = self._session.get(self._metadata_url, timeout=timeout)
             except requests.RequestException as exc:
                 raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
-            if response.status_code == 404 and _GUID.match(self._settings.tenant_id or ""):
+            if response.status_code == 404 and GUID.match(self._settings.tenant_id or ""):
                 # No discovery document: Entra's well-known locations for a tenant-specific authority.
                 base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
                 metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from .errors import BadRequest, Upstream, UpstreamFailed
 from .retry import remaining, urllib3_retry
+from .settings import origin
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
 from .upstream_logging import requests_hook
@@ -35,7 +35,7 @@ class DownstreamClient:
         timeout_seconds: float,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self._origin = _origin(self.base_url)
+        self._origin = origin(self.base_url)
         self._scope = scope
         self._tokens = tokens
         self._upstream = upstream
@@ -67,7 +67,7 @@ class DownstreamClient:
         so an upstream 400 is the caller's 400, not a 502.
         """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
-        if _origin(url) != self._origin:
+        if origin(url) != self._origin:
             # Never send the bearer token to a host other than the API's own (e.g. a forged nextLink).
             raise UpstreamFailed(
                 f"{self._upstream} returned a link to another host during {action}.", upstream=self._upstream
@@ -123,8 +123,3 @@ def _upstream_message(response: requests.Response) -> str:
     except (ValueError, KeyError, TypeError):
         return "the request was invalid."
     return str(message)[:300]
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"

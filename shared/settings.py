@@ -70,7 +70,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     "SSL_CERT_FILE",
 )
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 # azure-identity's own tenant check (CertificateCredential): GUIDs and verified domain names.
 _TENANT = re.compile(r"^[A-Za-z0-9.-]+$")
 _CERT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
@@ -134,11 +134,11 @@ class Settings:
 
     @property
     def arm_scope(self) -> str:
-        return _origin(self.arm_endpoint) + "/.default"
+        return origin(self.arm_endpoint) + "/.default"
 
     @property
     def graph_scope(self) -> str:
-        return _origin(self.graph_endpoint) + "/.default"
+        return origin(self.graph_endpoint) + "/.default"
 
     @property
     def federation_scope(self) -> str:
@@ -148,9 +148,14 @@ class Settings:
         return tuple(p for p in self.problems if p.setting in names)
 
 
-def _origin(url: str) -> str:
+def origin(url: str) -> str:
+    """``scheme://host[:port]``, normalised (lowercase, default port dropped) so origins compare equal."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    default_port = {"https": 443, "http": 80}.get(scheme)
+    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
+    return f"{scheme}://{host}{port}"
 
 
 class _Reader:
@@ -256,7 +261,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         # Caller tokens are validated against this tenant's issuer, whatever the credential mode.
         tenant_id = r.required(ENTRA_TENANT_ID, _TENANT, "a tenant ID (GUID) or verified domain")
     if needs_app:
-        client_id = r.required(ENTRA_CLIENT_ID, _GUID, "an application (client) ID GUID")
+        client_id = r.required(ENTRA_CLIENT_ID, GUID, "an application (client) ID GUID")
     if mode is CredentialMode.KEYVAULT:
         key_vault_url = _vault_url(r)
         certificate_name = r.required(
@@ -266,7 +271,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         KEY_VAULT_CERTIFICATE_VERSION, _CERT_VERSION, "a certificate version (32 hex characters)"
     )
     if mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
-        mi_client_id = r.required(AZURE_CLIENT_ID, _GUID, "the client ID GUID of a user-assigned managed identity")
+        mi_client_id = r.required(AZURE_CLIENT_ID, GUID, "the client ID GUID of a user-assigned managed identity")
         if mi_client_id is None and r.problems and r.problems[-1].setting == AZURE_CLIENT_ID:
             r.problems[-1] = SettingProblem(
                 AZURE_CLIENT_ID,
@@ -275,7 +280,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
                 "cannot be federated)",
             )
     else:
-        mi_client_id = r.optional(AZURE_CLIENT_ID, _GUID, "a managed identity client ID GUID")
+        mi_client_id = r.optional(AZURE_CLIENT_ID, GUID, "a managed identity client ID GUID")
 
     algorithm_raw = r.raw(ASSERTION_ALGORITHM)
     algorithm = Algorithm.PS256

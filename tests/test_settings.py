@@ -180,3 +180,20 @@ def test_caller_audience_needs_the_tenant_in_managed_identity_mode():
 def test_managed_identity_is_used_when_the_platform_provides_it():
     assert load_settings({**BASE, "IDENTITY_ENDPOINT": "http://localhost:8081/msi/token"}).use_managed_identity
     assert not load_settings(BASE).use_managed_identity
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Graph.Microsoft.com:443/v1.0/users?$top=1", "https://graph.microsoft.com"),
+        ("https://127.0.0.1:8443/", "https://127.0.0.1:8443"),
+        ("HTTPS://management.azure.com", "https://management.azure.com"),
+    ],
+)
+def test_origins_are_normalised_for_scopes_and_link_checks(url, expected):
+    from shared.settings import origin
+
+    assert origin(url) == expected
+    assert (
+        load_settings({**BASE, "GRAPH_ENDPOINT": url.replace("HTTPS", "https")}).graph_scope == expected + "/.default"
+    )
