@@ -215,7 +215,8 @@ def plan_host(choice: str, port: int, function_key: str, emulator_env: Mapping[s
         env.update(FUNCTIONS_WORKER_RUNTIME="python", PATH=os.pathsep.join([venv_bin, env.get("PATH", "")]))
         env.setdefault("VIRTUAL_ENV", sys.prefix)
         return HostPlan("Core Tools `func start`", [func, "start", "--port", str(port)], env, FUNC_START_SECONDS)
-    args = [sys.executable, "-m", "emulator.host", "--port", str(port), "--function-key", function_key]
+    # "--function-key=KEY": a urlsafe random key may start with "-", which argparse would take for an option.
+    args = [sys.executable, "-m", "emulator.host", "--port", str(port), f"--function-key={function_key}"]
     return HostPlan("minimal host (emulator.host; `func` not on PATH)", args, env, MINIMAL_HOST_START_SECONDS)
 
 
