@@ -2,25 +2,52 @@
 # docs/emulator.md "Control API". Not an Azure surface: JSON in and out, no auth, 127.0.0.1 only.
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from emulator.entra import EntraSurface
+from emulator.eventgrid import EventGrid
+from emulator.faults import Counters, Faults
+from emulator.graph import GraphSurface
 from emulator.httpd import Request, Response, json_response
-from emulator.surface import Surface
-
-if TYPE_CHECKING:
-    from emulator.core import Emulator
+from emulator.keyvault import KeyVaultSurface
+from emulator.surface import Context, Surface
 
 _FAULT_FIELDS = ("status", "retry_after", "delay", "times")
 _TOKEN_FIELDS = ("audience", "roles", "app_id", "issuer", "expires_in", "not_before", "signing_key", "alg", "kid",
                  "tenant_id")  # fmt: skip
+_ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish")
+_EVENT_FIELDS = ("event_type", "version", "name", "publish")
+_SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
+                        "subject_begins_with", "subject_ends_with", "name")  # fmt: skip
+
+
+class Controlled(Protocol):
+    """What the control API drives (the `Emulator`; named here so control.py imports no core)."""
+
+    context: Context
+    entra: EntraSurface
+    keyvault: KeyVaultSurface
+    graph: GraphSurface
+    eventgrid: EventGrid
+
+    @property
+    def counters(self) -> Counters: ...
+
+    @property
+    def faults(self) -> Faults: ...
+
+    def env_for(self, mode: str) -> dict[str, str]: ...
+
+    def reset(self) -> None: ...
 
 
 class ControlSurface(Surface):
     name = "control"
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Controlled) -> None:
         super().__init__(emulator.context)
         self.emulator = emulator
         self._routes: dict[tuple[str, str], Callable[[Request], Response]] = {
@@ -32,6 +59,16 @@ class ControlSurface(Surface):
             ("DELETE", "/_emulator/faults"): self._clear_faults,
             ("POST", "/_emulator/reset"): self._reset,
             ("POST", "/_emulator/caller-token"): self._caller_token,
+            ("POST", "/_emulator/keyvault/rotate"): self._rotate,
+            ("POST", "/_emulator/keyvault/events"): self._key_vault_event,
+            ("POST", "/_emulator/eventgrid/subscriptions"): self._subscribe,
+            ("DELETE", "/_emulator/eventgrid/subscriptions"): self._unsubscribe_all,
+            ("GET", "/_emulator/eventgrid/deliveries"): lambda r: json_response(
+                200, [dataclasses.asdict(d) for d in self.emulator.eventgrid.deliveries()]
+            ),
+            ("GET", "/_emulator/graph/key-credentials"): lambda r: json_response(
+                200, self.emulator.graph.key_credentials()
+            ),
         }
 
     def handle(self, request: Request) -> Response:
@@ -46,18 +83,44 @@ class ControlSurface(Surface):
     def fault_response(self, operation: str, status: int, request: Request) -> Response:
         return json_response(status, {"error": "fault"})  # the control API is never faulted
 
-    def _body(self, request: Request) -> dict[str, Any]:
+    def _body(self, request: Request, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
         body = json.loads(request.body or b"{}")
         if not isinstance(body, dict):
             raise ValueError("body must be a JSON object")
-        return body
-
-    def _inject(self, request: Request) -> Response:
-        body = self._body(request)
-        operation = body.pop("operation")
-        unknown = set(body) - set(_FAULT_FIELDS)
+        unknown = set(body) - set(allowed or body)
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
+        return body
+
+    def _rotate(self, request: Request) -> Response:
+        """A renewal (or manual rotation) in Key Vault; Event Grid delivers as subscribed."""
+        version = self.emulator.keyvault.rotate_certificate(**self._body(request, _ROTATE_FIELDS))
+        return json_response(201, {"version": version})
+
+    def _key_vault_event(self, request: Request) -> Response:
+        """The event Key Vault would send for a version; published unless "publish": false."""
+        body = self._body(request, _EVENT_FIELDS)
+        publish = body.pop("publish", True)
+        event_type = body.pop("event_type")
+        keyvault = self.emulator.keyvault
+        event = (keyvault.publish_event if publish else keyvault.certificate_event)(event_type, **body)
+        return json_response(202 if publish else 200, event)
+
+    def _subscribe(self, request: Request) -> Response:
+        body = self._body(request, _SUBSCRIPTION_FIELDS)
+        subscription = self.emulator.eventgrid.subscribe(
+            body.pop("host_base_url"), body.pop("function_name"), body.pop("master_key"), **body
+        )
+        return json_response(201, {"name": subscription.name})
+
+    def _unsubscribe_all(self, request: Request) -> Response:
+        for subscription in self.emulator.eventgrid.subscriptions():
+            self.emulator.eventgrid.unsubscribe(subscription.name)
+        return Response(204)
+
+    def _inject(self, request: Request) -> Response:
+        body = self._body(request, ("operation", *_FAULT_FIELDS))
+        operation = body.pop("operation")
         self.emulator.faults.inject(operation, **body)
         return json_response(201, {"operation": operation, **body})
 
@@ -70,11 +133,7 @@ class ControlSurface(Surface):
         return Response(204)
 
     def _caller_token(self, request: Request) -> Response:
-        body = self._body(request)
-        unknown = set(body) - set(_TOKEN_FIELDS)
-        if unknown:
-            raise ValueError(f"unknown fields {sorted(unknown)}")
-        token = self.emulator.entra.mint_caller_token(**body)
+        token = self.emulator.entra.mint_caller_token(**self._body(request, _TOKEN_FIELDS))
         return json_response(
             200, {"access_token": token, "token_type": "Bearer"}, headers={"Cache-Control": "no-store"}
         )

@@ -10,6 +10,7 @@ from types import TracebackType
 
 from emulator.arm import ArmSurface
 from emulator.control import ControlSurface
+from emulator.directory import Directory
 from emulator.entra import EntraSurface
 from emulator.faults import Counters, Faults
 from emulator.graph import GraphSurface
@@ -32,14 +33,18 @@ class Emulator:
         self._own_state_dir = state_dir is None
         self.state_dir = Path(state_dir) if state_dir is not None else Path(tempfile.mkdtemp(prefix="emulator-"))
         self.context = Context(
-            seed=self.seed, tokens=TokenService(self.seed.tenant_id, lambda: self.context.url("login"))
+            seed=self.seed,
+            tokens=TokenService(self.seed.tenant_id, lambda: self.context.url("login")),
+            directory=Directory(self.seed),
         )
         ctx = self.context
-        self.identity = ctx.identity = ManagedIdentitySurface(ctx)
-        self.entra = ctx.entra = EntraSurface(ctx)
-        self.keyvault = ctx.keyvault = KeyVaultSurface(ctx)
-        self.arm = ctx.arm = ArmSurface(ctx)
-        self.graph = ctx.graph = GraphSurface(ctx)
+        self.directory = ctx.directory  # app registrations: shared by Entra and Graph
+        self.eventgrid = ctx.events  # Key Vault's system topic and its subscriptions
+        self.identity = ManagedIdentitySurface(ctx)
+        self.entra = EntraSurface(ctx)
+        self.keyvault = KeyVaultSurface(ctx)
+        self.arm = ArmSurface(ctx)
+        self.graph = GraphSurface(ctx)
         self.control = ControlSurface(self)
         self._surfaces: list[Surface] = [self.identity, self.entra, self.keyvault, self.arm, self.graph, self.control]
         self._servers: list[HttpsServer] = []
@@ -57,6 +62,7 @@ class Emulator:
             self._ca_bundle = tls.write_ca(self.state_dir)
             context = tls.server_context()
             self.context.stopping.clear()
+            self.eventgrid.start()
             servers = [HttpsServer(s.name, s.handle, context) for s in self._surfaces]
             # All ports are known before anyone serves: surfaces name each other's origins.
             self.context.urls.update({server.surface_name: server.origin for server in servers})
@@ -68,6 +74,7 @@ class Emulator:
     def stop(self) -> None:
         with self._lock:
             self.context.stopping.set()  # wakes requests sleeping in an injected delay
+            self.eventgrid.stop()  # and deliveries waiting to retry
             for server in self._servers:
                 server.stop()
             self._servers = []
@@ -78,8 +85,9 @@ class Emulator:
     def reset(self) -> None:
         """Back to the seed state; clears faults and counters; keeps ports and CA."""
         self.faults.clear()
-        self.entra.reset()  # before keyvault: the seed certificate registers on the app
-        for surface in (self.keyvault, self.arm, self.graph, self.identity):
+        self.eventgrid.reset()
+        self.directory.reset()  # before keyvault: the seed certificate registers on the app
+        for surface in (self.entra, self.keyvault, self.arm, self.graph, self.identity):
             surface.reset()
         self.counters.clear()
 
@@ -127,6 +135,7 @@ class Emulator:
             "AZURE_AUTHORITY_HOST": urls["login"],
             "ENTRA_TENANT_ID": seed.tenant_id,
             "ENTRA_CLIENT_ID": seed.client_id,
+            "ENTRA_APPLICATION_OBJECT_ID": seed.app_object_id,
             "KEY_VAULT_URL": urls["vault"] + "/",
             "KEY_VAULT_CERTIFICATE_NAME": seed.certificate_name,
             "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
@@ -145,6 +154,7 @@ class Emulator:
             for name in (
                 "ENTRA_TENANT_ID",
                 "ENTRA_CLIENT_ID",
+                "ENTRA_APPLICATION_OBJECT_ID",
                 "KEY_VAULT_URL",
                 "KEY_VAULT_CERTIFICATE_NAME",
                 "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE",

@@ -14,13 +14,12 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import certs, resources
+from emulator.directory import ASYMMETRIC_X509_CERT, Application, KeyCredential
 from emulator.httpd import Request, Response, json_response
 from emulator.seed import stable_id
 from emulator.surface import Context, Surface, route
@@ -29,40 +28,6 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 CLOCK_SKEW_SECONDS = 300  # "a few minutes" [U] AZURE-PROTOCOLS.md 4.5
 _ASSERTION_ALGS = ("RS256", "PS256", "RS384", "PS384", "RS512", "PS512")
 _DOC_CERT = "Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials ."
-
-
-@dataclass
-class KeyCredential:
-    """A certificate registered on the app (`keyCredentials`, type AsymmetricX509Cert)."""
-
-    der: bytes
-    start: float
-    end: float
-    key_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    @property
-    def public_key(self) -> rsa.RSAPublicKey:
-        key = certs.load_der(self.der).public_key()
-        assert isinstance(key, rsa.RSAPublicKey)
-        return key
-
-
-@dataclass(frozen=True)
-class FederatedCredential:
-    name: str
-    issuer: str | None  # None: this tenant's v2 issuer (known only once the login server listens)
-    subject: str
-    audiences: tuple[str, ...] = (resources.TOKEN_EXCHANGE_AUDIENCE,)
-
-
-@dataclass
-class App:
-    client_id: str
-    object_id: str
-    sp_object_id: str
-    display_name: str
-    key_credentials: list[KeyCredential] = field(default_factory=list)
-    federated_credentials: list[FederatedCredential] = field(default_factory=list)
 
 
 class _Refused(Exception):
@@ -89,7 +54,6 @@ class EntraSurface(Surface):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.token_lifetime = 3599  # v2 client-credential tokens: expires_in ~1 h [D]
-        self.apps: dict[str, App] = {}
         tenant = r"([A-Za-z0-9.\-]+)"
         self._routes = [
             route("POST", rf"/{tenant}/oauth2/v2\.0/token", "entra.token", self._token),
@@ -108,42 +72,21 @@ class EntraSurface(Surface):
         ]
 
     # ------------------------------------------------------------------ state
-    def reset(self) -> None:
-        seed = self.ctx.seed
-        with self.lock:
-            self.apps = {
-                seed.client_id: App(seed.client_id, seed.app_object_id, seed.sp_object_id, "keyvault-assertion-broker"),
-            }
-        self.add_federated_credential(issuer=None, subject=seed.user_mi_principal_id, name=seed.fic_name)
-
-    def _app(self, client_id: str | None) -> App:
-        return self.apps[(client_id or self.ctx.seed.client_id).lower()]
-
+    # The app registration lives in the directory (emulator/directory.py), shared with Graph:
+    # these helpers change the same keyCredentials list that addKey/removeKey change.
     def register_certificate(
         self, der: bytes, *, client_id: str | None = None, start: float | None = None, end: float | None = None
     ) -> str:
         """Uploads a certificate's public part to the app (keyCredentials); returns its keyId.
         The validity window defaults to the certificate's own, as Graph does."""
-        cert = certs.load_der(der)
-        credential = KeyCredential(
-            der,
-            start if start is not None else cert.not_valid_before_utc.timestamp(),
-            end if end is not None else cert.not_valid_after_utc.timestamp(),
-        )
-        with self.lock:
-            app = self._app(client_id)
-            app.key_credentials = [k for k in app.key_credentials if k.der != der] + [credential]
-        return credential.key_id
+        return self.ctx.directory.register_certificate(der, app_id=client_id, start=start, end=end)
 
     def unregister_certificate(self, der: bytes, *, client_id: str | None = None) -> None:
-        with self.lock:
-            app = self._app(client_id)
-            app.key_credentials = [k for k in app.key_credentials if k.der != der]
+        self.ctx.directory.unregister_certificate(der, app_id=client_id)
 
     def registered_thumbprints(self, *, client_id: str | None = None) -> list[str]:
         """SHA-1 hex thumbprints of the registered certificates (customKeyIdentifier)."""
-        with self.lock:
-            return [certs.sha1_hex(k.der) for k in self._app(client_id).key_credentials]
+        return [k.thumbprint for k in self.ctx.directory.key_credentials(app_id=client_id)]
 
     def add_federated_credential(
         self,
@@ -154,17 +97,12 @@ class EntraSurface(Surface):
         name: str | None = None,
         client_id: str | None = None,
     ) -> None:
-        with self.lock:
-            app = self._app(client_id)
-            app.federated_credentials.append(
-                FederatedCredential(
-                    name or f"fic-{len(app.federated_credentials) + 1}", issuer, subject, tuple(audiences)
-                )
-            )
+        self.ctx.directory.add_federated_credential(
+            issuer=issuer, subject=subject, audiences=audiences, name=name, app_id=client_id
+        )
 
     def remove_federated_credentials(self, *, client_id: str | None = None) -> None:
-        with self.lock:
-            self._app(client_id).federated_credentials.clear()
+        self.ctx.directory.remove_federated_credentials(app_id=client_id)
 
     # ------------------------------------------------------------------ caller tokens
     def mint_caller_token(
@@ -319,8 +257,7 @@ class EntraSurface(Surface):
             )  # [U] wording
         client_id = self._require(request, form, "client_id")
         scope = self._require(request, form, "scope")
-        with self.lock:
-            app = self.apps.get(client_id.lower())
+        app = self.ctx.directory.find(app_id=client_id)
         if app is None:
             seed = self.ctx.seed
             return self._error(  # [O] 12Knocksinna/Office365itpros#23
@@ -402,7 +339,7 @@ class EntraSurface(Surface):
             )
         return resource
 
-    def _issue(self, app: App, resource: str) -> Response:
+    def _issue(self, app: Application, resource: str) -> Response:
         token, _ = self.ctx.tokens.app_token(
             audience=resource,
             app_id=app.client_id,
@@ -419,7 +356,7 @@ class EntraSurface(Surface):
         return json_response(200, body, headers=self._no_store(str(uuid.uuid4())))
 
     # ------------------------------------------------------------------ assertion validation
-    def _authenticate(self, request: Request, app: App, assertion: str) -> None:
+    def _authenticate(self, request: Request, app: Application, assertion: str) -> None:
         try:
             header = jwt.get_unverified_header(assertion)
             claims = jwt.decode(assertion, options={"verify_signature": False})
@@ -436,7 +373,7 @@ class EntraSurface(Surface):
             self._check_federated_assertion(request, app, assertion, header, claims)
 
     def _check_certificate_assertion(
-        self, request: Request, app: App, assertion: str, header: dict[str, Any], claims: dict[str, Any]
+        self, request: Request, app: Application, assertion: str, header: dict[str, Any], claims: dict[str, Any]
     ) -> None:
         alg = header.get("alg")
         if alg not in _ASSERTION_ALGS:
@@ -535,7 +472,7 @@ class EntraSurface(Surface):
             )
         self._check_times(request, claims)
 
-    def _find_key(self, header: dict[str, Any], app: App) -> tuple[KeyCredential | None, str]:
+    def _find_key(self, header: dict[str, Any], app: Application) -> tuple[KeyCredential | None, str]:
         """The registered certificate named by `x5t#S256` (preferred) or `x5t`, padded or not."""
         for name, digest in (("x5t#S256", certs.x5t_s256), ("x5t", certs.x5t)):
             value = header.get(name)
@@ -545,10 +482,9 @@ class EntraSurface(Surface):
                 presented = certs.b64url_decode(value)
             except ValueError:
                 return None, value
-            with self.lock:
-                for credential in app.key_credentials:
-                    if certs.b64url_decode(digest(credential.der)) == presented:
-                        return credential, certs.sha1_hex(credential.der)
+            for credential in app.key_credentials:  # a snapshot: Graph may change the live list
+                if credential.type == ASYMMETRIC_X509_CERT and certs.b64url_decode(digest(credential.der)) == presented:
+                    return credential, credential.thumbprint
             return None, presented.hex().upper()
         return None, ""
 
@@ -571,18 +507,17 @@ class EntraSurface(Surface):
         )
 
     def _check_federated_assertion(
-        self, request: Request, app: App, assertion: str, header: dict[str, Any], claims: dict[str, Any]
+        self, request: Request, app: Application, assertion: str, header: dict[str, Any], claims: dict[str, Any]
     ) -> None:
         """A managed-identity token presented as the app's credential (AZURE-PROTOCOLS.md 8)."""
         iss, sub, aud = claims.get("iss"), claims.get("sub"), claims.get("aud")
         own_issuer = self.ctx.tokens.v2_issuer()
-        with self.lock:
-            matched = any(
-                (fic.issuer or own_issuer) == iss
-                and fic.subject == sub
-                and aud in fic.audiences  # case-sensitive [O] Azure/login#517
-                for fic in app.federated_credentials
-            )
+        matched = any(
+            (fic.issuer or own_issuer) == iss
+            and fic.subject == sub
+            and aud in fic.audiences  # case-sensitive [O] Azure/login#517
+            for fic in app.federated_credentials
+        )
         if not matched:
             raise _Refused(
                 self._error(  # [O] Azure/azure-workload-identity#616

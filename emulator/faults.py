@@ -23,6 +23,9 @@ OPERATIONS = frozenset(
         "arm.listKeys",
         "arm.readonlykeys",
         "graph.users",
+        "graph.get_application",
+        "graph.addKey",
+        "graph.removeKey",
     }
 )
 

@@ -1,6 +1,10 @@
-# Microsoft Graph: GET /v1.0/users with $select, $top and server-driven paging.
+# Microsoft Graph: GET /v1.0/users with $select, $top and server-driven paging; the application
+# object (GET /v1.0/applications/{id} and /applications(appId='{appId}') with $select) and its
+# key rollover actions addKey/removeKey.
 # REST reference: learn.microsoft.com/graph/api/user-list (v1.0), /graph/paging,
-# /graph/errors, /graph/throttling; microsoft-graph-docs-contrib api-reference/v1.0/api/user-list.md.
+# /graph/errors, /graph/throttling; microsoft-graph-docs-contrib api-reference/v1.0/api/user-list.md,
+# application-get.md, application-addkey.md, application-removekey.md, resources/keycredential.md
+# (proof validation: emulator/graph_proof.py; the application's keys: emulator/directory.py).
 # Wire facts: AZURE-PROTOCOLS.md 6 and section 9 item 10 — camel-case `innerError`; $top 1-999
 # else Request_UnsupportedQuery; absolute @odata.nextLink on our own origin keeping
 # $select/$top plus an opaque $skiptoken; @odata.context reflecting $select; 403
@@ -8,14 +12,21 @@
 from __future__ import annotations
 
 import base64
+import binascii
+import dataclasses
 import datetime as dt
 import json
+import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote
 
 from emulator import resources
+from emulator.directory import ASYMMETRIC_X509_CERT, X509_CERT_AND_PASSWORD, Application, KeyCredential
+from emulator.graph_proof import ProofRefused, validate_proof
 from emulator.httpd import Request, Response, json_response
 from emulator.seed import stable_id
-from emulator.surface import Context, Surface, new_id
+from emulator.surface import Context, Surface, new_id, route
 from emulator.tokens import TokenError
 
 # Application permissions that can list users (least to most privileged) [D] user-list.md.
@@ -40,6 +51,27 @@ SINGLE_USER_PROPERTIES = frozenset(
     {"aboutMe", "birthday", "hireDate", "interests", "mySite", "pastProjects", "preferredName",
      "responsibilities", "schools", "skills", "mailboxSettings"}
 )  # fmt: skip
+# Reading an application: application permissions that read every application [D]
+# application-get permissions; Application.ReadWrite.OwnedBy reads the applications the caller
+# owns. Writing keys (addKey/removeKey): the app itself needs no permission ("An application does
+# not need any specific permission to roll its own keys" [D]); another caller needs
+# Application.ReadWrite.All / Directory.ReadWrite.All, or OwnedBy as an owner [D] application-addkey.
+READ_APPLICATIONS_ROLES = frozenset(
+    {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}
+)
+WRITE_APPLICATIONS_ROLES = frozenset({"Application.ReadWrite.All", "Directory.ReadWrite.All"})
+OWNED_BY_ROLE = "Application.ReadWrite.OwnedBy"
+# Properties of microsoft.graph.application served here (a subset of the v1.0 type); $select of
+# another name is a 400 as in Graph.
+APPLICATION_PROPERTIES = (
+    "id", "deletedDateTime", "appId", "applicationTemplateId", "disabledByMicrosoftStatus", "createdDateTime",
+    "displayName", "description", "groupMembershipClaims", "identifierUris", "isDeviceOnlyAuthSupported",
+    "isFallbackPublicClient", "notes", "publisherDomain", "serviceManagementReference", "signInAudience", "tags",
+    "tokenEncryptionKeyId", "api", "appRoles", "info", "keyCredentials", "optionalClaims",
+    "parentalControlSettings", "passwordCredentials", "publicClient", "requiredResourceAccess", "web",
+)  # fmt: skip
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+_APP = r"/v1\.0/applications(?:/([^/()]+)|\(appId='([^'/]*)'\))"
 _ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 _FIRST = ("Adele", "Alex", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee", "Lidia",
           "Lynne", "Megan", "Miriam", "Nestor", "Patti", "Pradeep")  # fmt: skip
@@ -83,28 +115,44 @@ class GraphSurface(Surface):
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
         self.users = _seed_users(ctx.seed.user_count, ctx.seed.tenant_domain)
-        self.app_role_assignments: dict[str, set[str]] = {}
+        # Why each refused proof was refused (Graph answers the same 401 for all): for tests.
+        self.proof_refusals: list[str] = []
+        # Whether addKey of a certificate the app already has is refused. Graph's behaviour is
+        # not documented [U]: by default a second keyCredential (new keyId) is added, so that a
+        # product which duplicates keys is caught by the tests reading keyCredentials.
+        self.reject_duplicate_keys = False
+        self._routes = [
+            route("GET", _APP, "graph.get_application", self._get_application, ignore_case=True),
+            route("POST", _APP + "/addKey", "graph.addKey", self._add_key, ignore_case=True),
+            route("POST", _APP + "/removeKey", "graph.removeKey", self._remove_key, ignore_case=True),
+        ]
 
     # ------------------------------------------------------------------ state
+    # Graph app roles and application owners live in the directory (emulator/directory.py).
     def reset(self) -> None:
-        seed = self.ctx.seed
         with self.lock:
-            self.app_role_assignments = {
-                seed.sp_object_id: {"User.Read.All"},
-                seed.system_mi_principal_id: {"User.Read.All"},
-            }
+            self.proof_refusals = []
+            self.reject_duplicate_keys = False
 
     def grant_app_role(self, principal_id: str, role: str) -> None:
-        with self.lock:
-            self.app_role_assignments.setdefault(principal_id.lower(), set()).add(role)
+        self.ctx.directory.grant_app_roles(principal_id, [role])
 
     def revoke_app_role(self, principal_id: str, role: str) -> None:
-        with self.lock:
-            self.app_role_assignments.get(principal_id.lower(), set()).discard(role)
+        self.ctx.directory.revoke_app_roles(principal_id, [role])
 
     def app_roles(self, principal_id: str) -> list[str]:
-        with self.lock:
-            return sorted(self.app_role_assignments.get(principal_id.lower(), set()))
+        return self.ctx.directory.app_roles(principal_id)
+
+    def add_owner(self, principal_id: str, *, app_id: str | None = None) -> None:
+        """Makes `principal_id` (a service principal's object id) an owner of the application."""
+        self.ctx.directory.add_owner(principal_id, app_id=app_id)
+
+    def remove_owner(self, principal_id: str, *, app_id: str | None = None) -> None:
+        self.ctx.directory.remove_owner(principal_id, app_id=app_id)
+
+    def key_credentials(self, *, app_id: str | None = None) -> list[dict[str, object]]:
+        """The application's keyCredentials as Graph returns them with $select (key included)."""
+        return [k.to_graph(include_key=True) for k in self.ctx.directory.key_credentials(app_id=app_id)]
 
     # ------------------------------------------------------------------ HTTP
     def _error(self, request: Request, status: int, code: str, message: str, **headers: str) -> Response:
@@ -122,6 +170,16 @@ class GraphSurface(Surface):
         )
 
     def handle(self, request: Request) -> Response:
+        # Graph accepts percent-encoded OData keys: /applications(appId=%27...%27).
+        decoded = dataclasses.replace(request, path=unquote(request.path))
+        found = self.find_route(self._routes, decoded)
+        if found is False:
+            return self._error(
+                request, 405, "Request_BadRequest", f"The HTTP method '{request.method}' is not supported here."
+            )  # [U]
+        if found:
+            chosen, match = found
+            return self.run(chosen.operation, request, lambda: chosen.handler(decoded, match))
         if request.path.rstrip("/").lower() != "/v1.0/users":
             return self._error(
                 request,
@@ -145,6 +203,8 @@ class GraphSurface(Surface):
             return response
         if status == 401:  # a token Graph no longer accepts (revoked, CAE)
             return self._unauthorized(request, TokenError("invalid"))
+        if status == 403:  # a permission revoked, as Graph answers it
+            return self._forbidden(request)
         codes = {500: "generalException", 502: "BadGateway", 503: "serviceNotAvailable", 504: "GatewayTimeout"}
         return self._error(request, status, codes.get(status, "generalException"), "Injected fault.")  # [U]
 
@@ -172,12 +232,7 @@ class GraphSurface(Surface):
         except TokenError as exc:
             return self._unauthorized(request, exc)
         if not READ_USERS_ROLES & set(claims.get("roles") or ()):
-            return self._error(
-                request,
-                403,
-                "Authorization_RequestDenied",  # [O] AZURE-PROTOCOLS.md 6
-                "Insufficient privileges to complete the operation.",
-            )
+            return self._forbidden(request)
         for name in request.query:
             if not name.startswith("$") and name != "api-version":
                 # [O] microsoftgraph/microsoft-graph-docs#3879
@@ -248,3 +303,260 @@ class GraphSurface(Surface):
         request_id = new_id()
         headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
         return json_response(200, body, content_type=_ODATA_JSON, headers=headers)
+
+    # ------------------------------------------------------------------ applications
+    def _forbidden(self, request: Request) -> Response:
+        return self._error(
+            request,
+            403,
+            "Authorization_RequestDenied",  # [O] AZURE-PROTOCOLS.md 6
+            "Insufficient privileges to complete the operation.",
+        )
+
+    def _caller(self, request: Request) -> dict[str, Any]:
+        """The claims of the caller's Graph token; raises _Answer(401) otherwise."""
+        try:
+            return self.ctx.tokens.validate(request.bearer(), audiences=resources.audiences(self.ctx, resources.GRAPH))
+        except TokenError as exc:
+            raise _Answer(self._unauthorized(request, exc)) from None
+
+    def _application(self, request: Request, match: re.Match[str]) -> Application:
+        """The application the path names (object id or appId key); 400/404 as Graph answers."""
+        object_id, app_id = match.group(1), match.group(2)
+        key = object_id if object_id is not None else app_id
+        if not _GUID.fullmatch(key or ""):
+            # [O] "Invalid object identifier" is Graph's answer for a malformed directory object id.
+            raise _Answer(self._error(request, 400, "Request_BadRequest", f"Invalid object identifier '{key}'."))
+        app = (
+            self.ctx.directory.find(object_id=object_id)
+            if object_id is not None
+            else self.ctx.directory.find(app_id=app_id)
+        )
+        if app is None:
+            raise _Answer(
+                self._error(  # [O] Graph's 404 for a missing directory object
+                    request,
+                    404,
+                    "Request_ResourceNotFound",
+                    f"Resource '{key}' does not exist or one of its queried reference-property objects "
+                    "are not present.",
+                )
+            )
+        return app
+
+    @staticmethod
+    def _owner(claims: dict[str, Any], app: Application, roles: set[str]) -> bool:
+        return OWNED_BY_ROLE in roles and str(claims.get("oid", "")).lower() in app.owners
+
+    def _answer(self, handler: Callable[[], Response]) -> Response:
+        try:
+            return handler()
+        except _Answer as answer:
+            return answer.response
+
+    def _get_application(self, request: Request, match: re.Match[str]) -> Response:
+        return self._answer(lambda: self._read_application(request, match))
+
+    def _read_application(self, request: Request, match: re.Match[str]) -> Response:
+        claims = self._caller(request)
+        roles = set(claims.get("roles") or ())
+        if not roles & (READ_APPLICATIONS_ROLES | {OWNED_BY_ROLE}):
+            return self._forbidden(request)
+        app = self._application(request, match)
+        if not roles & READ_APPLICATIONS_ROLES and not self._owner(claims, app, roles):
+            return self._forbidden(request)
+        for name in request.query:
+            if name != "$select":
+                # Real Graph supports $expand on an application; this emulator does not.
+                return self._error(
+                    request, 400, "Request_BadRequest", f"The emulator does not support the query option '{name}'."
+                )
+        selected: list[str] | None = None
+        if "$select" in request.query:
+            selected = [item.strip() for item in request.query["$select"].split(",") if item.strip()]
+            for item in selected:
+                if item not in APPLICATION_PROPERTIES:
+                    return self._error(  # [U] code; message pattern as for users
+                        request,
+                        400,
+                        "Request_BadRequest",
+                        f"Could not find a property named '{item}' on type 'microsoft.graph.application'.",
+                    )
+        # `key` is returned only when keyCredentials is $selected on a single object [D] keycredential.md.
+        include_key = selected is not None and "keyCredentials" in selected
+        document = self._application_document(app, include_key=include_key)
+        context = f"{self.origin}/v1.0/$metadata#applications"
+        if selected is not None:
+            context += f"({','.join(selected)})"
+            document = {name: document[name] for name in selected}
+        body = {"@odata.context": context + "/$entity", **document}
+        request_id = new_id()
+        headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
+        return json_response(200, body, content_type=_ODATA_JSON, headers=headers)
+
+    def _application_document(self, app: Application, *, include_key: bool) -> dict[str, Any]:
+        """microsoft.graph.application, default properties (shape [D] application-get.md example)."""
+        seed = self.ctx.seed
+        return {
+            "id": app.object_id,
+            "deletedDateTime": None,
+            "appId": app.app_id,
+            "applicationTemplateId": None,
+            "disabledByMicrosoftStatus": None,
+            "createdDateTime": app.created,
+            "displayName": app.display_name,
+            "description": None,
+            "groupMembershipClaims": None,
+            "identifierUris": [seed.api_app_id_uri] if app.app_id == seed.client_id else [],
+            "isDeviceOnlyAuthSupported": None,
+            "isFallbackPublicClient": None,
+            "notes": None,
+            "publisherDomain": seed.tenant_domain,
+            "serviceManagementReference": None,
+            "signInAudience": "AzureADMyOrg",
+            "tags": [],
+            "tokenEncryptionKeyId": None,
+            "api": {
+                "acceptMappedClaims": None,
+                "knownClientApplications": [],
+                "requestedAccessTokenVersion": 2,
+                "oauth2PermissionScopes": [],
+                "preAuthorizedApplications": [],
+            },
+            "appRoles": [],
+            "info": {
+                "logoUrl": None,
+                "marketingUrl": None,
+                "privacyStatementUrl": None,
+                "supportUrl": None,
+                "termsOfServiceUrl": None,
+            },
+            "keyCredentials": [k.to_graph(include_key=include_key) for k in app.key_credentials],
+            "optionalClaims": None,
+            "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
+            "passwordCredentials": [],
+            "publicClient": {"redirectUris": []},
+            "requiredResourceAccess": [],
+            "web": {
+                "homePageUrl": None,
+                "logoutUrl": None,
+                "redirectUris": [],
+                "implicitGrantSettings": {"enableAccessTokenIssuance": False, "enableIdTokenIssuance": False},
+            },
+        }
+
+    def _authorize_key_change(self, request: Request, match: re.Match[str]) -> tuple[Application, dict[str, Any]]:
+        """Caller token, application, permission and JSON body of addKey/removeKey."""
+        claims = self._caller(request)
+        app = self._application(request, match)
+        roles = set(claims.get("roles") or ())
+        own = str(claims.get("appid") or claims.get("azp") or "").lower() == app.app_id.lower()
+        if not (own or roles & WRITE_APPLICATIONS_ROLES or self._owner(claims, app, roles)):
+            raise _Answer(self._forbidden(request))
+        try:
+            body = request.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            raise _Answer(
+                self._error(request, 400, "Request_BadRequest", "The request body must be a JSON object.")
+            )  # [U] wording
+        return app, body
+
+    def _check_proof(self, request: Request, app: Application, proof: Any) -> None:
+        """The proof's refusals (emulator/graph_proof.py). A missing proof is Graph's 403
+        "Insufficient privileges" [O] microsoftgraph/msgraph-sdk-powershell#779."""
+        if proof is None or proof == "":
+            raise _Answer(self._forbidden(request))
+        try:
+            validate_proof(proof, object_id=app.object_id, key_credentials=app.key_credentials)
+        except ProofRefused as refused:
+            with self.lock:
+                self.proof_refusals.append(refused.reason)
+            raise _Answer(
+                self._error(request, 401, "Authentication_MissingOrMalformed", "Access Token missing or malformed.")
+            ) from None
+
+    def _add_key(self, request: Request, match: re.Match[str]) -> Response:
+        return self._answer(lambda: self._add_key_checked(request, match))
+
+    def _add_key_checked(self, request: Request, match: re.Match[str]) -> Response:
+        app, body = self._authorize_key_change(request, match)
+        credential = self._new_key_credential(request, body)
+        self._check_proof(request, app, body.get("proof"))
+        with self.ctx.directory.lock:  # the duplicate check and the append are one step
+            if self.reject_duplicate_keys and any(
+                k.der == credential.der for k in self.ctx.directory.key_credentials(app_id=app.app_id)
+            ):
+                return self._error(  # [U] Graph's answer is not documented
+                    request, 400, "Request_BadRequest", "The key credential is already present on the application."
+                )
+            added = self.ctx.directory.add_key_credential(credential, app_id=app.app_id)
+        body_out = {"@odata.context": f"{self.origin}/v1.0/$metadata#microsoft.graph.keyCredential", **added.to_graph()}
+        request_id = new_id()
+        headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
+        return json_response(200, body_out, content_type=_ODATA_JSON, headers=headers)
+
+    def _new_key_credential(self, request: Request, body: dict[str, Any]) -> KeyCredential:
+        """The keyCredential of an addKey body ([D] application-addkey.md, "Request body"):
+        type/usage/key required; AsymmetricX509Cert with Verify, X509CertAndPassword with Sign and
+        passwordCredential.secretText; passwordCredential null otherwise. Wording [U]."""
+
+        def bad(message: str) -> _Answer:
+            return _Answer(self._error(request, 400, "Request_BadRequest", message))
+
+        key_credential = body.get("keyCredential")
+        if not isinstance(key_credential, dict):
+            raise bad("The property 'keyCredential' is required.")
+        kind, usage, key = key_credential.get("type"), key_credential.get("usage"), key_credential.get("key")
+        expected_usage = {ASYMMETRIC_X509_CERT: "Verify", X509_CERT_AND_PASSWORD: "Sign"}
+        if kind not in expected_usage:
+            raise bad(f"Key credential type '{kind}' is not supported. Supported types: {', '.join(expected_usage)}.")
+        if usage != expected_usage[kind]:
+            raise bad(f"Key credential usage must be '{expected_usage[kind]}' for type '{kind}'.")
+        password = body.get("passwordCredential")
+        if kind == X509_CERT_AND_PASSWORD:
+            if not isinstance(password, dict) or not password.get("secretText"):
+                raise bad("passwordCredential.secretText is required for type 'X509CertAndPassword'.")
+        elif password is not None:
+            raise bad("passwordCredential must be null for type 'AsymmetricX509Cert'.")
+        if not isinstance(key, str) or not key:
+            raise bad("The property 'key' of keyCredential is required.")
+        try:
+            der = base64.b64decode(key, validate=True)
+            credential = KeyCredential.from_certificate(der, type=kind, usage=usage)
+        except (ValueError, binascii.Error):
+            raise bad("Key credential 'key' is not a valid base64-encoded X.509 certificate.") from None
+        return credential
+
+    def _remove_key(self, request: Request, match: re.Match[str]) -> Response:
+        return self._answer(lambda: self._remove_key_checked(request, match))
+
+    def _remove_key_checked(self, request: Request, match: re.Match[str]) -> Response:
+        app, body = self._authorize_key_change(request, match)
+        key_id = body.get("keyId")
+        if not isinstance(key_id, str) or not _GUID.fullmatch(key_id):
+            return self._error(request, 400, "Request_BadRequest", "The property 'keyId' must be a GUID.")  # [U]
+        self._check_proof(request, app, body.get("proof"))
+        # Removing any key, the last one or the proof's own included, is allowed: Graph documents
+        # no such limit [U]; the product must keep a valid key itself.
+        if not self.ctx.directory.remove_key_credential(key_id, app_id=app.app_id):
+            return self._error(  # [U] code and wording: Graph does not document this case
+                request,
+                404,
+                "Request_ResourceNotFound",
+                f"No key credential with keyId '{key_id}' on this application.",
+            )
+        request_id = new_id()
+        return Response(
+            204,
+            headers={"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id},
+        )
+
+
+class _Answer(Exception):
+    """Carries an early response (a refusal) out of a nested check."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__("answered")
+        self.response = response

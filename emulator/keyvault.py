@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from emulator import certs, resources
+from emulator.eventgrid import CERTIFICATE_EVENT_TYPES, CERTIFICATE_NEW_VERSION_CREATED, key_vault_event
 from emulator.httpd import Request, Response, json_response
 from emulator.surface import Context, Surface, new_id, route
 from emulator.tokens import TokenError
@@ -138,13 +139,12 @@ class KeyVaultSurface(Surface):
                 self.grant_role(principal, "Key Vault Crypto User")
                 self.grant_role(principal, "Key Vault Reader")
             if self._seed_version is None:
-                self.rotate_certificate(seed.certificate_name, register=False)
+                self.rotate_certificate(seed.certificate_name, register=False, publish=False)
                 self._seed_version = replace(self.certificates[seed.certificate_name.lower()][0])
             else:
                 self.certificates[seed.certificate_name.lower()] = [replace(self._seed_version)]
             der = self._seed_version.der
-        if self.ctx.entra is not None:
-            self.ctx.entra.register_certificate(der)
+        self.ctx.directory.register_certificate(der)
 
     def rotate_certificate(
         self,
@@ -154,9 +154,13 @@ class KeyVaultSurface(Surface):
         enabled: bool = True,
         not_before: dt.datetime | float | None = None,
         expires_on: dt.datetime | float | None = None,
+        publish: bool = True,
     ) -> str:
-        """Creates a new version (new RSA key, self-signed certificate) that becomes current;
-        `register` also uploads its public part to the app registration. Returns the version."""
+        """Creates a new version (new RSA key, self-signed certificate) that becomes current, as
+        a renewal or a manual rotation does; `register` also uploads its public part to the app
+        registration (False: the renewal nobody registered yet). Like Key Vault, publishes
+        `CertificateNewVersionCreated` to the Event Grid subscriptions (`publish=False`: an event
+        lost or not yet delivered). Returns the version."""
         name = name or self.ctx.seed.certificate_name
         now = int(time.time())
         nbf = _epoch(not_before) if not_before is not None else now - 600  # KV back-dates nbf 10 min [O]
@@ -172,9 +176,46 @@ class KeyVaultSurface(Surface):
         entry = CertificateVersion(name, version, key, der, now, now, enabled, nbf, exp)
         with self.lock:
             self.certificates.setdefault(name.lower(), []).append(entry)
-        if register and self.ctx.entra is not None:
-            self.ctx.entra.register_certificate(der)
+        if register:
+            self.ctx.directory.register_certificate(der)
+        if publish:
+            self.ctx.events.publish(self.certificate_event(CERTIFICATE_NEW_VERSION_CREATED, version, name=name))
         return version
+
+    def certificate_event(
+        self, event_type: str, version: str | None = None, *, name: str | None = None
+    ) -> dict[str, Any]:
+        """The Event Grid event Key Vault sends for a version (default: the current one) of a
+        certificate (AZURE-PROTOCOLS.md 10): envelope `topic` = the vault's resource id, `subject`
+        = the certificate name, PascalCase `data` with NBF/EXP as epoch seconds."""
+        if event_type not in CERTIFICATE_EVENT_TYPES:
+            raise ValueError(f"event_type must be one of {CERTIFICATE_EVENT_TYPES}")
+        seed = self.ctx.seed
+        with self.lock:
+            entry = self._version(name or seed.certificate_name, version or "")
+            if entry is None:
+                raise KeyError(f"no version {version!r} of certificate {name or seed.certificate_name!r}")
+            object_id = self._ids(entry)["id"] if self.ctx.urls.get(self.name) else ""
+        return key_vault_event(
+            event_type,
+            vault_resource_id=seed.vault_resource_id,
+            vault_name=seed.vault_name,
+            object_type="Certificate",
+            object_name=entry.name,
+            # Key Vault's own URL for the version; the emulator's vault origin stands in for
+            # https://{vault}.vault.azure.net (the broker compares it with KEY_VAULT_URL).
+            object_id=object_id,
+            version=entry.version,
+            not_before=entry.not_before,
+            expires=entry.expires,
+        )
+
+    def publish_event(self, event_type: str, version: str | None = None, *, name: str | None = None) -> dict[str, Any]:
+        """Builds the event for a version and hands it to Event Grid (e.g. NearExpiry, which Key
+        Vault sends 30 days before the current version expires); returns the event."""
+        event = self.certificate_event(event_type, version, name=name)
+        self.ctx.events.publish(event)
+        return event
 
     def update_certificate_version(
         self,

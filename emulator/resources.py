@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from emulator.seed import ARM_APP_ID, GRAPH_APP_ID, KEY_VAULT_APP_ID
+from emulator.seed import TOKEN_EXCHANGE_AUDIENCE as TOKEN_EXCHANGE_AUDIENCE  # re-exported
 from emulator.surface import Context
 
 VAULT = "vault"
@@ -17,8 +18,6 @@ ARM = "arm"
 GRAPH = "graph"
 TOKEN_EXCHANGE = "token_exchange"  # noqa: S105 - a resource kind, not a secret
 API = "api"
-
-TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - public audience
 
 
 def resource_kind(ctx: Context, resource: str) -> str | None:
@@ -61,6 +60,6 @@ def audiences(ctx: Context, kind: str) -> set[str]:
 
 def app_roles(ctx: Context, principal_id: str, resource: str) -> list[str]:
     """App roles `principal_id` holds on `resource` (only Graph has app roles here)."""
-    if resource_kind(ctx, resource) == GRAPH and ctx.graph is not None:
-        return ctx.graph.app_roles(principal_id)
+    if resource_kind(ctx, resource) == GRAPH:
+        return ctx.directory.app_roles(principal_id)
     return []

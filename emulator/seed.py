@@ -17,6 +17,10 @@ def stable_id(name: str) -> str:
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+# Azure AD Graph's app id: the audience of addKey/removeKey proofs (AZURE-PROTOCOLS.md 7).
+AAD_GRAPH_APP_ID = "00000002-0000-0000-c000-000000000000"
+# The audience of a managed-identity token presented as a federated credential (section 8).
+TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"  # noqa: S105 - public audience
 
 
 @dataclass(frozen=True)

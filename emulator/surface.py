@@ -9,36 +9,28 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from emulator.directory import Directory
+from emulator.eventgrid import EventGrid
 from emulator.faults import Counters, Faults
 from emulator.httpd import Request, Response
 from emulator.seed import Seed
 from emulator.tokens import TokenService
 
-if TYPE_CHECKING:
-    from emulator.arm import ArmSurface
-    from emulator.entra import EntraSurface
-    from emulator.graph import GraphSurface
-    from emulator.keyvault import KeyVaultSurface
-    from emulator.managed_identity import ManagedIdentitySurface
-
 
 @dataclass
 class Context:
-    """State shared by all surfaces of one emulator."""
+    """State shared by all surfaces of one emulator. Surfaces meet through these lower-level
+    objects (the directory, the event publisher), never through each other: no import cycles."""
 
     seed: Seed
     tokens: TokenService
+    directory: Directory
+    events: EventGrid = field(default_factory=EventGrid)
     counters: Counters = field(default_factory=Counters)
     faults: Faults = field(default_factory=Faults)
     urls: dict[str, str] = field(default_factory=dict)
     stopping: threading.Event = field(default_factory=threading.Event)
-    identity: ManagedIdentitySurface | None = None
-    entra: EntraSurface | None = None
-    keyvault: KeyVaultSurface | None = None
-    arm: ArmSurface | None = None
-    graph: GraphSurface | None = None
 
     def url(self, surface: str) -> str:
         try:

@@ -1,0 +1,250 @@
+# The tenant's directory: app registrations (application objects) with their key credentials,
+# federated identity credentials and owners, and the Graph app roles granted to service
+# principals. One source of truth read by two surfaces: Graph serves and changes an
+# application's `keyCredentials` (GET /applications, addKey, removeKey), and the Entra token
+# endpoint validates client assertions against that same list (AZURE-PROTOCOLS.md 4.4: the
+# assertion's thumbprint is looked up in the app's keyCredentials). Lower than every surface:
+# it imports no surface and no Context.
+# Shapes: learn.microsoft.com/graph/api/resources/keycredential (customKeyIdentifier defaults
+# to the certificate's thumbprint; `key` only on $select of a single object),
+# learn.microsoft.com/graph/api/resources/application.
+from __future__ import annotations
+
+import base64
+import copy
+import datetime as dt
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from emulator import certs
+from emulator.seed import TOKEN_EXCHANGE_AUDIENCE, Seed
+
+ASYMMETRIC_X509_CERT = "AsymmetricX509Cert"
+X509_CERT_AND_PASSWORD = "X509CertAndPassword"  # noqa: S105 - a key type name
+
+
+def graph_time(epoch: float) -> str:
+    """Graph's DateTimeOffset for certificate-derived dates: whole seconds, 'Z'."""
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class KeyCredential:
+    """One entry of an application's `keyCredentials` (a certificate's public part)."""
+
+    der: bytes
+    start: float
+    end: float
+    key_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    type: str = ASYMMETRIC_X509_CERT
+    usage: str = "Verify"
+    display_name: str = ""
+
+    @classmethod
+    def from_certificate(
+        cls,
+        der: bytes,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        type: str = ASYMMETRIC_X509_CERT,
+        usage: str = "Verify",
+    ) -> KeyCredential:
+        """Dates and displayName default to the certificate's own (validity, subject), as Graph
+        fills them when the request does not give them. Raises ValueError for a non-certificate."""
+        cert = certs.load_der(der)
+        return cls(
+            der,
+            start if start is not None else cert.not_valid_before_utc.timestamp(),
+            end if end is not None else cert.not_valid_after_utc.timestamp(),
+            type=type,
+            usage=usage,
+            display_name=cert.subject.rfc4514_string(),
+        )
+
+    @property
+    def thumbprint(self) -> str:
+        """customKeyIdentifier: the SHA-1 thumbprint, upper-case hex."""
+        return certs.sha1_hex(self.der)
+
+    @property
+    def public_key(self) -> rsa.RSAPublicKey:
+        key = certs.load_der(self.der).public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            raise ValueError("only RSA certificates are emulated")
+        return key
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return certs.load_der(self.der)
+
+    def valid_at(self, moment: float) -> bool:
+        return self.start <= moment <= self.end
+
+    def to_graph(self, *, include_key: bool = False) -> dict[str, object]:
+        """The keyCredential resource as Graph returns it."""
+        return {
+            "customKeyIdentifier": self.thumbprint,
+            "displayName": self.display_name,
+            "endDateTime": graph_time(self.end),
+            "key": base64.b64encode(self.der).decode("ascii") if include_key else None,
+            "keyId": self.key_id,
+            "startDateTime": graph_time(self.start),
+            "type": self.type,
+            "usage": self.usage,
+        }
+
+
+@dataclass(frozen=True)
+class FederatedCredential:
+    name: str
+    issuer: str | None  # None: this tenant's v2 issuer (known only once the login server listens)
+    subject: str
+    audiences: tuple[str, ...] = (TOKEN_EXCHANGE_AUDIENCE,)
+
+
+@dataclass
+class Application:
+    """An app registration: `app_id` is the client id, `object_id` the application object's id."""
+
+    app_id: str
+    object_id: str
+    sp_object_id: str
+    display_name: str
+    created: str = "2024-01-01T08:00:00Z"
+    key_credentials: list[KeyCredential] = field(default_factory=list)
+    federated_credentials: list[FederatedCredential] = field(default_factory=list)
+    owners: set[str] = field(default_factory=set)  # object ids of owning principals
+
+    @property
+    def client_id(self) -> str:  # the Entra token endpoint's name for app_id
+        return self.app_id
+
+
+class Directory:
+    """Thread-safe store of application objects and app role assignments. Readers get copies:
+    a request validating an assertion never sees a half-applied addKey/removeKey."""
+
+    def __init__(self, seed: Seed) -> None:
+        self.seed = seed
+        self.lock = threading.RLock()
+        self._apps: dict[str, Application] = {}  # by app id (lower-case)
+        self._app_roles: dict[str, set[str]] = {}  # principal object id -> Graph app roles
+        self.reset()
+
+    def reset(self) -> None:
+        """Seed state: the broker's app registration, owned by its own service principal, with
+        the user-assigned identity as a federated credential and no certificate yet (Key Vault's
+        seed version registers itself); Graph app roles for the broker and the system identity."""
+        seed = self.seed
+        app = Application(seed.client_id, seed.app_object_id, seed.sp_object_id, "keyvault-assertion-broker")
+        app.owners.add(seed.sp_object_id)
+        app.federated_credentials.append(FederatedCredential(seed.fic_name, None, seed.user_mi_principal_id))
+        with self.lock:
+            self._apps = {seed.client_id.lower(): app}
+            self._app_roles = {
+                seed.sp_object_id: {"User.Read.All", "Application.ReadWrite.OwnedBy"},
+                seed.system_mi_principal_id: {"User.Read.All"},
+            }
+
+    # ------------------------------------------------------------------ applications
+    def find(self, *, app_id: str | None = None, object_id: str | None = None) -> Application | None:
+        """A snapshot (deep copy) of the application, or None."""
+        with self.lock:
+            if app_id is not None:
+                app = self._apps.get(app_id.lower())
+            else:
+                wanted = (object_id or "").lower()
+                app = next((a for a in self._apps.values() if a.object_id.lower() == wanted), None)
+            return copy.deepcopy(app) if app is not None else None
+
+    def application(self, app_id: str | None = None) -> Application:
+        """A snapshot of the application with `app_id` (default: the broker's); KeyError if none."""
+        app = self.find(app_id=app_id or self.seed.client_id)
+        if app is None:
+            raise KeyError(app_id)
+        return app
+
+    def _live(self, app_id: str | None) -> Application:
+        return self._apps[(app_id or self.seed.client_id).lower()]
+
+    def add_key_credential(self, credential: KeyCredential, *, app_id: str | None = None) -> KeyCredential:
+        with self.lock:
+            self._live(app_id).key_credentials.append(credential)
+        return copy.deepcopy(credential)
+
+    def remove_key_credential(self, key_id: str, *, app_id: str | None = None) -> bool:
+        """Removes the credential with `key_id`; False when the app has none."""
+        with self.lock:
+            app = self._live(app_id)
+            kept = [k for k in app.key_credentials if k.key_id.lower() != key_id.lower()]
+            removed = len(kept) != len(app.key_credentials)
+            app.key_credentials = kept
+        return removed
+
+    def register_certificate(
+        self, der: bytes, *, app_id: str | None = None, start: float | None = None, end: float | None = None
+    ) -> str:
+        """Registers a certificate (replacing an entry for the same certificate: the
+        deployment hook's append-only upload never duplicates); returns its keyId."""
+        credential = KeyCredential.from_certificate(der, start=start, end=end)
+        with self.lock:
+            app = self._live(app_id)
+            app.key_credentials = [k for k in app.key_credentials if k.der != der] + [credential]
+        return credential.key_id
+
+    def unregister_certificate(self, der: bytes, *, app_id: str | None = None) -> None:
+        with self.lock:
+            app = self._live(app_id)
+            app.key_credentials = [k for k in app.key_credentials if k.der != der]
+
+    def key_credentials(self, *, app_id: str | None = None) -> list[KeyCredential]:
+        with self.lock:
+            return copy.deepcopy(self._live(app_id).key_credentials)
+
+    def add_owner(self, principal_id: str, *, app_id: str | None = None) -> None:
+        with self.lock:
+            self._live(app_id).owners.add(principal_id.lower())
+
+    def remove_owner(self, principal_id: str, *, app_id: str | None = None) -> None:
+        with self.lock:
+            self._live(app_id).owners.discard(principal_id.lower())
+
+    def add_federated_credential(
+        self,
+        *,
+        issuer: str | None,
+        subject: str,
+        audiences: Sequence[str] = (TOKEN_EXCHANGE_AUDIENCE,),
+        name: str | None = None,
+        app_id: str | None = None,
+    ) -> None:
+        with self.lock:
+            app = self._live(app_id)
+            app.federated_credentials.append(
+                FederatedCredential(
+                    name or f"fic-{len(app.federated_credentials) + 1}", issuer, subject, tuple(audiences)
+                )
+            )
+
+    def remove_federated_credentials(self, *, app_id: str | None = None) -> None:
+        with self.lock:
+            self._live(app_id).federated_credentials.clear()
+
+    # ------------------------------------------------------------------ Graph app roles
+    def grant_app_roles(self, principal_id: str, roles: Iterable[str]) -> None:
+        with self.lock:
+            self._app_roles.setdefault(principal_id.lower(), set()).update(roles)
+
+    def revoke_app_roles(self, principal_id: str, roles: Iterable[str]) -> None:
+        with self.lock:
+            self._app_roles.get(principal_id.lower(), set()).difference_update(roles)
+
+    def app_roles(self, principal_id: str) -> list[str]:
+        with self.lock:
+            return sorted(self._app_roles.get(principal_id.lower(), set()))
