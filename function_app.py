@@ -1,4 +1,4 @@
-"""HTTP functions: each parses its request, calls ``shared``, and shapes the response.
+"""The functions: each parses its trigger's input, calls ``shared``, and shapes the response.
 
 Importing this module makes no network call and fails on nothing: settings are read on the
 first request, and problems with them are answered as 503s.
@@ -10,7 +10,8 @@ from shared.cosmos_keys import parse_key_type, validate_account_name
 from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, route
-from shared.roles import DIAGNOSTICS_ROLES, USERS_ROLES, cosmos_roles
+from shared.roles import DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
+from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -53,4 +54,29 @@ def graph_users(req: func.HttpRequest) -> func.HttpResponse:
 def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     runtime.authorize(req.headers.get("Authorization"), route="diagnostics", any_of=DIAGNOSTICS_ROLES)
-    return json_response(runtime.diagnostics(), no_store=True)
+    registration = parse_flag(req.params.get("registration"), "registration")
+    return json_response(runtime.diagnostics(registration=registration), no_store=True)
+
+
+@app.function_name("rollover")
+@app.route(route="rollover", methods=["POST"])
+@route("rollover")
+def rollover(req: func.HttpRequest) -> func.HttpResponse:
+    runtime = get_runtime()
+    runtime.authorize(req.headers.get("Authorization"), route="rollover", any_of=ROLLOVER_ROLES)
+    dry_run = parse_dry_run(req.params.get("dryRun"))
+    return json_response(runtime.require_rollover().run(dry_run=dry_run, trigger="http"), no_store=True)
+
+
+@app.function_name("rollover_timer")
+@app.timer_trigger(schedule="%ROLLOVER_SCHEDULE%", arg_name="timer", run_on_startup=False)
+def rollover_timer(timer: func.TimerRequest) -> None:
+    run_on_timer(get_runtime(), past_due=timer.past_due)
+
+
+@app.function_name("rollover_event")
+@app.event_grid_trigger(arg_name="event")
+def rollover_event(event: func.EventGridEvent) -> None:
+    run_on_event(
+        get_runtime(), event_id=event.id, event_type=event.event_type, subject=event.subject, data=event.get_json()
+    )

@@ -1,6 +1,7 @@
 """A minimal stand-in for the Azure Functions host, used only when Core Tools (``func``) is absent.
 
-It serves a ``FunctionApp``'s own HTTP triggers from their metadata — route template,
+It serves a ``FunctionApp``'s own HTTP triggers (and invokes its timer and Event Grid functions
+through ``host_triggers``) from their metadata — route template,
 methods and auth level — under the ``routePrefix`` of ``host.json``, and enforces function keys
 as the real host does (``x-functions-key`` header or ``code`` query parameter; 401 without a
 body otherwise). It has no route logic of its own: everything else is the app's.
@@ -28,6 +29,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
+
+from emulator.host_triggers import NonHttpFunctions
 
 _PARAM = re.compile(r"^\{(?P<star>\*)?(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::(?P<constraint>[^}?]+))?(?P<opt>\?)?\}$")
 _CONSTRAINTS = {
@@ -107,6 +110,7 @@ class FunctionHost:
         self, app: func.FunctionApp, *, function_keys: list[str], master_key: str, prefix: str = "api"
     ) -> None:
         self.functions = http_functions(app)
+        self.non_http = NonHttpFunctions(app, master_key=master_key)
         self.function_keys = list(function_keys)
         self.master_key = master_key
         self.prefix = [p for p in prefix.split("/") if p]
@@ -122,12 +126,15 @@ class FunctionHost:
         self, method: str, target: str, headers: dict[str, str], body: bytes, base_url: str
     ) -> tuple[int, dict[str, str], bytes]:
         url = urlsplit(target)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        invoked = self.non_http.dispatch(method, unquote(url.path), query, lowered, body)
+        if invoked is not None:
+            return invoked
         parts = [unquote(p) for p in url.path.split("/") if p]
         if parts[: len(self.prefix)] != self.prefix:
             return 404, {}, b""
         parts = parts[len(self.prefix) :]
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        lowered = {k.lower(): v for k, v in headers.items()}
         for function in self.functions:
             route_params = function.match(parts)
             if route_params is None or method.upper() not in function.methods:

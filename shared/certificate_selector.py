@@ -66,6 +66,11 @@ class CertificateSelector:
         """Entra said AADSTS700027 to an assertion signed by ``certificate``."""
         with self._lock:
             self._rejected[certificate.version] = self._clock()
+            state = self.state
+            if state is not None and state.fallback and state.certificate.version == certificate.version:
+                # The fallback itself was just retired (by the rollover, possibly on another
+                # instance), so the keys changed: the current version may be registered by now.
+                self._rejected.pop(state.current_version, None)
         _LOGGER.warning(
             "Entra rejected certificate %s version %s (thumbprint %s): not registered on app %s",
             certificate.name,
@@ -73,6 +78,18 @@ class CertificateSelector:
             certificate.thumbprint_hex,
             self._client_id,
         )
+
+    def accept(self, certificate: CertificateInfo) -> None:
+        """Entra has just issued a token for an assertion signed by ``certificate`` (the rollover's proof).
+
+        Its rejection is forgotten at once, not after ``rejection_ttl``: the next assertion is signed
+        by the current version again, and a fallback to an older version ends now.
+        """
+        with self._lock:
+            self._rejected.pop(certificate.version, None)
+            state = self.state
+            if state is not None and state.fallback and state.current_version == certificate.version:
+                self.state = SelectionState(certificate, False, certificate.version)
 
     def select(self) -> CertificateInfo:
         current = self._source.usable_current()

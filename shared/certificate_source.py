@@ -86,7 +86,7 @@ class CertificateInfo:
         return None
 
 
-def _to_info(certificate: KeyVaultCertificate) -> CertificateInfo:
+def certificate_info(certificate: KeyVaultCertificate) -> CertificateInfo:
     props = certificate.properties
     if not certificate.cer or not certificate.key_id or not props.version:
         raise UpstreamFailed(
@@ -125,7 +125,7 @@ class CertificateSource:
                 certificate = self._client.get_certificate(self.name)
         except AzureError as exc:
             raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
-        return _to_info(certificate)
+        return certificate_info(certificate)
 
     def usable_current(self) -> CertificateInfo:
         """The current version, or a clear error naming it when it cannot sign."""
@@ -170,6 +170,6 @@ class CertificateSource:
                 certificate = self._client.get_certificate_version(self.name, props.version or "")
             except AzureError as exc:
                 raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
-            info = _to_info(certificate)
+            info = certificate_info(certificate)
             if info.unusable_reason(now) is None:
                 yield info

@@ -2,12 +2,15 @@
 
 It acquires (or reuses) the ARM token, which runs the whole chain on a cold process, then
 reports the certificate version that signed for it and the token's ``appid``/``tid``/``roles``
-claims. The token itself, the assertion and the signature never leave this module: the token
+claims, and — in keyvault mode — the registration state of every certificate version on the app
+(``registration``, from the rollover) with the date by which the app would have no valid key.
+The token itself, the assertion and the signature never leave this module: the token
 is decoded only to read those three claims (its signature is the resource's business).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +37,12 @@ def _token_claims(token: str) -> dict[str, Any]:
 
 
 def diagnostics_report(
-    settings: Settings, tokens: TokenProvider, selector: CertificateSelector | None, *, now: datetime | None = None
+    settings: Settings,
+    tokens: TokenProvider,
+    selector: CertificateSelector | None,
+    *,
+    registration: Callable[[], dict[str, Any] | None] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     token = tokens.get(settings.arm_scope)
@@ -64,4 +72,7 @@ def diagnostics_report(
         "tid": claims.get("tid"),
         "roles": claims.get("roles", []),
     }
+    state = registration() if registration is not None else None
+    if state is not None:
+        report["registration"] = state
     return report

@@ -58,10 +58,13 @@ class DownstreamClient:
         *,
         action: str,
         params: Mapping[str, str] | None = None,
+        json: Any = None,
         hints: Mapping[int, str] | None = None,
         bad_request_is_callers: bool = False,
     ) -> Any:
-        """Call the API and return its JSON body; any non-2xx becomes a ProblemError.
+        """Call the API and return its JSON body (``None`` for 204); any non-2xx becomes a ProblemError.
+
+        ``json``: a request body, sent as ``application/json`` (Graph actions such as ``addKey``).
 
         ``bad_request_is_callers``: the caller's input went to the upstream as is (Graph ``$select``),
         so an upstream 400 is the caller's 400, not a 502.
@@ -79,6 +82,7 @@ class DownstreamClient:
                     method,
                     url,
                     params=params,
+                    json=json,
                     headers={
                         "Authorization": f"Bearer {token.token}",
                         "Accept": "application/json",
@@ -94,6 +98,8 @@ class DownstreamClient:
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))
                 self._tokens.invalidate(self._scope, token.token, claims=claims)
                 continue
+            if response.status_code == 204:
+                return None
             if 200 <= response.status_code < 300:
                 try:
                     return response.json()

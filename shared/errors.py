@@ -93,6 +93,14 @@ class NotFound(ProblemError):
     slug = "not-found"
 
 
+class Conflict(ProblemError):
+    """The request does not apply to the function's current configuration (e.g. a rollover without a certificate)."""
+
+    status = 409
+    title = "Conflict"
+    slug = "conflict"
+
+
 class Misconfigured(ProblemError):
     """Settings are missing or invalid: the function cannot serve the route (SPEC: 503)."""
 

@@ -8,6 +8,7 @@ COSMOS_KEYS_READ = "CosmosKeys.Read"
 COSMOS_KEYS_READWRITE = "CosmosKeys.ReadWrite"
 USERS_READ = "Users.Read"
 DIAGNOSTICS_READ = "Diagnostics.Read"
+ROLLOVER_WRITE = "Rollover.Write"
 
 
 def cosmos_roles(key_type: KeyType) -> frozenset[str]:
@@ -19,3 +20,4 @@ def cosmos_roles(key_type: KeyType) -> frozenset[str]:
 
 USERS_ROLES = frozenset({USERS_READ})
 DIAGNOSTICS_ROLES = frozenset({DIAGNOSTICS_READ})
+ROLLOVER_ROLES = frozenset({ROLLOVER_WRITE})

@@ -11,29 +11,34 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import ClientAssertionCredential
 from azure.keyvault.certificates import CertificateClient
 
 from .assertion import ClientAssertion
 from .caller_auth import Caller, CallerAuthenticator
-from .certificate_selector import CertificateSelector
-from .certificate_source import CertificateSource
+from .certificate_selector import NOT_REGISTERED, CertificateSelector
+from .certificate_source import CertificateInfo, CertificateSource
 from .cosmos_keys import CosmosKeysService
 from .credentials import bounded_retry_policy, build_function_identity, retry_policy_class, transport_options
 from .diagnostics import diagnostics_report
 from .downstream import DownstreamClient
-from .errors import Misconfigured, Upstream
+from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .graph_users import GraphUsersService
+from .rollover import ApplicationKeys, CertificateVersions, ProofBuilder, RolloverService
 from .settings import (
     COSMOS_ACCOUNT_IDS,
+    CREDENTIAL_MODE,
     ENTRA_TENANT_ID,
+    ROLLOVER_SCHEDULE,
     RUNTIME_ENVIRONMENT,
     CredentialMode,
     Settings,
     load_settings,
 )
 from .signer import KeyVaultSigner
-from .token_provider import TokenProvider
+from .token_provider import TokenProvider, entra_error
+from .upstream_errors import from_azure_error
 from .upstream_logging import azure_core_hooks
 
 
@@ -48,6 +53,7 @@ class Runtime:
         self.cosmos: CosmosKeysService | None = None
         self.users: GraphUsersService | None = None
         self.callers: CallerAuthenticator | None = None
+        self.rollover: RolloverService | None = None
         self._closables: list[Any] = []
         if settings.caller_audiences and not settings.problem_for(ENTRA_TENANT_ID):
             self.callers = CallerAuthenticator(settings)
@@ -69,10 +75,38 @@ class Runtime:
         assert self.users is not None
         return self.users
 
-    def diagnostics(self) -> dict[str, Any]:
+    def diagnostics(self, *, registration: bool = False) -> dict[str, Any]:
+        """``registration``: read the app's key registrations now instead of the last rollover's view."""
         self.require_ready()
         assert self.tokens is not None
-        return diagnostics_report(self.settings, self.tokens, self.selector)
+        return diagnostics_report(
+            self.settings, self.tokens, self.selector, registration=lambda: self._registration(live=registration)
+        )
+
+    def _registration(self, *, live: bool) -> dict[str, Any] | None:
+        """The rollover's view of the app's keys for diagnostics; its failure never fails diagnostics."""
+        if self.settings.credential_mode is not CredentialMode.KEYVAULT:
+            return None
+        try:
+            return self.require_rollover().status(live=live)
+        except ProblemError as error:
+            fields = ("status", "detail", "upstream", "code")
+            return {"error": {k: v for k, v in error.to_problem().items() if k in fields}}
+
+    def require_rollover(self) -> RolloverService:
+        """The rollover, or why not: 409 outside keyvault mode, 503 naming a missing rollover setting."""
+        self.require_ready()
+        if self.settings.credential_mode is not CredentialMode.KEYVAULT:
+            raise Conflict(
+                f"The certificate rollover applies only to {CREDENTIAL_MODE}=keyvault; this function app runs in "
+                f"{self.settings.credential_mode} mode, which has no certificate to roll."
+            )
+        # An invalid schedule only stops the timer (the host reads it); the route and events still work.
+        blocking = [p for p in self.settings.rollover_problems if p.setting != ROLLOVER_SCHEDULE]
+        if blocking:
+            raise Misconfigured([(p.setting, p.reason) for p in blocking])
+        assert self.rollover is not None
+        return self.rollover
 
     def require_ready(self) -> None:
         if self.settings.problems:
@@ -108,6 +142,7 @@ class Runtime:
             **azure_core_hooks(str(Upstream.ENTRA)),
         }
 
+        rollover_parts: Any = None
         if s.credential_mode is CredentialMode.KEYVAULT:
             assert s.key_vault_url and s.certificate_name and s.tenant_id and s.client_id
             certificate_client = CertificateClient(
@@ -132,6 +167,7 @@ class Runtime:
             credential = ClientAssertionCredential(s.tenant_id, s.client_id, assertion, **entra_options)
             self._closables.append(credential)
             self.tokens = TokenProvider(credential, assertion=assertion, selector=self.selector)
+            rollover_parts = (certificate_client, signer, entra_options)
         elif s.credential_mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
             assert s.tenant_id and s.client_id
             exchange_scope = s.federation_scope
@@ -165,6 +201,8 @@ class Runtime:
         )
         self._closables += [self.arm, self.graph]
         self.users = GraphUsersService(graph=self.graph, principal=self.principal_description)
+        if s.credential_mode is CredentialMode.KEYVAULT and s.application_object_id:
+            self.rollover = self._build_rollover(*rollover_parts)
         if s.cosmos_accounts:
             self.cosmos = CosmosKeysService(
                 arm=self.arm,
@@ -172,6 +210,62 @@ class Runtime:
                 cache_seconds=s.cosmos_keys_cache_seconds,
                 principal=self.principal_description,
             )
+
+    def _build_rollover(
+        self, certificate_client: CertificateClient, signer: KeyVaultSigner, entra_options: dict[str, Any]
+    ) -> RolloverService:
+        s = self.settings
+        assert s.application_object_id and s.certificate_name and s.client_id and s.tenant_id
+        assert self.graph is not None and self.selector is not None
+        selector = self.selector
+
+        def prove_token(certificate: CertificateInfo) -> bool:
+            """A fresh Graph token with an assertion signed by ``certificate``: does Entra accept it?"""
+            assertion = ClientAssertion(
+                select_certificate=lambda: certificate,
+                signer=signer,
+                client_id=s.client_id or "",
+                token_url=s.token_url,
+                algorithm=s.assertion_algorithm,
+                send_x5c=s.assertion_send_x5c,
+                lifetime_seconds=s.assertion_lifetime_seconds,
+            )
+            credential = ClientAssertionCredential(s.tenant_id or "", s.client_id or "", assertion, **entra_options)
+            try:
+                credential.get_token_info(s.graph_scope)
+                return True
+            except ProblemError:
+                raise
+            except ClientAuthenticationError as exc:
+                problem = entra_error(exc)
+                if problem.code == NOT_REGISTERED:
+                    return False
+                raise problem from None
+            except AzureError as exc:
+                raise from_azure_error(exc, Upstream.ENTRA, action="the token request") from None
+            finally:
+                credential.close()
+
+        def in_use() -> str | None:
+            if s.certificate_version:
+                return s.certificate_version
+            state = selector.state
+            return state.certificate.version if state is not None else None
+
+        return RolloverService(
+            versions=CertificateVersions(certificate_client, s.certificate_name),
+            keys=ApplicationKeys(
+                self.graph,
+                object_id=s.application_object_id,
+                client_id=s.client_id,
+                principal=self.principal_description,
+            ),
+            proof=ProofBuilder(signer, application_object_id=s.application_object_id),
+            prove_token=prove_token,
+            accept=selector.accept,
+            in_use=in_use,
+            grace_days=s.rollover_grace_days,
+        )
 
     def close(self) -> None:
         for closable in reversed(self._closables):

@@ -36,6 +36,11 @@ KEY_VAULT_VERIFY_CHALLENGE_RESOURCE = "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
 CALLER_AUDIENCE = "CALLER_AUDIENCE"
 CREDENTIAL_MODE = "CREDENTIAL_MODE"
 UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"
+ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
+# Read by the Functions host itself (the timer's `%ROLLOVER_SCHEDULE%`); validated here so
+# /api/health can name a value the host would refuse.
+ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
+ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
 # credential, never required.
 IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
@@ -63,6 +68,9 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     CALLER_AUDIENCE,
     CREDENTIAL_MODE,
     UPSTREAM_TIMEOUT_SECONDS,
+    ENTRA_APPLICATION_OBJECT_ID,
+    ROLLOVER_SCHEDULE,
+    ROLLOVER_GRACE_DAYS,
     IDENTITY_ENDPOINT,
     MSI_ENDPOINT,
     "IDENTITY_HEADER",
@@ -77,6 +85,12 @@ _CERT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
 _CERT_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+# NCRONTAB as the Functions timer reads it: six fields, {second} {minute} {hour} {day} {month} {day-of-week}.
+_NCRONTAB_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
+DEFAULT_ROLLOVER_SCHEDULE = "0 0 3 * * *"
+DEFAULT_ROLLOVER_GRACE_DAYS = 7
+MAX_ROLLOVER_GRACE_DAYS = 3650
 
 MIN_ASSERTION_LIFETIME = 60
 MAX_ASSERTION_LIFETIME = 600
@@ -121,7 +135,12 @@ class Settings:
     caller_audiences: tuple[str, ...] = ()
     upstream_timeout_seconds: float = 10.0
     use_managed_identity: bool = True
+    application_object_id: str | None = None
+    rollover_schedule: str = DEFAULT_ROLLOVER_SCHEDULE
+    rollover_grace_days: int = DEFAULT_ROLLOVER_GRACE_DAYS
     problems: tuple[SettingProblem, ...] = field(default=())
+    # Problems that disable only the certificate rollover: the other routes keep serving.
+    rollover_problems: tuple[SettingProblem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -292,6 +311,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
     timeout = _timeout(r)
     cosmos_accounts = _cosmos_accounts(r)
+    rollover = _Reader(environ)
+    application_object_id, schedule, grace_days = _rollover(rollover, mode)
 
     return Settings(
         credential_mode=mode,
@@ -316,8 +337,34 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         caller_audiences=audiences,
         upstream_timeout_seconds=timeout,
         use_managed_identity=bool(r.raw(IDENTITY_ENDPOINT) or r.raw(MSI_ENDPOINT)),
+        application_object_id=application_object_id,
+        rollover_schedule=schedule,
+        rollover_grace_days=grace_days,
         problems=tuple(r.problems),
+        rollover_problems=tuple(rollover.problems),
     )
+
+
+def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
+    """The rollover's settings, read into their own problem list: a gap here disables only it."""
+    grace_days = r.integer(ROLLOVER_GRACE_DAYS, DEFAULT_ROLLOVER_GRACE_DAYS, 0, MAX_ROLLOVER_GRACE_DAYS)
+    schedule = r.raw(ROLLOVER_SCHEDULE)
+    if schedule is None:
+        # The deployment (Bicep, local.settings.json) sets the default: the host itself resolves
+        # %ROLLOVER_SCHEDULE% when it loads the timer function.
+        schedule = DEFAULT_ROLLOVER_SCHEDULE
+    else:
+        fields = schedule.split()
+        if len(fields) != 6 or not all(_NCRONTAB_FIELD.match(f) for f in fields):
+            r.problem(
+                ROLLOVER_SCHEDULE,
+                "not an NCRONTAB expression of six fields ({second} {minute} {hour} {day} {month} {day-of-week}), "
+                f"e.g. '{DEFAULT_ROLLOVER_SCHEDULE}'",
+            )
+    if mode is not CredentialMode.KEYVAULT:
+        return None, schedule, grace_days  # no certificate to roll: nothing else is needed
+    object_id = r.required(ENTRA_APPLICATION_OBJECT_ID, GUID, "the application's object ID (a GUID, not its client ID)")
+    return (object_id.lower() if object_id else None), schedule, grace_days
 
 
 def _vault_url(r: _Reader) -> str | None:

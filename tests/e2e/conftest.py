@@ -54,6 +54,8 @@ def configure(emu: Emulator, function_base_url: str, monkeypatch: pytest.MonkeyP
         for name in _SETTINGS:
             monkeypatch.delenv(name, raising=False)
         env = emu.env_for(mode)
+        # As the Bicep deployment sets it (the app registration's object ID).
+        env.setdefault("ENTRA_APPLICATION_OBJECT_ID", emu.seed.app_object_id)
         env.update({k: v for k, v in overrides.items() if v is not None})
         for name in (k for k, v in overrides.items() if v is None):
             env.pop(name, None)

@@ -1,0 +1,30 @@
+"""Zero-touch certificate rollover: register renewed versions with Graph, retire superseded ones.
+
+``RolloverService`` runs the reconciliation (route, timer, Event Grid); ``judge_event`` decides
+which Key Vault events start one; ``plan_rollover`` is the pure decision it rests on.
+"""
+
+from .application_keys import ApplicationKeys
+from .events import HANDLED_EVENT_TYPES, EventVerdict, judge_event
+from .plan import Plan, plan_rollover
+from .proof import GRAPH_PROOF_AUDIENCE, ProofBuilder
+from .service import RolloverService
+from .triggers import parse_dry_run, parse_flag, run_on_event, run_on_timer
+from .versions import CertificateVersions
+
+__all__ = [
+    "GRAPH_PROOF_AUDIENCE",
+    "HANDLED_EVENT_TYPES",
+    "ApplicationKeys",
+    "CertificateVersions",
+    "EventVerdict",
+    "Plan",
+    "ProofBuilder",
+    "RolloverService",
+    "judge_event",
+    "parse_dry_run",
+    "parse_flag",
+    "plan_rollover",
+    "run_on_event",
+    "run_on_timer",
+]

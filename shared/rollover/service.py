@@ -1,0 +1,360 @@
+"""The reconciliation: read, plan, act, and report — the same for the route, the timer and Event Grid.
+
+Safe to repeat and to run concurrently (timer on one instance, Event Grid on another):
+
+* keyCredentials are re-read right before ``addKey``, and after it: if two runs both added the
+  version, the extra registrations are removed, keeping the lowest ``keyId`` (both runs agree);
+* a failed Graph write is checked against a fresh read: a key that did arrive (or is already gone)
+  counts as done, so a lost response or a concurrent run never turns into a failure;
+* a superseded, still valid key is removed only after this run obtained an Entra token with an
+  assertion signed by its successor — proof that works across instances, unlike a process flag;
+* every step re-plans from what Graph says now, so a crash between any two steps converges on
+  the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ..certificate_source import CertificateInfo
+from ..errors import ProblemError, Upstream, UpstreamFailed
+from .application_keys import ApplicationKeys
+from .model import CertificateVersion, KeyCredential
+from .plan import Plan, Removal, Skip, plan_rollover
+from .versions import CertificateVersions
+
+_LOGGER = logging.getLogger("shared.rollover")
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class _Outcome:
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+    skipped: list[Skip]
+    proven: bool = False
+
+
+class RolloverService:
+    def __init__(
+        self,
+        *,
+        versions: CertificateVersions,
+        keys: ApplicationKeys,
+        proof: Callable[[CertificateInfo], str],
+        prove_token: Callable[[CertificateInfo], bool],
+        accept: Callable[[CertificateInfo], None],
+        in_use: Callable[[], str | None],
+        grace_days: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        """``prove_token``: get an Entra token with an assertion signed by that version; False when Entra
+        does not accept it yet (AADSTS700027). ``accept``: tell the token chain that version works."""
+        self._versions = versions
+        self._keys = keys
+        self._proof = proof
+        self._prove_token = prove_token
+        self._accept = accept
+        self._in_use = in_use
+        self._grace = timedelta(days=grace_days)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self.last_run: dict[str, Any] | None = None
+        self._last_view: dict[str, Any] | None = None
+
+    # ------------------------------------------------------------------ reading
+    def _plan(
+        self, versions: Sequence[CertificateVersion], keys: Sequence[KeyCredential], *, proven: bool = False
+    ) -> Plan:
+        return plan_rollover(
+            versions,
+            keys,
+            now=self._clock(),
+            grace=self._grace,
+            in_use=self._in_use(),
+            successor_proven=proven,
+            certificate_name=self._versions.name,
+        )
+
+    def status(self, *, live: bool) -> dict[str, Any]:
+        """The registration state for /api/diagnostics: as the last run on this instance saw it, or
+        read now (``live``: one Key Vault list and one Graph read; changes nothing)."""
+        if live:
+            self._remember(
+                self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
+            )
+        view = self._last_view
+        if view is None:
+            return {
+                "asOf": None,
+                "detail": "No rollover has run on this instance yet; add ?registration=true to read it now.",
+                "lastRun": self.last_run,
+            }
+        return {**view, "lastRun": self.last_run}
+
+    def _remember(self, report: dict[str, Any]) -> None:
+        self._last_view = {
+            "asOf": iso(self._clock()),
+            "applicationObjectId": self._keys.object_id,
+            "versions": report["versions"],
+            "noValidKeyAfter": report["noValidKeyAfter"],
+            "actionRequired": report["blocked"],
+        }
+
+    # ------------------------------------------------------------------ the run
+    def run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
+        started = time.monotonic()
+        versions = self._versions.list()
+        plan = self._plan(versions, self._keys.read())
+        if dry_run:
+            report = self._report(plan, dry_run=True, outcome=None)
+            self._log(report, trigger, started)
+            return report
+        # One run per process at a time; other instances are handled by re-reading (above).
+        with self._lock:
+            outcome = _Outcome(added=[], removed=[], skipped=[])
+            try:
+                plan = self._execute(versions, plan, outcome)
+            finally:
+                self.last_run = {"at": iso(self._clock()), "trigger": trigger, "blocked": plan.blocked}
+        report = self._report(plan, dry_run=False, outcome=outcome)
+        self._log(report, trigger, started)
+        if plan.blocked:
+            _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
+            successor = plan.successor
+            raise UpstreamFailed(
+                plan.blocked,
+                upstream=Upstream.GRAPH if successor is not None else Upstream.KEYVAULT,
+                code="CertificateNotRegistered" if successor is not None else "CertificateNotUsable",
+                extensions={"thumbprint": successor.thumbprint, "version": successor.version} if successor else None,
+            )
+        return report
+
+    def _execute(self, versions: list[CertificateVersion], plan: Plan, outcome: _Outcome) -> Plan:
+        proofs: dict[str, str] = {}
+        infos: dict[str, CertificateInfo] = {}
+        added_now: set[str] = set()
+
+        def info(version: CertificateVersion) -> CertificateInfo:
+            if version.version not in infos:
+                infos[version.version] = self._versions.certificate(version.version)
+            return infos[version.version]
+
+        def proof_by(plan: Plan, *, excluding: set[str]) -> CertificateInfo | None:
+            # A registered, valid version not being removed; an older one first, as Graph may take a
+            # moment to honour a key added seconds ago.
+            candidates = [v for v in plan.signers if v.version not in excluding]
+            candidates.sort(key=lambda v: v.version in added_now)
+            return info(candidates[0]) if candidates else None
+
+        def proof(signer: CertificateInfo) -> str:
+            if signer.version not in proofs:  # one proof per signer per run (valid for 10 minutes)
+                proofs[signer.version] = self._proof(signer)
+            return proofs[signer.version]
+
+        if plan.add is not None:
+            planned = plan.add
+            plan = self._plan(versions, self._keys.read())  # a concurrent run may have added it meanwhile
+            if plan.add is None:
+                outcome.skipped.append(
+                    Skip(
+                        "add",
+                        "already registered (by a concurrent run)",
+                        version=planned.version,
+                        thumbprint=planned.thumbprint,
+                    )
+                )
+            else:
+                signer = proof_by(plan, excluding=set())
+                new = info(plan.add)
+                assert signer is not None  # the plan adds only when a signer exists
+                key_id = self._write(lambda: self._keys.add(new.der, proof(signer)), lambda ks: _has(ks, new))
+                added_now.add(new.version)
+                outcome.added.append(
+                    {
+                        "version": new.version,
+                        "thumbprint": new.thumbprint_hex,
+                        "keyId": key_id,
+                        "proofSignedBy": signer.version,
+                    }
+                )
+                _LOGGER.warning(
+                    "rollover registered certificate %s version %s (thumbprint %s) as key %s; proof by version %s",
+                    new.name,
+                    new.version,
+                    new.thumbprint_hex,
+                    key_id,
+                    signer.version,
+                )
+                # Re-read: a concurrent run may have added it too; the plan then removes the extra key.
+                plan = self._plan(versions, self._keys.read())
+
+        if plan.awaiting_proof_of_use and plan.successor is not None:
+            successor = info(plan.successor)
+            if self._prove_token(successor):
+                self._accept(successor)
+                outcome.proven = True
+                plan = self._plan(versions, self._keys.read(), proven=True)
+            else:
+                waiting = [r for r in plan.remove if r.needs_proof_of_use]
+                for removal in waiting:
+                    outcome.skipped.append(
+                        _skip(
+                            removal,
+                            f"Entra does not accept version {successor.version} yet (AADSTS700027); "
+                            "retried on the next run",
+                        )
+                    )
+                plan = _without(plan, waiting)
+
+        removing = {r.version for r in plan.remove if not r.duplicate}
+        for removal in plan.remove:
+            if removal.needs_proof_of_use:
+                continue
+            signer = proof_by(plan, excluding=removing)
+            if signer is None:
+                outcome.skipped.append(_skip(removal, "no registered, valid version left to sign the proof"))
+                continue
+            self._write(
+                lambda r=removal, s=signer: self._keys.remove(r.key_id, proof(s)),
+                lambda ks, r=removal: all(k.key_id != r.key_id for k in ks),
+            )
+            outcome.removed.append(
+                {
+                    "keyId": removal.key_id,
+                    "version": removal.version,
+                    "thumbprint": removal.thumbprint,
+                    "reason": removal.reason,
+                    "proofSignedBy": signer.version,
+                }
+            )
+            _LOGGER.warning(
+                "rollover removed key %s (certificate version %s, thumbprint %s): %s",
+                removal.key_id,
+                removal.version,
+                removal.thumbprint,
+                removal.reason,
+            )
+        if outcome.added or outcome.removed:
+            plan = self._plan(versions, self._keys.read(), proven=outcome.proven)
+        return plan
+
+    def _write(self, call: Callable[[], Any], done: Callable[[list[KeyCredential]], bool]) -> Any:
+        """A Graph write; when it fails, a fresh read decides whether it took effect anyway."""
+        try:
+            return call()
+        except ProblemError as error:
+            try:
+                if done(self._keys.read()):
+                    _LOGGER.info("rollover: Graph write failed (%s) but took effect; continuing", error.status)
+                    return None
+            except ProblemError:
+                pass
+            raise
+
+    # ------------------------------------------------------------------ reporting
+    def _report(self, plan: Plan, *, dry_run: bool, outcome: _Outcome | None) -> dict[str, Any]:
+        now = self._clock()
+        versions = []
+        for row in plan.rows:
+            v = row.version
+            days = int((v.expires_on - now).total_seconds() // 86400) if v.expires_on else None
+            versions.append(
+                {
+                    "version": v.version,
+                    "thumbprint": v.thumbprint,
+                    "state": row.state,
+                    "enabled": v.enabled,
+                    "notBefore": iso(v.not_before),
+                    "expiresOn": iso(v.expires_on),
+                    "daysToExpiry": days,
+                    "registered": bool(row.key_ids),
+                    "keyIds": list(row.key_ids),
+                    "inUse": row.in_use,
+                }
+            )
+        skipped = [*(outcome.skipped if outcome else []), *plan.skipped]
+        planned_add = [] if plan.add is None else [{"version": plan.add.version, "thumbprint": plan.add.thumbprint}]
+        return {
+            "dryRun": dry_run,
+            "certificate": self._versions.name,
+            "applicationObjectId": self._keys.object_id,
+            "graceDays": self._grace.days,
+            "versions": versions,
+            "plan": {
+                "add": planned_add,
+                "remove": [
+                    {
+                        "keyId": r.key_id,
+                        "version": r.version,
+                        "thumbprint": r.thumbprint,
+                        "reason": r.reason,
+                        "afterTokenWithSuccessor": r.needs_proof_of_use,
+                    }
+                    for r in plan.remove
+                ],
+            },
+            "added": outcome.added if outcome else [],
+            "removed": outcome.removed if outcome else [],
+            "skipped": [_camel(vars(s)) for s in _unique(skipped)],
+            "blocked": plan.blocked,
+            "noValidKeyAfter": iso(plan.no_valid_key_after),
+        }
+
+    def _log(self, report: dict[str, Any], trigger: str, started: float) -> None:
+        self._remember(report)
+        _LOGGER.info(
+            "rollover trigger=%s dry_run=%s versions=%d added=%d removed=%d skipped=%d blocked=%s duration_ms=%.0f",
+            trigger,
+            report["dryRun"],
+            len(report["versions"]),
+            len(report["added"]),
+            len(report["removed"]),
+            len(report["skipped"]),
+            bool(report["blocked"]),
+            (time.monotonic() - started) * 1000,
+            extra={
+                "rollover_trigger": trigger,
+                "rollover_added": [a["thumbprint"] for a in report["added"]],
+                "rollover_removed": [r["thumbprint"] for r in report["removed"]],
+            },
+        )
+
+
+def _has(keys: list[KeyCredential], certificate: CertificateInfo) -> bool:
+    return any(k.thumbprint == certificate.thumbprint_hex for k in keys)
+
+
+def _camel(fields: dict[str, Any]) -> dict[str, Any]:
+    names = {"key_id": "keyId"}
+    return {names.get(k, k): v for k, v in fields.items() if v is not None}
+
+
+def _skip(removal: Removal, reason: str) -> Skip:
+    return Skip("remove", reason, key_id=removal.key_id, version=removal.version, thumbprint=removal.thumbprint)
+
+
+def _without(plan: Plan, removals: list[Removal]) -> Plan:
+    return replace(plan, remove=tuple(r for r in plan.remove if r not in removals))
+
+
+def _unique(skips: list[Skip]) -> list[Skip]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for s in skips:
+        key = (s.action, s.key_id, s.version, s.reason)
+        if key not in seen:
+            seen.add(key)
+            out.append(s)
+    return out

@@ -1,0 +1,95 @@
+"""The three ways in: the HTTP route's ``dryRun`` query, the timer, and Key Vault's Event Grid events.
+
+Failure policy for the non-HTTP triggers (their caller is not a person):
+
+* an event that is not for this vault and certificate, or not one of the two handled types, or
+  malformed, is logged and dropped — raising would make Event Grid redeliver it for a day;
+* a relevant event whose run is throttled or times out raises, so Event Grid redelivers it with
+  backoff; any other failure (a missing permission, no registered valid key) is logged as an error
+  and dropped: redelivery would not fix it, and the timer runs again anyway;
+* a failed timer run is logged as an error and raised, so the invocation counts as failed and the
+  platform's failure alerts see it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
+from ..retry import request_deadline
+from ..settings import CredentialMode, Settings
+from .events import judge_event
+from .service import RolloverService
+
+_LOGGER = logging.getLogger("shared.rollover")
+_BOOLEAN = {"true": True, "false": False}
+
+
+class RolloverHost(Protocol):
+    settings: Settings
+
+    def require_rollover(self) -> RolloverService: ...
+
+
+def parse_flag(value: str | None, name: str) -> bool:
+    """A boolean query parameter: absent means false; only ``true`` / ``false`` (any case) are accepted."""
+    if value is None:
+        return False
+    flag = _BOOLEAN.get(value.strip().lower())
+    if flag is None:
+        raise BadRequest(f"Query parameter '{name}' must be true or false.")
+    return flag
+
+
+def parse_dry_run(value: str | None) -> bool:
+    """``dryRun`` of ``POST /api/rollover``; defaults to false (the run changes the registrations)."""
+    return parse_flag(value, "dryRun")
+
+
+def _problem_fields(error: ProblemError) -> dict[str, Any]:
+    return {"status": error.status, "upstream": str(error.upstream) if error.upstream else None, "code": error.code}
+
+
+def run_on_timer(host: RolloverHost, *, past_due: bool) -> None:
+    settings = host.settings
+    if settings.ok and settings.credential_mode is not CredentialMode.KEYVAULT:
+        _LOGGER.info("rollover timer: nothing to roll in %s mode", settings.credential_mode)
+        return
+    try:
+        with request_deadline():
+            host.require_rollover().run(dry_run=False, trigger="timer" + (" (past due)" if past_due else ""))
+    except ProblemError as error:
+        _LOGGER.error("rollover timer failed: %s", error.detail, extra=_problem_fields(error))
+        raise
+
+
+def run_on_event(
+    host: RolloverHost, *, event_id: str | None, event_type: str | None, subject: str | None, data: Any
+) -> None:
+    settings = host.settings
+    where = f"id={event_id} type={event_type} subject={subject}"
+    if settings.credential_mode is not CredentialMode.KEYVAULT or not settings.ok:
+        _LOGGER.info("rollover event ignored (%s): the function app has no certificate to roll", where)
+        return
+    assert settings.key_vault_url and settings.certificate_name
+    verdict = judge_event(
+        event_type=event_type,
+        subject=subject,
+        data=data if isinstance(data, Mapping) else None,
+        vault_url=settings.key_vault_url,
+        certificate_name=settings.certificate_name,
+    )
+    if not verdict.relevant:
+        _LOGGER.info("rollover event ignored (%s): %s", where, verdict.reason)
+        return
+    _LOGGER.info("rollover event accepted (%s): %s, version %s", where, verdict.reason, verdict.version)
+    try:
+        with request_deadline():
+            host.require_rollover().run(dry_run=False, trigger="eventgrid")
+    except (UpstreamThrottled, UpstreamTimeout) as error:
+        _LOGGER.warning("rollover event %s failed transiently; Event Grid redelivers it: %s", event_id, error.detail)
+        raise
+    except ProblemError as error:
+        _LOGGER.error("rollover event %s failed: %s", event_id, error.detail, extra=_problem_fields(error))

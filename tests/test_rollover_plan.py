@@ -1,0 +1,242 @@
+"""The rollover plan: every rule of issue 7 as a pure function of Key Vault versions and keyCredentials."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shared.rollover.model import CertificateVersion, KeyCredential
+from shared.rollover.plan import plan_rollover
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+GRACE = 7 * DAY
+
+
+def version(name: str, *, created: int, lifetime: int = 365, enabled: bool = True, nbf: int | None = None):
+    """A version created `created` days from NOW (negative: in the past), valid for `lifetime` days."""
+    created_on = NOW + created * DAY
+    not_before = NOW + (created if nbf is None else nbf) * DAY
+    return CertificateVersion(
+        version=name,
+        thumbprint=name.upper().ljust(40, "0"),
+        enabled=enabled,
+        not_before=not_before,
+        expires_on=not_before + lifetime * DAY,
+        created_on=created_on,
+    )
+
+
+def key(v: CertificateVersion | str, key_id: str, *, end: datetime | None = None, certificate: bool = True):
+    thumbprint = v.thumbprint if isinstance(v, CertificateVersion) else v
+    start = v.not_before if isinstance(v, CertificateVersion) else NOW - DAY
+    if end is None:
+        end = v.expires_on if isinstance(v, CertificateVersion) else NOW + 100 * DAY
+    return KeyCredential(key_id=key_id, thumbprint=thumbprint, start=start, end=end, verify_certificate=certificate)
+
+
+OLD = version("aa", created=-300)  # valid until NOW + 65 days
+NEW = version("bb", created=-10)  # the renewal, 10 days ago
+FRESH = version("cc", created=-1)  # a renewal of yesterday
+
+
+def plan(versions, keys, *, in_use=None, proven=False, grace=GRACE, now=NOW):
+    return plan_rollover(
+        versions, keys, now=now, grace=grace, in_use=in_use, successor_proven=proven, certificate_name="broker"
+    )
+
+
+def test_nothing_to_do_when_the_only_version_is_registered():
+    result = plan([OLD], [key(OLD, "k1")])
+    assert (result.add, result.remove, result.blocked) == (None, (), None)
+    assert result.successor == OLD
+    assert result.no_valid_key_after == OLD.expires_on
+
+
+def test_an_unregistered_renewal_is_added_with_a_proof_from_the_registered_version():
+    result = plan([OLD, NEW], [key(OLD, "k1")], in_use="aa")
+    assert result.add == NEW
+    assert result.signers == (OLD,)
+    assert result.remove == ()
+    assert [r.state for r in result.rows] == ["current", "superseded"]
+
+
+def test_without_a_registered_valid_version_the_plan_is_blocked_and_names_the_thumbprint():
+    expired = version("aa", created=-400)
+    result = plan([expired, NEW], [key(expired, "k1")])
+    assert result.add is None
+    assert NEW.thumbprint in result.blocked and NEW.version in result.blocked
+    assert result.no_valid_key_after is None
+    # The expired key is still planned for removal; the executor finds no signer for its proof.
+    assert [r.key_id for r in result.remove] == ["k1"]
+
+
+def test_no_valid_version_in_key_vault_is_blocked():
+    expired = version("aa", created=-400)
+    result = plan([expired], [key(expired, "k1")])
+    assert result.successor is None
+    assert "no enabled, currently valid version" in result.blocked
+
+
+@pytest.mark.parametrize(
+    ("proven", "in_use", "grace", "removed", "reason"),
+    [
+        (True, "bb", GRACE, ["k1"], "superseded by version bb"),
+        (False, "bb", GRACE, ["k1"], None),  # planned, but only after a token with bb
+        (True, "aa", GRACE, [], "in use"),
+        (True, "bb", 30 * DAY, [], "grace period ends"),
+        (True, None, 0 * DAY, ["k1"], "superseded"),
+    ],
+)
+def test_a_superseded_key_goes_after_the_grace_period_and_a_token_with_its_successor(
+    proven, in_use, grace, removed, reason
+):
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2")], in_use=in_use, proven=proven, grace=grace)
+    assert [r.key_id for r in result.remove] == removed
+    for removal in result.remove:
+        assert removal.needs_proof_of_use is (not proven)
+    texts = [r.reason for r in result.remove] + [s.reason for s in result.skipped]
+    if reason:
+        assert any(reason in t for t in texts), texts
+
+
+def test_grace_counts_from_when_the_successor_became_available():
+    result = plan([OLD, FRESH], [key(OLD, "k1"), key(FRESH, "k2")], in_use="cc", proven=True)
+    assert result.remove == ()
+    (skip,) = [s for s in result.skipped if s.key_id == "k1"]
+    assert "grace period ends 2026-06-07" in skip.reason
+
+
+def test_an_expired_key_is_removed_without_waiting():
+    expired = version("aa", created=-400)
+    result = plan([expired, NEW], [key(expired, "k1"), key(NEW, "k2")], in_use="bb")
+    assert [(r.key_id, r.needs_proof_of_use) for r in result.remove] == [("k1", False)]
+    assert "expired on" in result.remove[0].reason
+
+
+def test_a_key_whose_credential_window_ended_counts_as_expired():
+    result = plan([OLD, NEW], [key(OLD, "k1", end=NOW - DAY), key(NEW, "k2")], in_use="bb")
+    assert [r.key_id for r in result.remove] == ["k1"]
+
+
+def test_duplicates_of_one_thumbprint_keep_the_lowest_key_id():
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k9"), key(NEW, "k3"), key(NEW, "k5")], in_use="aa")
+    assert sorted(r.key_id for r in result.remove if r.duplicate) == ["k5", "k9"]
+    assert all("k3 stays" in r.reason for r in result.remove)
+
+
+def test_duplicates_of_the_version_in_use_are_removed_too():
+    result = plan([OLD], [key(OLD, "k2"), key(OLD, "k1")], in_use="aa")
+    assert [r.key_id for r in result.remove] == ["k2"]
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        pytest.param(lambda: key("F" * 40, "other"), id="another certificate"),
+        pytest.param(lambda: key(None, "secretish", certificate=False), id="not a certificate"),
+        pytest.param(lambda: key("E" * 40, "expired-other", end=NOW - DAY), id="expired, another certificate"),
+    ],
+)
+def test_keys_of_other_certificates_are_never_touched(foreign):
+    other = foreign()
+    expired = version("aa", created=-400)
+    result = plan([expired, NEW], [other, key(expired, "k1"), key(NEW, "k2")], in_use="bb", proven=True)
+    assert other.key_id not in {r.key_id for r in result.remove}
+    assert result.foreign_key_ids == (other.key_id,)
+    assert any(s.key_id == other.key_id and "not a version of certificate 'broker'" in s.reason for s in result.skipped)
+
+
+def test_the_successor_is_never_removed_and_newer_invalid_versions_are_left_alone():
+    future = version("dd", created=-1, nbf=5)  # created after NEW, valid only in 5 days
+    result = plan([OLD, NEW, future], [key(NEW, "k2"), key(future, "k4")], in_use="bb", proven=True, grace=0 * DAY)
+    assert result.successor == NEW
+    assert result.remove == ()
+    assert any(s.key_id == "k4" and "newer than the current version" in s.reason for s in result.skipped)
+    assert {r.version.version: r.state for r in result.rows}["dd"] == "newer"
+
+
+def test_a_disabled_successor_candidate_is_skipped_for_the_newest_enabled_one():
+    disabled = version("dd", created=-1, enabled=False)
+    result = plan([OLD, disabled], [key(OLD, "k1")], in_use="aa")
+    assert result.successor == OLD
+    assert result.add is None
+
+
+def test_removal_waits_for_a_token_with_a_successor_added_by_the_same_plan():
+    result = plan([OLD, NEW], [key(OLD, "k1")], in_use=None, proven=True, grace=0 * DAY)
+    assert result.add == NEW
+    assert [(r.key_id, r.needs_proof_of_use) for r in result.remove] == [("k1", True)]
+
+
+def test_an_ended_registration_of_the_successor_is_registered_again_and_then_removed():
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k0", end=NOW - DAY)], in_use="aa")
+    assert result.add == NEW
+    after = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k0", end=NOW - DAY), key(NEW, "k7")], in_use="aa")
+    assert after.add is None
+    assert [(r.key_id, r.duplicate) for r in after.remove] == [("k0", True)]
+    assert "registration ended" in after.remove[0].reason
+
+
+def test_an_expired_registration_is_removed_even_when_blocked():
+    result = plan([OLD, NEW], [key(OLD, "k1", end=NOW - DAY)], proven=True)
+    assert NEW.thumbprint in result.blocked
+    assert [r.key_id for r in result.remove] == ["k1"]  # its window ended: not a valid key any more
+
+
+def test_removal_waits_for_the_successor_to_be_registered():
+    expired = version("zz", created=-400)  # no signer: the successor cannot be added
+    result = plan([expired, OLD, NEW], [key(expired, "k0"), key(OLD, "k1", end=NOW - DAY)], proven=True)
+    assert result.add is None and result.blocked
+    assert all(s.key_id != "k1" or "not registered" in s.reason for s in result.skipped)
+
+
+VERSIONS = [
+    version("a1", created=-500),  # expired
+    OLD,
+    version("d1", created=-200, enabled=False),
+    NEW,
+    FRESH,
+    version("f1", created=0, nbf=3),  # not yet valid
+]
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("proven", [False, True])
+def test_no_plan_ever_removes_the_last_valid_key_the_key_in_use_or_a_foreign_key(seed, proven):
+    rng = random.Random(seed)
+    keys = [key(v, f"k{i}{j}") for i, v in enumerate(VERSIONS) for j in range(rng.choice([0, 0, 1, 2]))]
+    keys.append(key("F" * 40, "zz-foreign"))
+    in_use = rng.choice([None, *(v.version for v in VERSIONS)])
+    result = plan(VERSIONS, keys, in_use=in_use, proven=proven, grace=rng.choice([0 * DAY, GRACE]))
+    # Removals awaiting a token with a successor this plan adds run only after a new plan.
+    removed = {r.key_id for r in result.remove if not (r.needs_proof_of_use and result.add)}
+    valid_thumbprints = {v.thumbprint for v in VERSIONS if v.valid(NOW)}
+    valid_before = [k for k in keys if k.valid(NOW) and k.thumbprint in valid_thumbprints]
+    assert not valid_before or [k for k in valid_before if k.key_id not in removed]
+    assert "zz-foreign" not in removed
+    in_use_keys = [k for k in keys if k.thumbprint == (in_use or "").upper().ljust(40, "0")]
+    assert not in_use_keys or any(k.key_id not in removed for k in in_use_keys)
+    if result.successor is not None:
+        successor_keys = [k for k in keys if k.thumbprint == result.successor.thumbprint]
+        assert not successor_keys or any(k.key_id not in removed for k in successor_keys)
+    # Applying the plan and planning again removes nothing more of what stayed valid.
+    if not result.add and not any(r.needs_proof_of_use for r in result.remove):
+        again = plan(VERSIONS, [k for k in keys if k.key_id not in removed], in_use=in_use, proven=proven)
+        assert all(not r.duplicate for r in again.remove)
+
+
+def test_after_the_add_a_second_plan_is_idempotent():
+    keys = [key(OLD, "k1"), key(NEW, "k2")]
+    first = plan([OLD, NEW], keys, in_use="bb", proven=True, grace=0 * DAY)
+    assert [r.key_id for r in first.remove] == ["k1"]
+    second = plan([OLD, NEW], [key(NEW, "k2")], in_use="bb", proven=True, grace=0 * DAY)
+    assert (second.add, second.remove, second.blocked) == (None, (), None)
+    assert second.no_valid_key_after == NEW.expires_on
+
+
+def test_no_valid_key_after_is_the_latest_end_of_a_registered_valid_version():
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", end=NOW + 200 * DAY)])
+    assert result.no_valid_key_after == NOW + 200 * DAY
