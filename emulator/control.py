@@ -18,7 +18,7 @@ from emulator.surface import Context, Surface
 _FAULT_FIELDS = ("status", "retry_after", "delay", "times")
 _TOKEN_FIELDS = ("audience", "roles", "app_id", "issuer", "expires_in", "not_before", "signing_key", "alg", "kid",
                  "tenant_id")  # fmt: skip
-_ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish")
+_ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
                         "subject_begins_with", "subject_ends_with", "name")  # fmt: skip

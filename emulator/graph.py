@@ -21,6 +21,8 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from emulator import resources
 from emulator.directory import ASYMMETRIC_X509_CERT, X509_CERT_AND_PASSWORD, Application, KeyCredential
 from emulator.graph_proof import ProofRefused, validate_proof
@@ -179,7 +181,7 @@ class GraphSurface(Surface):
             )  # [U]
         if found:
             chosen, match = found
-            return self.run(chosen.operation, request, lambda: chosen.handler(decoded, match))
+            return self.run(chosen.operation, request, lambda: _answered(chosen.handler, decoded, match))
         if request.path.rstrip("/").lower() != "/v1.0/users":
             return self._error(
                 request,
@@ -348,16 +350,7 @@ class GraphSurface(Surface):
     def _owner(claims: dict[str, Any], app: Application, roles: set[str]) -> bool:
         return OWNED_BY_ROLE in roles and str(claims.get("oid", "")).lower() in app.owners
 
-    def _answer(self, handler: Callable[[], Response]) -> Response:
-        try:
-            return handler()
-        except _Answer as answer:
-            return answer.response
-
     def _get_application(self, request: Request, match: re.Match[str]) -> Response:
-        return self._answer(lambda: self._read_application(request, match))
-
-    def _read_application(self, request: Request, match: re.Match[str]) -> Response:
         claims = self._caller(request)
         roles = set(claims.get("roles") or ())
         if not roles & (READ_APPLICATIONS_ROLES | {OWNED_BY_ROLE}):
@@ -478,9 +471,6 @@ class GraphSurface(Surface):
             ) from None
 
     def _add_key(self, request: Request, match: re.Match[str]) -> Response:
-        return self._answer(lambda: self._add_key_checked(request, match))
-
-    def _add_key_checked(self, request: Request, match: re.Match[str]) -> Response:
         app, body = self._authorize_key_change(request, match)
         credential = self._new_key_credential(request, body)
         self._check_proof(request, app, body.get("proof"))
@@ -527,12 +517,11 @@ class GraphSurface(Surface):
             credential = KeyCredential.from_certificate(der, type=kind, usage=usage)
         except (ValueError, binascii.Error):
             raise bad("Key credential 'key' is not a valid base64-encoded X.509 certificate.") from None
+        if not isinstance(credential.certificate.public_key(), rsa.RSAPublicKey):
+            raise bad("The emulator supports RSA certificates only.")  # an emulator limit, not Graph's
         return credential
 
     def _remove_key(self, request: Request, match: re.Match[str]) -> Response:
-        return self._answer(lambda: self._remove_key_checked(request, match))
-
-    def _remove_key_checked(self, request: Request, match: re.Match[str]) -> Response:
         app, body = self._authorize_key_change(request, match)
         key_id = body.get("keyId")
         if not isinstance(key_id, str) or not _GUID.fullmatch(key_id):
@@ -560,3 +549,13 @@ class _Answer(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__("answered")
         self.response = response
+
+
+_Handler = Callable[[Request, re.Match[str]], Response]
+
+
+def _answered(handler: _Handler, request: Request, match: re.Match[str]) -> Response:
+    try:
+        return handler(request, match)
+    except _Answer as answer:
+        return answer.response

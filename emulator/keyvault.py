@@ -155,14 +155,17 @@ class KeyVaultSurface(Surface):
         not_before: dt.datetime | float | None = None,
         expires_on: dt.datetime | float | None = None,
         publish: bool = True,
+        created: dt.datetime | float | None = None,
     ) -> str:
         """Creates a new version (new RSA key, self-signed certificate) that becomes current, as
         a renewal or a manual rotation does; `register` also uploads its public part to the app
         registration (False: the renewal nobody registered yet). Like Key Vault, publishes
         `CertificateNewVersionCreated` to the Event Grid subscriptions (`publish=False`: an event
-        lost or not yet delivered). Returns the version."""
+        lost or not yet delivered). `created` back-dates the version's `created`/`updated`
+        attributes (a renewal that happened days ago). Returns the version."""
         name = name or self.ctx.seed.certificate_name
         now = int(time.time())
+        made = _epoch(created) if created is not None else now
         nbf = _epoch(not_before) if not_before is not None else now - 600  # KV back-dates nbf 10 min [O]
         exp = _epoch(expires_on) if expires_on is not None else nbf + 365 * 86400
         key = certs.new_rsa_key()
@@ -173,7 +176,7 @@ class KeyVaultSurface(Surface):
             not_after=dt.datetime.fromtimestamp(exp, dt.UTC),
         )
         version = uuid.uuid4().hex
-        entry = CertificateVersion(name, version, key, der, now, now, enabled, nbf, exp)
+        entry = CertificateVersion(name, version, key, der, made, made, enabled, nbf, exp)
         with self.lock:
             self.certificates.setdefault(name.lower(), []).append(entry)
         if register:

@@ -567,3 +567,24 @@ def test_faults_on_key_actions(
     assert response.headers.get("Retry-After") == (None if retry_after is None else str(retry_after))
     assert key_ids(emu) == before  # a faulted request changes nothing
     assert emu.counters.get(operation) == 1
+
+
+def test_non_rsa_certificate_is_refused(http, emu, registered, app_graph_token):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    der = cert.public_bytes(serialization.Encoding.DER)
+    body = add_key_body(der, proof(emu, local_signer(registered), registered.der))
+    response = graph(http, emu, "POST", f"/applications/{emu.seed.app_object_id}/addKey", app_graph_token, json=body)
+    assert "RSA" in assert_graph_error(response, 400, "Request_BadRequest")
+    assert thumb(der) not in emu.entra.registered_thumbprints()

@@ -227,6 +227,15 @@ def test_control_api_renewal_subscription_and_events(http, emu, receiver):
     assert emu.eventgrid.subscriptions() == []
 
 
+def test_control_api_backdated_renewal(http, emu):
+    response = control(http, emu, "POST", "/_emulator/keyvault/rotate", {"register": True, "created": 1_700_000_000})
+    assert response.status_code == 201
+    version = response.json()["version"]
+    entry = next(v for v in emu.keyvault.certificates[emu.seed.certificate_name] if v.version == version)
+    assert entry.created == entry.updated == 1_700_000_000
+    assert emu.keyvault.certificate_der(version) in [k.der for k in emu.directory.key_credentials()]
+
+
 @pytest.mark.parametrize(
     ("path", "body"),
     [
