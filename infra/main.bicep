@@ -106,6 +106,12 @@ param grantGraphAdminConsent bool = false
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
 param grantDeployerSignAccess bool = false
 
+@description('VNET_ENABLED: put the Function App in a virtual network (Flex Consumption VNet integration) and reach Key Vault and storage only through private endpoints, with their public network access disabled (app/network.bicep).')
+param vnetEnabled bool = false
+
+@description('ALLOWED_CALLER_IP_RANGES: comma-separated CIDRs and service tags allowed to call the Function App; everything else is denied. Empty: no network restriction.')
+param allowedCallerIpRanges string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -163,6 +169,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : 'Enabled'
   }
 }
 
@@ -174,7 +181,20 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     skuName: keyVaultSku
-    publicNetworkAccess: keyVaultPublicNetworkAccess
+    publicNetworkAccess: vnetEnabled ? 'Disabled' : keyVaultPublicNetworkAccess
+  }
+}
+
+// VNET_ENABLED: VNet, integration subnet, private endpoints + DNS for the vault and storage.
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+    keyVaultName: keyVault.outputs.name
+    storageAccountName: storage.outputs.name
   }
 }
 
@@ -237,6 +257,8 @@ module api 'app/api.bicep' = {
     userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
     userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
     productSettings: union(productSettings, optionalSettings)
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+    allowedCallerIpRanges: allowedCallerIpRanges
   }
 }
 
@@ -285,6 +307,18 @@ module cosmos 'app/cosmos.bicep' = {
   ]
 }
 
+// Audit trail: Key Vault audit logs, FunctionAppLogs, Cosmos DB control-plane logs -> Log Analytics.
+module diagnostics 'app/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    workspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    keyVaultName: keyVault.outputs.name
+    functionAppName: api.outputs.name
+    cosmosAccountName: createCosmos ? cosmosAccount.outputs.name : ''
+  }
+}
+
 module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {
   name: 'graph-consent'
   scope: rg
@@ -321,3 +355,5 @@ output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
 output CREDENTIAL_MODE string = credentialMode
 output UPSTREAM_TIMEOUT_SECONDS string = string(upstreamTimeoutSeconds)
+output VNET_ENABLED string = vnetEnabled ? 'true' : 'false'
+output ALLOWED_CALLER_IP_RANGES string = allowedCallerIpRanges

@@ -1,8 +1,12 @@
 #!/usr/bin/env pwsh
 # azd postprovision hook (PowerShell twin of postprovision.sh; same steps, same guarantees):
+#  0. VNET_ENABLED (vault public access Disabled): open the vault to DEPLOYER_IP_ADDRESS alone (IP
+#     rule, then public access with default action Deny) and close it again in `finally`;
+#     DEPLOYER_IP_ADDRESS=private opens nothing (this machine reaches the private endpoint);
 #  1. create the Key Vault certificate if absent (RSA 2048 / RSA-HSM on premium, exportable=false,
-#     digitalSignature, 12 months, auto-renew at 80 %); an existing one is left alone, an
-#     exportable one refused;
+#     digitalSignature, 12 months, auto-renew at 80 %); an existing one is left alone only if the
+#     vault created it (issuer Self) with a non-exportable key; an imported or exportable one is
+#     refused before anything is registered;
 #  2. append the current version's public cer to the app registration unless its thumbprint is
 #     already registered (never removes a key);
 #  3. write local.settings.json.
@@ -45,17 +49,65 @@ $sku = if ($env:KEY_VAULT_SKU) { $env:KEY_VAULT_SKU } else { 'standard' }
 $mode = if ($env:CREDENTIAL_MODE) { $env:CREDENTIAL_MODE } else { 'keyvault' }
 $work = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid().ToString())
 New-Item -ItemType Directory -Path $work | Out-Null
+$openedFor = $null
+
+# VNET_ENABLED: the vault only answers its private endpoint; open it to this machine alone.
+function Open-VaultForDeployer {
+    $access = (& az keyvault show --name $vault --query properties.publicNetworkAccess -o tsv)
+    if ($LASTEXITCODE -ne 0) { throw "az keyvault show failed for $vault" }
+    if ("$access".Trim() -ne 'Disabled') { return $null }
+    $ip = $env:DEPLOYER_IP_ADDRESS
+    if ($ip -eq 'private') {
+        Log "Key Vault $vault is private; DEPLOYER_IP_ADDRESS=private: using its private endpoint"
+        return $null
+    }
+    if ([string]::IsNullOrEmpty($ip)) {
+        throw ("Key Vault $vault has public network access disabled (VNET_ENABLED), so this machine cannot create or read " +
+            "the certificate. Run 'azd env set DEPLOYER_IP_ADDRESS <your public IPv4>' (the hook opens the vault to that " +
+            "address alone while it runs), or run the hook inside the virtual network with DEPLOYER_IP_ADDRESS=private.")
+    }
+    Log "opening Key Vault $vault to $ip only, until this hook ends"
+    & az keyvault network-rule add --name $vault --ip-address $ip --output none
+    if ($LASTEXITCODE -ne 0) { throw "az keyvault network-rule add failed for $vault" }
+    & az keyvault update --name $vault --public-network-access Enabled --default-action Deny --bypass None --output none
+    if ($LASTEXITCODE -ne 0) {
+        & az keyvault network-rule remove --name $vault --ip-address $ip --output none
+        throw "az keyvault update failed for $vault"
+    }
+    return $ip
+}
+
+function Close-Vault([string]$Ip) {
+    if (-not $Ip) { return }
+    Log "closing Key Vault $vault to public traffic again"
+    & az keyvault update --name $vault --public-network-access Disabled --output none
+    if ($LASTEXITCODE -ne 0) { Log "WARNING: could not disable public network access on ${vault}: run azd provision to reset it" }
+    & az keyvault network-rule remove --name $vault --ip-address $Ip --output none
+    if ($LASTEXITCODE -ne 0) { Log "WARNING: could not remove the IP rule $Ip from ${vault}: run azd provision to reset it" }
+}
 
 try {
     if ($mode -eq 'keyvault') {
         $keyType = if ($sku -eq 'premium') { 'RSA-HSM' } else { 'RSA' }
-        $exportable = Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'show', '--vault-name', $vault,
-            '--name', $certName, '--query', 'policy.keyProperties.exportable', '-o', 'tsv') -AllowNotFound
-        if ($null -ne $exportable) {
-            if ($exportable.Trim() -ne 'false') {
-                throw "certificate $certName exists with an exportable key; delete (and purge) it or pick another KEY_VAULT_CERTIFICATE_NAME"
+        $openedFor = Open-VaultForDeployer
+        $issuer = Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'show', '--vault-name', $vault,
+            '--name', $certName, '--query', 'policy.issuerParameters.name', '-o', 'tsv') -AllowNotFound
+        if ($null -ne $issuer) {
+            # Created by this vault (issuer Self) with a key that can never be exported, or refused:
+            # an imported certificate's private key was known outside the vault.
+            $exportable = Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'show', '--vault-name', $vault,
+                '--name', $certName, '--query', 'policy.keyProperties.exportable', '-o', 'tsv')
+            if ($issuer.Trim() -ne 'Self') {
+                throw ("certificate $certName was imported, not created in the vault (issuer '$($issuer.Trim())', not 'Self'): " +
+                    'whoever imported it knows its private key. Refusing to use it; nothing was registered. ' +
+                    'Delete (and purge) it or pick another KEY_VAULT_CERTIFICATE_NAME, then re-run.')
             }
-            Log "certificate $certName exists (non-exportable): left as it is"
+            if ("$exportable".Trim() -ne 'false') {
+                throw ("certificate $certName has an exportable key (exportable '$("$exportable".Trim())'): its private key can " +
+                    'leave the vault. Refusing to use it; nothing was registered. ' +
+                    'Delete (and purge) it or pick another KEY_VAULT_CERTIFICATE_NAME, then re-run.')
+            }
+            Log "certificate $certName exists (self-issued, non-exportable): left as it is"
         } else {
             $envName = if ($env:AZURE_ENV_NAME) { $env:AZURE_ENV_NAME } else { 'broker' }
             $template = Get-Content -Raw (Join-Path $PSScriptRoot 'cert-policy.template.json')
@@ -102,5 +154,6 @@ try {
         Log 'python not found: skipped local.settings.json (run scripts/write_local_settings.py later)'
     }
 } finally {
+    Close-Vault $openedFor
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 }

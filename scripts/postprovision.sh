@@ -1,9 +1,16 @@
 #!/bin/sh
 # azd postprovision hook (POSIX sh; PowerShell twin: postprovision.ps1).
+#  0. With VNET_ENABLED the vault refuses public traffic; this machine is outside the VNet. The
+#     hook then opens the vault to DEPLOYER_IP_ADDRESS alone (an IP rule first, then public access
+#     with default action Deny) and closes it again on exit, whatever happens; DEPLOYER_IP_ADDRESS=
+#     private means "this machine reaches the private endpoint, open nothing". The next
+#     `azd provision` also resets the vault to the template (public access off, no IP rules).
 #  1. Creates the signing certificate in Key Vault if it is not there: self-signed, RSA 2048
 #     (RSA-HSM on a premium vault), exportable=false, digitalSignature, 12 months, auto-renew at
-#     80 % of its lifetime. An existing certificate is left alone (idempotent); one whose policy
-#     is exportable is refused.
+#     80 % of its lifetime. An existing certificate is left alone (idempotent) only if the vault
+#     created it itself with a key that cannot leave it: issuer `Self` and exportable=false in its
+#     policy. An imported certificate (issuer `Unknown` or a CA) or an exportable one is refused,
+#     since whoever imported or exported it knows the private key; nothing is registered then.
 #  2. Appends the current version's public cer to the app registration's keyCredentials unless
 #     that thumbprint is already there. Nothing is ever removed, so a still-valid older key keeps
 #     working while callers roll over. Re-run after Key Vault auto-renews (see infra/README.md).
@@ -22,9 +29,50 @@ CREDENTIAL_MODE="${CREDENTIAL_MODE:-keyvault}"
 
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT INT TERM
+opened_for=""
 
 log() { printf '[postprovision] %s\n' "$*" >&2; }
+
+# Closes what open_vault_for_deployer opened: public access off first, then the IP rule.
+close_vault() {
+  if [ -n "$opened_for" ]; then
+    log "closing Key Vault $KEY_VAULT_NAME to public traffic again"
+    az keyvault update --name "$KEY_VAULT_NAME" --public-network-access Disabled --output none || \
+      log "WARNING: could not disable public network access on $KEY_VAULT_NAME: run azd provision to reset it"
+    az keyvault network-rule remove --name "$KEY_VAULT_NAME" --ip-address "$opened_for" --output none || \
+      log "WARNING: could not remove the IP rule $opened_for from $KEY_VAULT_NAME: run azd provision to reset it"
+    opened_for=""
+  fi
+}
+cleanup() {
+  close_vault
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# VNET_ENABLED: the vault only answers its private endpoint. Open it to this machine alone for
+# the few calls the hook makes (see 0. above).
+open_vault_for_deployer() {
+  access="$(az keyvault show --name "$KEY_VAULT_NAME" --query properties.publicNetworkAccess -o tsv)"
+  [ "$access" = "Disabled" ] || return 0
+  case "${DEPLOYER_IP_ADDRESS:-}" in
+    private)
+      log "Key Vault $KEY_VAULT_NAME is private; DEPLOYER_IP_ADDRESS=private: using its private endpoint"
+      return 0 ;;
+    "")
+      log "Key Vault $KEY_VAULT_NAME has public network access disabled (VNET_ENABLED), so this machine cannot"
+      log "create or read the certificate. Either let the hook open the vault to your public IP alone while it runs:"
+      log "  azd env set DEPLOYER_IP_ADDRESS <your public IPv4>   (then: azd hooks run postprovision)"
+      log "or run the hook from inside the virtual network with DEPLOYER_IP_ADDRESS=private."
+      exit 1 ;;
+  esac
+  log "opening Key Vault $KEY_VAULT_NAME to $DEPLOYER_IP_ADDRESS only, until this hook ends"
+  opened_for="$DEPLOYER_IP_ADDRESS"
+  az keyvault network-rule add --name "$KEY_VAULT_NAME" --ip-address "$DEPLOYER_IP_ADDRESS" --output none
+  az keyvault update --name "$KEY_VAULT_NAME" --public-network-access Enabled --default-action Deny \
+    --bypass None --output none
+}
 
 # Role assignments made by the deployment take a few minutes to reach Key Vault's data plane:
 # retry while it answers Forbidden, for up to ~5 minutes.
@@ -49,14 +97,29 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     *) key_type="RSA" ;;
   esac
 
+  open_vault_for_deployer
+
   if with_rbac_retry az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
-      --name "$KEY_VAULT_CERTIFICATE_NAME" --query "policy.keyProperties.exportable" -o tsv >"$work/exportable"; then
-    if [ "$(cat "$work/exportable")" != "false" ]; then
-      log "certificate $KEY_VAULT_CERTIFICATE_NAME exists with an exportable key; refusing to use it."
+      --name "$KEY_VAULT_CERTIFICATE_NAME" --query "policy.issuerParameters.name" -o tsv >"$work/issuer"; then
+    # Created by this vault (issuer Self) with a key that can never be exported, or refused:
+    # an imported certificate's private key was known outside the vault.
+    az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+      --query "policy.keyProperties.exportable" -o tsv >"$work/exportable"
+    issuer="$(tr -d '\r\n' <"$work/issuer")"
+    exportable="$(tr -d '\r\n' <"$work/exportable")"
+    if [ "$(printf '%s' "$issuer" | tr 'A-Z' 'a-z')" != "self" ]; then
+      log "certificate $KEY_VAULT_CERTIFICATE_NAME was imported, not created in the vault (issuer '${issuer:-none}', not 'Self'):"
+      log "whoever imported it knows its private key. Refusing to use it; nothing was registered."
       log "delete it (and purge) or pick another KEY_VAULT_CERTIFICATE_NAME, then re-run."
       exit 1
     fi
-    log "certificate $KEY_VAULT_CERTIFICATE_NAME exists (non-exportable): left as it is"
+    if [ "$exportable" != "false" ]; then
+      log "certificate $KEY_VAULT_CERTIFICATE_NAME has an exportable key (exportable '${exportable:-unknown}'):"
+      log "its private key can leave the vault. Refusing to use it; nothing was registered."
+      log "delete it (and purge) or pick another KEY_VAULT_CERTIFICATE_NAME, then re-run."
+      exit 1
+    fi
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME exists (self-issued, non-exportable): left as it is"
   else
     if ! grep -q -E 'CertificateNotFound|NotFound|not found' "$work/err"; then
       cat "$work/err" >&2
@@ -105,6 +168,7 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     log "registering thumbprint $thumbprint on app $ENTRA_CLIENT_ID (appending)"
     az ad app credential reset --id "$ENTRA_CLIENT_ID" --cert "@$work/cert.pem" --append --output none
   fi
+  close_vault
 else
   log "CREDENTIAL_MODE=$CREDENTIAL_MODE: no certificate needed"
 fi

@@ -5,6 +5,8 @@
 //             https://learn.microsoft.com/azure/templates/microsoft.web/sites (functionAppConfig)
 //             https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
 //             Azure-Samples/functions-quickstart-python-http-azd (infra/app/api.bicep)
+//             https://learn.microsoft.com/azure/app-service/app-service-ip-restrictions (ipSecurityRestrictions,
+//               service tags: tag 'ServiceTag', ipSecurityRestrictionsDefaultAction)
 
 @description('Function App name.')
 param name string
@@ -53,6 +55,12 @@ param productSettings object
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+@description('Resource ID of the subnet (delegated to Microsoft.App/environments) for Flex Consumption VNet integration; empty: none (VNET_ENABLED=false).')
+param virtualNetworkSubnetId string = ''
+
+@description('ALLOWED_CALLER_IP_RANGES: comma-separated CIDRs (or single addresses) and service tags (e.g. AzureFrontDoor.Backend, ApiManagement.WestEurope) allowed to call the app; empty: no network restriction (function keys and caller tokens still apply).')
+param allowedCallerIpRanges string = ''
+
 @description('Instance memory size in MB.')
 @allowed([
   512
@@ -79,6 +87,27 @@ var hostUserAssignedSettings = useUserAssigned ? {
   AzureWebJobsStorage__clientId: userAssignedIdentityClientId
 } : {}
 
+// Inbound restriction (optional). Each entry is an address range (starts with a digit, or holds
+// ':' as IPv6 does; a bare address gets /32 or /128) or else an App Service service tag. With any
+// entry, everything else is denied; the SCM site keeps its own (empty) list so `azd deploy` still
+// works: it authenticates with Entra (basic-auth publishing is off, see below). Spaces are
+// ignored; an empty item (",,") is not an address and fails the deployment. (No filter()/map()
+// lambdas: checkov's pinned Bicep parser cannot read them.)
+var callerRanges = empty(trim(allowedCallerIpRanges)) ? [] : split(replace(allowedCallerIpRanges, ' ', ''), ',')
+var callerRules = [for (range, i) in callerRanges: (contains(range, ':') || contains('0123456789', first(range))) ? {
+  name: 'allowed-caller-${i}'
+  action: 'Allow'
+  priority: 100 + i
+  tag: 'Default'
+  ipAddress: contains(range, '/') ? range : (contains(range, ':') ? '${range}/128' : '${range}/32')
+} : {
+  name: 'allowed-caller-${i}'
+  action: 'Allow'
+  priority: 100 + i
+  tag: 'ServiceTag'
+  ipAddress: range
+}]
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption option not offered in every region; left off for a portable default.
   name: planName
@@ -98,7 +127,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_56:Callers authenticate with function keys and, when CALLER_AUDIENCE is set, an Entra bearer token the app validates itself (per-route app roles); App Service Authentication would not check app roles.
   // checkov:skip=CKV_AZURE_13:Same as CKV_AZURE_56: authentication is enforced by the app (function keys + Entra caller tokens).
   // checkov:skip=CKV_AZURE_17:Client certificates are not how callers authenticate; they present Entra tokens.
-  // checkov:skip=CKV_AZURE_222:Public network access is needed for callers; every route but /api/health requires a function key and optionally an Entra token.
+  // checkov:skip=CKV_AZURE_222:Public network access is needed for callers; every route but /api/health requires a function key and optionally an Entra token; ALLOWED_CALLER_IP_RANGES narrows it to given ranges / service tags.
   // checkov:skip=CKV_AZURE_212:Flex Consumption scales per instance; a minimum instance count does not apply.
   // checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption plan option not offered in every region; left off for a portable default.
   // checkov:skip=CKV_AZURE_16:Same as CKV_AZURE_56: callers present Entra tokens that the app validates per route (app roles); App Service Authentication is not used.
@@ -120,12 +149,16 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     clientCertEnabled: false
     publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
       remoteDebuggingEnabled: false
+      ipSecurityRestrictions: callerRules
+      ipSecurityRestrictionsDefaultAction: empty(callerRules) ? 'Allow' : 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
     }
     functionAppConfig: {
       deployment: {

@@ -37,6 +37,17 @@ var userReadAllAppRoleId = 'df021288-bdef-4463-88db-98f22de89214'
 var tenantId = tenant().tenantId
 // loginEndpoint ends with '/': https://login.microsoftonline.com/ in the public cloud.
 var federatedIssuer = '${environment().authentication.loginEndpoint}${tenantId}/v2.0'
+// The audience a managed identity's token must carry to stand in for a client assertion differs
+// per cloud (the same table as shared/clouds.py); an unknown cloud fails the deployment rather
+// than trusting the public cloud's value.
+// Reference: https://learn.microsoft.com/entra/workload-id/workload-identity-federation-create-trust-user-assigned-managed-identity
+//            https://learn.microsoft.com/graph/api/resources/federatedidentitycredentials-overview (audiences)
+var federationAudiences = {
+  AzureCloud: 'api://AzureADTokenExchange'
+  AzureUSGovernment: 'api://AzureADTokenExchangeUSGov'
+  AzureChinaCloud: 'api://AzureADTokenExchangeChina'
+}
+var federationAudience = federationAudiences[environment().name]
 var apiIdentifierUri = 'api://${tenantId}/${apiUniqueName}'
 
 // The caller-facing app roles; values are what the function checks (SPEC "HTTP API").
@@ -83,7 +94,7 @@ resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
     name: '${brokerApp.uniqueName}/function-managed-identity'
     description: 'The Function App user-assigned managed identity (CREDENTIAL_MODE=federated-managed-identity)'
     audiences: [
-      'api://AzureADTokenExchange'
+      federationAudience
     ]
     issuer: federatedIssuer
     subject: federatedIdentityPrincipalId
@@ -103,6 +114,19 @@ resource apiApp 'Microsoft.Graph/applications@v1.0' = {
   ]
   api: {
     requestedAccessTokenVersion: 2
+  }
+  // idtyp in access tokens: Entra adds `idtyp: app` to app-only tokens, so the function can tell
+  // them from delegated (user) tokens without guessing (SPEC: caller tokens must be app tokens).
+  // Reference: https://learn.microsoft.com/entra/identity-platform/optional-claims-reference (idtyp)
+  //            https://learn.microsoft.com/graph/api/resources/optionalclaims
+  optionalClaims: {
+    accessToken: [
+      {
+        name: 'idtyp'
+        essential: false
+        additionalProperties: []
+      }
+    ]
   }
   appRoles: [for role in callerAppRoles: {
     id: guid(apiUniqueName, role.value)

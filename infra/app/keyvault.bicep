@@ -22,7 +22,7 @@ param tags object = {}
 ])
 param skuName string = 'standard'
 
-@description('Enabled: reachable from the internet (Entra RBAC still required). Disabled: only through private endpoints, which these templates do not create; the function (no VNet integration) and the hook would then not reach it.')
+@description('Enabled: reachable from the internet (Entra RBAC still required). Disabled: only through private endpoints (network.bicep creates one when VNET_ENABLED is true; main.bicep then passes Disabled).')
 @allowed([
   'Enabled'
   'Disabled'
@@ -36,8 +36,8 @@ param softDeleteRetentionInDays int = 90
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109:The firewall follows the publicNetworkAccess parameter; Flex Consumption without VNet integration has no fixed outbound addresses to allow-list, so Enabled means Allow and every data-plane call still needs an Entra token and an RBAC role.
-  // checkov:skip=CKV2_AZURE_32:Private endpoints need VNet integration, which these templates do not set up; set publicNetworkAccess=Disabled together with your own private endpoint.
-  // checkov:skip=CKV_AZURE_189:Public network access is the publicNetworkAccess parameter (default Enabled, since the function has no VNet integration); Disabled is supported with your own private endpoint.
+  // checkov:skip=CKV2_AZURE_32:The private endpoint is created by network.bicep (another module, which checkov does not connect to this vault) when VNET_ENABLED is true; off by default.
+  // checkov:skip=CKV_AZURE_189:Public network access is the publicNetworkAccess parameter: Disabled with VNET_ENABLED (private endpoint in network.bicep); Enabled by default because the function then has no VNet integration.
   name: name
   location: location
   tags: tags
@@ -57,7 +57,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'None'
-      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
+      defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
     }
   }
 }

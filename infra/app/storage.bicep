@@ -18,14 +18,21 @@ param tags object = {}
 @description('Blob container that holds the deployment package.')
 param deploymentContainerName string
 
+@description('Enabled: reachable over the public endpoint (Entra-authorised identities only, shared keys are off). Disabled (VNET_ENABLED): only through the private endpoints of network.bicep.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_33:Queue service logging is not needed; the host's queues carry no data of ours and Application Insights collects host logs.
   // checkov:skip=CKV_AZURE_206:LRS is enough for host state and a redeployable package; nothing here needs geo-redundancy.
-  // checkov:skip=CKV_AZURE_59:Flex Consumption without VNet integration reaches its host storage over the public endpoint; shared keys are disabled, so only Entra-authorised identities get in.
+  // checkov:skip=CKV_AZURE_59:publicNetworkAccess is a parameter: Disabled with VNET_ENABLED (private endpoints in network.bicep); without VNet integration Flex Consumption reaches its host storage over the public endpoint, and shared keys are disabled, so only Entra-authorised identities get in.
   // checkov:skip=CKV_AZURE_244:Local users (SFTP) are not enabled on this account.
   // checkov:skip=CKV2_AZURE_1:Microsoft-managed keys are enough for host state; no customer data is stored.
-  // checkov:skip=CKV2_AZURE_33:Private endpoints need VNet integration, which these templates do not set up.
-  // checkov:skip=CKV_AZURE_35:Default action Allow for the same reason as CKV_AZURE_59: Flex Consumption without VNet integration has no fixed addresses to allow-list; shared keys are off.
+  // checkov:skip=CKV2_AZURE_33:Private endpoints are created by network.bicep (another module, which checkov does not connect to this account) when VNET_ENABLED is true; off by default.
+  // checkov:skip=CKV_AZURE_35:Default action follows publicNetworkAccess: Deny when Disabled (VNET_ENABLED); Allow otherwise because Flex Consumption without VNet integration has no fixed addresses to allow-list; shared keys are off.
   name: name
   location: location
   tags: tags
@@ -41,10 +48,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      bypass: (publicNetworkAccess == 'Enabled') ? 'AzureServices' : 'None'
+      defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
     }
   }
 }
