@@ -44,7 +44,7 @@ param useUserAssignedIdentity bool = false
 ])
 param keyVaultSku string = 'standard'
 
-@description('Key Vault public network access.')
+@description('Key Vault public network access without VNET_ENABLED (with it: always Disabled). Disabled alone leaves the function, which then has no VNet, unable to reach the vault.')
 @allowed([
   'Enabled'
   'Disabled'

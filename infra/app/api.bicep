@@ -94,18 +94,18 @@ var hostUserAssignedSettings = useUserAssigned ? {
 // ignored; an empty item (",,") is not an address and fails the deployment. (No filter()/map()
 // lambdas: checkov's pinned Bicep parser cannot read them.)
 var callerRanges = empty(trim(allowedCallerIpRanges)) ? [] : split(replace(allowedCallerIpRanges, ' ', ''), ',')
-var callerRules = [for (range, i) in callerRanges: (contains(range, ':') || contains('0123456789', first(range))) ? {
+var callerRules = [for (entry, i) in callerRanges: (contains(entry, ':') || contains('0123456789', first(entry))) ? {
   name: 'allowed-caller-${i}'
   action: 'Allow'
   priority: 100 + i
   tag: 'Default'
-  ipAddress: contains(range, '/') ? range : (contains(range, ':') ? '${range}/128' : '${range}/32')
+  ipAddress: contains(entry, '/') ? entry : (contains(entry, ':') ? '${entry}/128' : '${entry}/32')
 } : {
   name: 'allowed-caller-${i}'
   action: 'Allow'
   priority: 100 + i
   tag: 'ServiceTag'
-  ipAddress: range
+  ipAddress: entry
 }]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

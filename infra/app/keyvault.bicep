@@ -55,6 +55,7 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
     publicNetworkAccess: publicNetworkAccess
+    // (comparisons in parentheses: checkov's Bicep parser binds ?: tighter than ==)
     networkAcls: {
       bypass: 'None'
       defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'

@@ -49,6 +49,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
     publicNetworkAccess: publicNetworkAccess
+    // (comparisons in parentheses: checkov's Bicep parser binds ?: tighter than ==)
     networkAcls: {
       bypass: (publicNetworkAccess == 'Enabled') ? 'AzureServices' : 'None'
       defaultAction: (publicNetworkAccess == 'Enabled') ? 'Allow' : 'Deny'
