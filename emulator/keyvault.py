@@ -58,6 +58,7 @@ _RSA_ALGS: dict[str, tuple[Callable[[], hashes.HashAlgorithm], int, bool]] = {
     "PS512": (hashes.SHA512, 64, True),
 }
 _KNOWN_ALGS = frozenset(_RSA_ALGS) | {"RSNULL", "ES256", "ES384", "ES512", "ES256K", "HS256", "HS384", "HS512"}
+SEED_AGE_SECONDS = 86400  # the seed version was created a day before the emulator started
 _PAGE_SIZE = 25  # "If not specified the service will return up to 25 results." [D] REST reference
 
 _NOT_FOUND_HELP = (
@@ -139,7 +140,17 @@ class KeyVaultSurface(Surface):
                 self.grant_role(principal, "Key Vault Crypto User")
                 self.grant_role(principal, "Key Vault Reader")
             if self._seed_version is None:
-                self.rotate_certificate(seed.certificate_name, register=False, publish=False)
+                # Provisioned the day before the run (as a deployed certificate was): a renewal made
+                # during a test is then unambiguously newer by `created` and by `nbf`.
+                now = int(time.time())
+                self.rotate_certificate(
+                    seed.certificate_name,
+                    register=False,
+                    publish=False,
+                    created=now - SEED_AGE_SECONDS,
+                    not_before=now - SEED_AGE_SECONDS - 600,
+                    expires_on=now + 365 * 86400,
+                )
                 self._seed_version = replace(self.certificates[seed.certificate_name.lower()][0])
             else:
                 self.certificates[seed.certificate_name.lower()] = [replace(self._seed_version)]

@@ -248,3 +248,52 @@ def test_control_api_backdated_renewal(http, emu):
 def test_control_api_refusals(http, emu, path, body):
     response = control(http, emu, "POST", path, body)
     assert response.status_code == 400 and response.json()["error"]
+
+
+# ---------------------------------------------------------------- through the minimal Functions host
+
+
+@pytest.fixture
+def grid_host() -> Iterator[tuple[str, list[Any]]]:
+    """A FunctionApp with one Event Grid function, served by emulator.host (the shared contract)."""
+    import azure.functions as func
+
+    from emulator.host import serve
+
+    received: list[Any] = []
+    app = func.FunctionApp()
+
+    @app.event_grid_trigger(arg_name="event")
+    def on_certificate_event(event: func.EventGridEvent) -> None:
+        received.append(event)
+
+    with serve(app, function_keys=["function-key"], master_key=MASTER_KEY) as url:
+        yield url, received
+
+
+def test_subscription_invokes_an_event_grid_function_on_the_minimal_host(emu, grid_host, fast_retries):
+    url, received = grid_host
+    emu.eventgrid.subscribe(url, "on_certificate_event", MASTER_KEY, subject=emu.seed.certificate_name)
+    version = emu.keyvault.rotate_certificate(register=False)
+    assert emu.eventgrid.wait_idle(10)
+    assert [d.status for d in emu.eventgrid.deliveries()] == [202]
+    (event,) = received
+    assert event.event_type == NEW_VERSION and event.subject == emu.seed.certificate_name
+    assert event.topic == emu.seed.vault_resource_id
+    assert event.get_json()["Version"] == version
+
+
+def test_wrong_key_is_401_and_not_retried(emu, grid_host, fast_retries):
+    url, received = grid_host
+    emu.eventgrid.subscribe(url, "on_certificate_event", "not-the-master-key")
+    emu.keyvault.rotate_certificate(register=False)
+    assert emu.eventgrid.wait_idle(10)
+    assert [d.status for d in emu.eventgrid.deliveries()] == [401]
+    assert received == []
+
+
+def test_renewal_is_newer_than_the_seed_by_every_date(emu):
+    seed, renewed = emu.keyvault.versions()[0], emu.keyvault.rotate_certificate(register=False)
+    entries = {v.version: v for v in emu.keyvault.certificates[emu.seed.certificate_name]}
+    assert entries[renewed].created > entries[seed].created
+    assert entries[renewed].not_before > entries[seed].not_before
