@@ -1,15 +1,21 @@
 # Every target creates its own virtual environment: nothing depends on a hand install.
-PYTHON ?= python3
+# The app's venv runs Python 3.13 (as Azure does, see infra/app/api.bicep); scripts/find-python
+# finds one (PATH, pyenv, uv, Homebrew) or says what to install. `make PYTHON=/path/to/python3.13`
+# picks one explicitly.
+PYTHON_VERSION := 3.13
+PYTHON ?=
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# The stamp names the version: a venv from another Python is rebuilt (--clear), not reused.
+STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)
 
 .PHONY: demo test test-app bench lint venv clean
 
 venv: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.txt requirements-dev.txt scripts/find-python
+	@python="$$(scripts/find-python $(PYTHON_VERSION) $(PYTHON))" && echo "$(VENV): $$python" && \
+		"$$python" -m venv --clear $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -9,7 +9,7 @@ import azure.functions as func
 from shared.cosmos_keys import parse_key_type, validate_account_name
 from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
-from shared.http import json_response, route
+from shared.http import json_response, query_param, route
 from shared.roles import DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
@@ -30,7 +30,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @route("cosmos-keys")
 def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
-    key_type = parse_key_type(req.params.get("type"))
+    key_type = parse_key_type(query_param(req, "type"))
     runtime.authorize(req.headers.get("Authorization"), route="cosmos-keys", any_of=cosmos_roles(key_type))
     account = validate_account_name(req.route_params.get("account", ""))
     keys = runtime.require_cosmos().keys(account, key_type)
@@ -42,8 +42,8 @@ def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
 @route("graph-users")
 def graph_users(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
-    limit = parse_limit(req.params.get("limit"))
-    select = parse_select(req.params.get("select"))
+    limit = parse_limit(query_param(req, "limit"))
+    select = parse_select(query_param(req, "select"))
     runtime.authorize(req.headers.get("Authorization"), route="graph-users", any_of=USERS_ROLES)
     return json_response(runtime.require_users().list(limit=limit, select=select), no_store=True)
 
@@ -54,7 +54,7 @@ def graph_users(req: func.HttpRequest) -> func.HttpResponse:
 def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     runtime.authorize(req.headers.get("Authorization"), route="diagnostics", any_of=DIAGNOSTICS_ROLES)
-    registration = parse_flag(req.params.get("registration"), "registration")
+    registration = parse_flag(query_param(req, "registration"), "registration")
     return json_response(runtime.diagnostics(registration=registration), no_store=True)
 
 
@@ -64,7 +64,7 @@ def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
 def rollover(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     runtime.authorize(req.headers.get("Authorization"), route="rollover", any_of=ROLLOVER_ROLES)
-    dry_run = parse_dry_run(req.params.get("dryRun"))
+    dry_run = parse_dry_run(query_param(req, "dryRun"))
     return json_response(runtime.require_rollover().run(dry_run=dry_run, trigger="http"), no_store=True)
 
 

@@ -1,23 +1,25 @@
-# The system under test in one process: the emulator, function_app behind the minimal host
-# (as tests/e2e/conftest.py does), and direct calls of the route functions for figures the
-# HTTP hop would blur. Settings go through os.environ, as the function reads them; the
-# previous environment is restored on exit.
+# The system under test in one process: the emulator, function_app on azure-functions-runtime
+# behind the local host (as tests/e2e/conftest.py does), and invocations through the runtime
+# without the HTTP listener, for figures the HTTP hop would blur. Settings go through
+# os.environ, as the function reads them; the previous environment is restored on exit.
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from types import TracebackType
 
-import azure.functions as func
 import requests
 
 from emulator import Emulator
-from emulator.host import http_functions, serve
+from emulator.functions_host import FunctionHost, HostRequest, serve
 from shared.runtime import reset_runtime
+
+APP_DIR = Path(__file__).resolve().parents[1]
 
 ROUTE = "/api/cosmos/cosmos-orders/keys"
 REQUEST_TIMEOUT = 30.0
@@ -35,7 +37,7 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
 
 
 class Harness(AbstractContextManager["Harness"]):
-    """Emulator + minimal host + function_app configured for keyvault mode."""
+    """Emulator + local host (azure-functions-runtime) + function_app configured for keyvault mode."""
 
     def __init__(self, **settings: str) -> None:
         self._settings = settings
@@ -43,7 +45,7 @@ class Harness(AbstractContextManager["Harness"]):
         self.function_key = secrets.token_urlsafe(24)
         self.emu: Emulator
         self.base_url = ""
-        self._handlers: dict[str, Callable[[func.HttpRequest], func.HttpResponse]] = {}
+        self._host: FunctionHost | None = None
 
     def __enter__(self) -> Harness:
         try:
@@ -54,17 +56,16 @@ class Harness(AbstractContextManager["Harness"]):
         return self
 
     def _start(self) -> None:
-        import function_app  # imported here: importing makes no call, but keep `bench` import light
-
-        app = function_app.app
         state_dir = self._stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-emulator-"))
         self.emu = self._stack.enter_context(Emulator(state_dir=state_dir))
         self._stack.enter_context(patched_environ({**self.emu.env, **self._settings}))
         self._stack.callback(reset_runtime)  # close the function's clients before the emulator stops
+        master_key = secrets.token_urlsafe(24)
         self.base_url = self._stack.enter_context(
-            serve(app, function_keys=[self.function_key], master_key=secrets.token_urlsafe(24))
+            serve(APP_DIR, function_keys=[self.function_key], master_key=master_key)
         )
-        self._handlers = {f.name: f.handler for f in http_functions(app)}
+        # The same host logic and runtime as behind the listener (the process's one worker).
+        self._host = FunctionHost(APP_DIR, function_keys=[self.function_key], master_key=master_key)
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -85,20 +86,14 @@ class Harness(AbstractContextManager["Harness"]):
         return session
 
     def http_get(self, session: requests.Session, path: str = ROUTE) -> int:
-        """One request through the minimal host (HTTP/1.1 keep-alive on ``session``)."""
+        """One request through the local host (HTTP/1.1 keep-alive on ``session``)."""
         return session.get(self.base_url + path, timeout=REQUEST_TIMEOUT).status_code
 
-    def direct(self, function: str = "cosmos_keys", account: str = "cosmos-orders", **params: str) -> int:
-        """Calls the route function as the host would, without HTTP or the function-key check."""
-        request = func.HttpRequest(
-            method="GET",
-            url=f"{self.base_url}/api/cosmos/{account}/keys",
-            headers={},
-            params=params,
-            route_params={"account": account},
-            body=b"",
-        )
-        return self._handlers[function](request).status_code
+    def direct(self, path: str = ROUTE) -> int:
+        """One invocation through the host's routing and azure-functions-runtime, without the HTTP listener."""
+        assert self._host is not None
+        request = HostRequest("GET", path, [("x-functions-key", self.function_key)], b"", self.base_url)
+        return self._host.handle(request).status
 
 
 def delta(before: Mapping[str, int], after: Mapping[str, int], *names: str) -> dict[str, int]:

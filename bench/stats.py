@@ -4,12 +4,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import TypeVar
-
-T = TypeVar("T")
 
 
-def timed(fn: Callable[[], T]) -> tuple[T, float]:
+def timed[T](fn: Callable[[], T]) -> tuple[T, float]:
     """``fn()`` and its duration in milliseconds (perf_counter: monotonic, sub-microsecond)."""
     started = time.perf_counter()
     result = fn()

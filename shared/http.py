@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
@@ -21,6 +22,20 @@ from .retry import request_deadline
 
 _LOGGER = logging.getLogger("shared.http")
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
+
+
+def query_param(req: func.HttpRequest, name: str) -> str | None:
+    """The query parameter ``name``: None when absent, ``""`` when given empty (``?type=``).
+
+    The Functions host leaves empty values out of the query it hands the worker
+    (``RpcHttp.query``, Azure/azure-functions-host ``ToRpcHttp``), so ``req.params`` cannot tell an
+    empty value from an absent one; the request URL still carries the query string as sent.
+    """
+    value = req.params.get(name)
+    if value is not None:
+        return value
+    given = [v for k, v in parse_qsl(urlsplit(req.url).query, keep_blank_values=True) if k == name]
+    return given[0] if given else None
 
 
 def json_response(

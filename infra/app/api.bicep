@@ -1,4 +1,4 @@
-// The Function App on Flex Consumption (FC1, Linux, Python 3.11) and its app settings.
+// The Function App on Flex Consumption (FC1, Linux, Python 3.13) and its app settings.
 // Host storage and the deployment container are reached with the function's managed identity
 // (no connection strings, no shared keys); telemetry goes to Application Insights with Entra auth.
 // References: https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to
@@ -177,7 +177,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: '3.13'
       }
     }
   }

@@ -1,10 +1,11 @@
-"""End-to-end fixtures: function_app served by the minimal host, the real SDKs, the emulator."""
+"""End-to-end fixtures: function_app on azure-functions-runtime behind the local host, the real SDKs, the emulator."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -14,6 +15,7 @@ from emulator.host import serve
 from shared import settings as setting_names
 from shared.runtime import reset_runtime
 
+APP_DIR = Path(__file__).resolve().parents[2]  # function_app.py and host.json
 FUNCTION_KEY = secrets.token_urlsafe(24)
 _SETTINGS = [value for name, value in vars(setting_names).items() if name.isupper() and isinstance(value, str)] + [
     "IDENTITY_HEADER",
@@ -26,9 +28,9 @@ _SETTINGS = [value for name, value in vars(setting_names).items() if name.isuppe
 
 @pytest.fixture(scope="session")
 def function_base_url() -> Iterator[str]:
-    import function_app
-
-    with serve(function_app.app, function_keys=[FUNCTION_KEY], master_key=secrets.token_urlsafe(24)) as url:
+    # The host runs in this process (the runtime imports function_app here), so the settings the
+    # tests monkeypatch into os.environ are the ones the function reads.
+    with serve(APP_DIR, function_keys=[FUNCTION_KEY], master_key=secrets.token_urlsafe(24)) as url:
         yield url
 
 

@@ -126,7 +126,7 @@ def test_function_app_is_hardened_flex_python_311() -> None:
     assert props["siteConfig"]["minTlsVersion"] == "1.2"
     assert props["siteConfig"]["ftpsState"] == "Disabled"
     config = props["functionAppConfig"]
-    assert config["runtime"] == {"name": "python", "version": "3.11"}
+    assert config["runtime"] == {"name": "python", "version": "3.13"}
     assert "Identity" in bicep.text(config["deployment"]["storage"]["authentication"]["type"])
     assert "SystemAssigned" in bicep.text(site["identity"]["type"])
     for name in ("ftpPublishing", "scmPublishing"):
