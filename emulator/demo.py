@@ -2,9 +2,9 @@
 
 Starts ``python -m emulator`` (its own process, as Azure's services are not in the function's
 process), then the function: Core Tools ``func start`` when ``func`` is on PATH, else the
-minimal host (``python -m emulator.host``). Calls every route over HTTP with a function key,
-prints each answer with secrets masked and the emulator operations it caused, then the
-emulator's counters. Stops everything it started, also on Ctrl-C and errors.
+minimal host (``python -m emulator.host``, on azure-functions-runtime). Calls every route over
+HTTP with a function key, prints each answer with secrets masked and the emulator operations it
+caused, then the emulator's counters. Stops everything it started, also on Ctrl-C and errors.
 
 With ``func``: Core Tools does not enforce function keys when running locally (unless
 ``func start --enableAuth``), so there is no key to fetch; the demo sends one anyway, so the
@@ -217,7 +217,8 @@ def plan_host(choice: str, port: int, function_key: str, emulator_env: Mapping[s
         return HostPlan("Core Tools `func start`", [func, "start", "--port", str(port)], env, FUNC_START_SECONDS)
     # "--function-key=KEY": a urlsafe random key may start with "-", which argparse would take for an option.
     args = [sys.executable, "-m", "emulator.host", "--port", str(port), f"--function-key={function_key}"]
-    return HostPlan("minimal host (emulator.host; `func` not on PATH)", args, env, MINIMAL_HOST_START_SECONDS)
+    name = "minimal host (emulator.host on azure-functions-runtime; `func` not on PATH)"
+    return HostPlan(name, args, env, MINIMAL_HOST_START_SECONDS)
 
 
 # ---------------------------------------------------------------------------- calls
