@@ -33,6 +33,12 @@ def echo(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
+@app.function_name("ping")
+@app.route(route="ping", methods=["GET"])
+def ping(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("pong")
+
+
 @app.route(route="items/{name}", auth_level=func.AuthLevel.ANONYMOUS)
 def item(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("parameter:" + req.route_params["name"])
@@ -65,6 +71,16 @@ def tick(timer: func.TimerRequest) -> None:
 
 @app.event_grid_trigger(arg_name="event")
 def on_event(event: func.EventGridEvent) -> None:
-    if event.subject == "fail":
-        raise RuntimeError("refused")
-    _record("events", {"id": event.id, "type": event.event_type, "subject": event.subject, "data": event.get_json()})
+    if event.subject in ("fail", "boom"):
+        raise RuntimeError("the function failed")
+    _record(
+        "events",
+        {
+            "id": event.id,
+            "type": event.event_type,
+            "subject": event.subject,
+            "topic": event.topic,
+            "time": event.event_time.isoformat() if event.event_time else None,
+            "data": event.get_json(),
+        },
+    )
