@@ -254,42 +254,43 @@ def test_control_api_refusals(http, emu, path, body):
 
 
 @pytest.fixture
-def grid_host() -> Iterator[tuple[str, list[Any]]]:
-    """A FunctionApp with one Event Grid function, served by emulator.host (the shared contract)."""
-    import azure.functions as func
+def grid_host(tmp_path) -> Iterator[tuple[str, Any]]:
+    """The local Functions host (python -m emulator.host, on azure-functions-runtime) serving the
+    sample app, whose Event Grid function ``on_event`` records each event it gets (the shared contract)."""
+    from tests.functions_host.conftest import SAMPLE_APP, start_host, stop_host
 
-    from emulator.host import serve
+    host = start_host(SAMPLE_APP, tmp_path, master_key=MASTER_KEY)
+    try:
+        assert host.base_url, host.text()
 
-    received: list[Any] = []
-    app = func.FunctionApp()
+        def received() -> list[dict[str, Any]]:
+            path = tmp_path / "events"
+            return [json.loads(line) for line in path.read_text("utf-8").splitlines()] if path.exists() else []
 
-    @app.event_grid_trigger(arg_name="event")
-    def on_certificate_event(event: func.EventGridEvent) -> None:
-        received.append(event)
-
-    with serve(app, function_keys=["function-key"], master_key=MASTER_KEY) as url:
-        yield url, received
+        yield host.base_url, received
+    finally:
+        stop_host(host)
 
 
 def test_subscription_invokes_an_event_grid_function_on_the_minimal_host(emu, grid_host, fast_retries):
     url, received = grid_host
-    emu.eventgrid.subscribe(url, "on_certificate_event", MASTER_KEY, subject=emu.seed.certificate_name)
+    emu.eventgrid.subscribe(url, "on_event", MASTER_KEY, subject=emu.seed.certificate_name)
     version = emu.keyvault.rotate_certificate(register=False)
     assert emu.eventgrid.wait_idle(10)
     assert [d.status for d in emu.eventgrid.deliveries()] == [202]
-    (event,) = received
-    assert event.event_type == NEW_VERSION and event.subject == emu.seed.certificate_name
-    assert event.topic == emu.seed.vault_resource_id
-    assert event.get_json()["Version"] == version
+    (event,) = received()
+    assert event["type"] == NEW_VERSION and event["subject"] == emu.seed.certificate_name
+    assert event["topic"] == emu.seed.vault_resource_id
+    assert event["data"]["Version"] == version
 
 
 def test_wrong_key_is_401_and_not_retried(emu, grid_host, fast_retries):
     url, received = grid_host
-    emu.eventgrid.subscribe(url, "on_certificate_event", "not-the-master-key")
+    emu.eventgrid.subscribe(url, "on_event", "not-the-master-key")
     emu.keyvault.rotate_certificate(register=False)
     assert emu.eventgrid.wait_idle(10)
     assert [d.status for d in emu.eventgrid.deliveries()] == [401]
-    assert received == []
+    assert received() == []
 
 
 def test_renewal_is_newer_than_the_seed_by_every_date(emu):

@@ -34,11 +34,13 @@ class HostProcess:
         return "".join(self.output)
 
 
-def start_host(app_dir: Path, out_dir: Path, *extra: str, schedule: str = "0 0 0 1 1 *") -> HostProcess:
+def start_host(
+    app_dir: Path, out_dir: Path, *extra: str, schedule: str = "0 0 0 1 1 *", master_key: str = MASTER_KEY
+) -> HostProcess:
     env = {**os.environ, "SAMPLE_OUT_DIR": str(out_dir), "SAMPLE_SCHEDULE": schedule, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator.host", "--app-dir", str(app_dir), "--port", "0",
-         f"--function-key={FUNCTION_KEY}", f"--master-key={MASTER_KEY}", *extra],
+         f"--function-key={FUNCTION_KEY}", f"--master-key={master_key}", *extra],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     host = HostProcess(process)
