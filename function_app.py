@@ -6,11 +6,12 @@ first request, and problems with them are answered as 503s.
 
 import azure.functions as func
 
+from shared.caller_auth import require_role
 from shared.cosmos_keys import parse_key_type, validate_account_name
 from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.roles import DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
+from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 
@@ -19,7 +20,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 @app.function_name("health")
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
-@route("health")
+@route("health", roles=None)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     status, body = health_report(get_runtime().settings)
     return json_response(body, status=status, no_store=True)
@@ -27,11 +28,11 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("cosmos_keys")
 @app.route(route="cosmos/{account}/keys", methods=["GET"])
-@route("cosmos-keys")
+@route("cosmos-keys", roles=COSMOS_ROLES)
 def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     key_type = parse_key_type(query_param(req, "type"))
-    runtime.authorize(req.headers.get("Authorization"), route="cosmos-keys", any_of=cosmos_roles(key_type))
+    require_role(cosmos_roles(key_type))
     account = validate_account_name(req.route_params.get("account", ""))
     keys = runtime.require_cosmos().keys(account, key_type)
     return json_response({"account": account, "type": str(key_type), **keys}, no_store=True)
@@ -39,31 +40,28 @@ def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("graph_users")
 @app.route(route="graph/users", methods=["GET"])
-@route("graph-users")
+@route("graph-users", roles=USERS_ROLES)
 def graph_users(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     limit = parse_limit(query_param(req, "limit"))
     select = parse_select(query_param(req, "select"))
-    runtime.authorize(req.headers.get("Authorization"), route="graph-users", any_of=USERS_ROLES)
     return json_response(runtime.require_users().list(limit=limit, select=select), no_store=True)
 
 
 @app.function_name("diagnostics")
 @app.route(route="diagnostics", methods=["GET"])
-@route("diagnostics")
+@route("diagnostics", roles=DIAGNOSTICS_ROLES)
 def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
-    runtime.authorize(req.headers.get("Authorization"), route="diagnostics", any_of=DIAGNOSTICS_ROLES)
     registration = parse_flag(query_param(req, "registration"), "registration")
     return json_response(runtime.diagnostics(registration=registration), no_store=True)
 
 
 @app.function_name("rollover")
 @app.route(route="rollover", methods=["POST"])
-@route("rollover")
+@route("rollover", roles=ROLLOVER_ROLES)
 def rollover(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
-    runtime.authorize(req.headers.get("Authorization"), route="rollover", any_of=ROLLOVER_ROLES)
     dry_run = parse_dry_run(query_param(req, "dryRun"))
     return json_response(runtime.require_rollover().run(dry_run=dry_run, trigger="http"), no_store=True)
 

@@ -72,6 +72,9 @@ class EntraSurface(Surface):
         ]
 
     # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        self.ctx.tokens.reset_signing_keys()
+
     # The app registration lives in the directory (emulator/directory.py), shared with Graph:
     # these helpers change the same keyCredentials list that addKey/removeKey change.
     def register_certificate(
@@ -104,6 +107,20 @@ class EntraSurface(Surface):
     def remove_federated_credentials(self, *, client_id: str | None = None) -> None:
         self.ctx.directory.remove_federated_credentials(app_id=client_id)
 
+    # ------------------------------------------------------------------ signing keys
+    def add_signing_key(self, *, current: bool = True) -> str:
+        """Publishes a new tenant signing key in the JWKS (by default new tokens are signed with it,
+        as after a rollover); returns its kid. Every published key keeps validating."""
+        with self.lock:
+            return self.ctx.tokens.add_signing_key(current=current)
+
+    def withdraw_signing_key(self, kid: str | None = None) -> str:
+        """Removes a signing key from the tenant's JWKS (default: the current one, replaced by a
+        fresh key), as Entra does after an emergency rollover; returns its kid. Tokens it signed
+        stop validating here, and `mint_caller_token(signing_key="withdrawn")` keeps signing with it."""
+        with self.lock:
+            return self.ctx.tokens.withdraw_signing_key(kid)
+
     # ------------------------------------------------------------------ caller tokens
     def mint_caller_token(
         self,
@@ -118,31 +135,47 @@ class EntraSurface(Surface):
         alg: str = "RS256",
         kid: str | None = None,
         tenant_id: str | None = None,
+        user: bool = False,
+        scopes: Sequence[str] = ("user_impersonation",),
+        idtyp: bool = True,
+        user_object_id: str | None = None,
     ) -> str:
-        """An app-only access token a caller would present to the function's API.
+        """An access token a caller would present to the function's API.
+        Default: app-only (client credentials): `oid` = `sub` = the caller's service principal,
+        `idtyp: app`, `roles`. `user=True`: a delegated token for a user signed in to the caller
+        app, with `scp` from `scopes` (empty: none), `roles` as the user's app role assignments,
+        the user's `oid` and a pairwise `sub`, `idtyp: user`. `idtyp=False` leaves the optional
+        claim out (an API app that did not request it).
         `issuer`: "v2" ({login}/{tenant}/v2.0) or "v1" (https://sts.windows.net/{tenant}/);
-        `signing_key`: "tenant" (published in the JWKS) or "rogue" (unknown to everyone)."""
+        `signing_key`: "tenant" (the current key in the JWKS), "rogue" (unknown to everyone),
+        "withdrawn" (the key last removed by `withdraw_signing_key`) or a published kid."""
         if issuer not in ("v1", "v2"):
             raise ValueError("issuer must be 'v1' or 'v2'")
         seed = self.ctx.seed
         app_id = app_id or seed.caller_app_id
-        object_id = seed.caller_sp_object_id if app_id == seed.caller_app_id else stable_id(f"sp:{app_id}")
         if isinstance(not_before, dt.datetime):
             not_before = not_before.timestamp()
         now = int(time.time())
-        token, _ = self.ctx.tokens.app_token(
-            audience=audience,
-            app_id=app_id,
-            object_id=object_id,
-            roles=list(roles),
-            lifetime=int(expires_in),
-            version="2.0" if issuer == "v2" else "1.0",
-            tenant_id=tenant_id,
-            not_before=not_before if not_before is not None else now,
-            signing_key=signing_key,
-            alg=alg,
-            kid=kid,
-        )
+        common: dict[str, Any] = {
+            "audience": audience,
+            "app_id": app_id,
+            "roles": list(roles),
+            "lifetime": int(expires_in),
+            "version": "2.0" if issuer == "v2" else "1.0",
+            "tenant_id": tenant_id,
+            "not_before": not_before if not_before is not None else now,
+            "signing_key": signing_key,
+            "alg": alg,
+            "kid": kid,
+            "idtyp": idtyp,
+        }
+        if user:
+            token, _ = self.ctx.tokens.user_token(
+                user_object_id=user_object_id or stable_id("user:0"), scopes=list(scopes), **common
+            )
+            return token
+        object_id = seed.caller_sp_object_id if app_id == seed.caller_app_id else stable_id(f"sp:{app_id}")
+        token, _ = self.ctx.tokens.app_token(object_id=object_id, **common)
         return token
 
     # ------------------------------------------------------------------ HTTP
@@ -531,11 +564,12 @@ class EntraSurface(Surface):
             )
         tokens = self.ctx.tokens
         try:
-            if header.get("kid") != tokens.tenant_key.kid or header.get("alg") != "RS256":
+            key = tokens.published_key(header.get("kid"))
+            if key is None or header.get("alg") != "RS256":
                 raise jwt.InvalidSignatureError("unknown key")
             jwt.decode(
                 assertion,
-                tokens.tenant_key.public_key,
+                key.public_key,
                 algorithms=["RS256"],
                 options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )

@@ -4,7 +4,14 @@
 # identity-platform/access-token-claims-reference): v1.0 resource tokens (Key Vault, ARM,
 # Graph accept v1) carry `iss` https://sts.windows.net/{tid}/ and `appid`; v2.0 tokens carry
 # `iss` {authority}/{tid}/v2.0 and `azp`. Both carry `aud`, `iat`, `nbf`, `exp`, `oid`, `sub`,
-# `tid`, `roles`, `idtyp: app`, `ver`. Tokens are never logged.
+# `tid`, `roles`, `idtyp: app`, `ver`. Delegated (user) tokens carry `scp`, the user's `oid`, a
+# pairwise `sub` (unique per client app, so never equal to `oid`), `name`, `preferred_username`
+# (v2) or `upn`/`unique_name` (v1) and, when the API asks for the optional claim, `idtyp: user`
+# (learn.microsoft.com/entra/identity-platform/optional-claims-reference: `idtyp` is "the most
+# accurate way for an API to determine if a token is an app token or an app+user token").
+# Signing keys: Entra publishes several keys in the tenant's JWKS and rolls them; a key it
+# withdraws disappears from the JWKS (learn.microsoft.com/entra/identity-platform/signing-key-rollover).
+# Tokens are never logged.
 from __future__ import annotations
 
 import base64
@@ -71,9 +78,45 @@ class TokenService:
     def __init__(self, tenant_id: str, login_origin: Callable[[], str]) -> None:
         self.tenant_id = tenant_id
         self._login_origin = login_origin
-        self.tenant_key = new_signing_key("accounts.emulator.invalid")
+        self._seed_key = new_signing_key("accounts.emulator.invalid")
+        # The key Entra signs new tokens with, and every key the tenant's JWKS publishes.
+        self.tenant_key = self._seed_key
+        self.published: list[SigningKey] = [self._seed_key]
+        # Keys taken out of the JWKS, newest last: tokens they sign must stop validating.
+        self.withdrawn: list[SigningKey] = []
         # Not published anywhere: tokens it signs must fail signature validation.
         self.rogue_key = new_signing_key("rogue.emulator.invalid")
+
+    # signing keys --------------------------------------------------------------------
+    def reset_signing_keys(self) -> None:
+        """The seed key again, alone in the JWKS (key generation is too slow to redo per test)."""
+        self.tenant_key = self._seed_key
+        self.published = [self._seed_key]
+        self.withdrawn = []
+
+    def add_signing_key(self, *, current: bool = True) -> str:
+        """Publish a new key in the JWKS (and, by default, sign new tokens with it); its kid."""
+        key = new_signing_key(f"accounts-{len(self.published) + len(self.withdrawn)}.emulator.invalid")
+        self.published = [*self.published, key]
+        if current:
+            self.tenant_key = key
+        return key.kid
+
+    def withdraw_signing_key(self, kid: str | None = None) -> str:
+        """Take a key out of the JWKS (default: the current one, replaced by a fresh key); its kid."""
+        key = self.tenant_key if kid is None else next((k for k in self.published if k.kid == kid), None)
+        if key is None:
+            raise ValueError(f"no published signing key with kid {kid!r}")
+        self.published = [k for k in self.published if k is not key]
+        self.withdrawn = [*self.withdrawn, key]
+        if key is self.tenant_key:
+            if not self.published:
+                self.add_signing_key()
+            self.tenant_key = self.published[-1]
+        return key.kid
+
+    def published_key(self, kid: object) -> SigningKey | None:
+        return next((k for k in self.published if k.kid == kid), None)
 
     # issuers -------------------------------------------------------------------------
     def v1_issuer(self, tenant_id: str | None = None) -> str:
@@ -83,7 +126,7 @@ class TokenService:
         return f"{self._login_origin()}/{tenant_id or self.tenant_id}/v2.0"
 
     def jwks(self) -> dict[str, Any]:
-        return {"keys": [self.tenant_key.jwk(self.v2_issuer())]}
+        return {"keys": [key.jwk(self.v2_issuer()) for key in self.published]}
 
     # minting -------------------------------------------------------------------------
     def sign(
@@ -94,9 +137,14 @@ class TokenService:
         alg: str = "RS256",
         kid: str | None = None,
     ) -> str:
-        key = {"tenant": self.tenant_key, "rogue": self.rogue_key}.get(signing_key)
+        keys = {"tenant": self.tenant_key, "rogue": self.rogue_key}
+        if self.withdrawn:
+            keys["withdrawn"] = self.withdrawn[-1]
+        key = keys.get(signing_key) or self.published_key(signing_key)
         if key is None:
-            raise ValueError("signing_key must be 'tenant' or 'rogue'")
+            raise ValueError(
+                "signing_key must be 'tenant', 'rogue', 'withdrawn' (after a withdrawal) or a published kid"
+            )
         headers = {"typ": "JWT", "kid": kid or key.kid}
         if kid is None:
             headers["x5t"] = key.kid
@@ -122,8 +170,9 @@ class TokenService:
         signing_key: str = "tenant",
         alg: str = "RS256",
         kid: str | None = None,
+        idtyp: bool = True,
     ) -> tuple[str, int]:
-        """An app-only access token; returns (token, exp)."""
+        """An app-only access token; returns (token, exp). `idtyp=False`: without the optional claim."""
         now = int(time.time())
         nbf = int(not_before) if not_before is not None else now - 300  # Entra back-dates nbf/iat 5 min
         exp = now + int(lifetime)
@@ -149,9 +198,70 @@ class TokenService:
         else:
             claims.update({"azp": app_id, "azpacr": "2"})
         claims["azp" if version == "1.0" else "appid"] = app_id  # both, per the emulator brief
+        if not idtyp:
+            del claims["idtyp"]
         if roles:
             claims["roles"] = list(roles)
         claims.update(extra or {})
+        return self.sign(claims, signing_key=signing_key, alg=alg, kid=kid), exp
+
+    def user_token(
+        self,
+        *,
+        audience: str,
+        app_id: str,
+        user_object_id: str,
+        scopes: Sequence[str] = ("user_impersonation",),
+        roles: Sequence[str] = (),
+        lifetime: int = 3599,
+        version: str = "1.0",
+        tenant_id: str | None = None,
+        not_before: float | None = None,
+        signing_key: str = "tenant",
+        alg: str = "RS256",
+        kid: str | None = None,
+        idtyp: bool = True,
+        upn: str = "adele.vance@contosoemulated.onmicrosoft.com",
+    ) -> tuple[str, int]:
+        """A delegated access token (a user signed in to client `app_id`); returns (token, exp).
+
+        `scopes` become `scp` (empty: no `scp`, as for a user holding only app roles); `roles`
+        are the user's app role assignments on the API; `sub` is pairwise, never the `oid`.
+        """
+        now = int(time.time())
+        nbf = int(not_before) if not_before is not None else now - 300
+        exp = now + int(lifetime)
+        tid = tenant_id or self.tenant_id
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": self.v1_issuer(tid) if version == "1.0" else self.v2_issuer(tid),
+            "iat": min(now - 300, nbf),
+            "nbf": nbf,
+            "exp": exp,
+            "aio": uuid.uuid4().hex,
+            "name": "Adele Vance",
+            "oid": user_object_id,
+            "rh": "0.emulator.",
+            # Pairwise: the same user gets another `sub` in every client application.
+            "sub": base64.urlsafe_b64encode(uuid.uuid5(uuid.NAMESPACE_URL, f"{user_object_id}/{app_id}").bytes)
+            .rstrip(b"=")
+            .decode(),
+            "tid": tid,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": version,
+        }
+        if version == "1.0":
+            claims.update(
+                {"appid": app_id, "appidacr": "0", "amr": ["pwd"], "upn": upn, "unique_name": upn, "acr": "1"}
+            )
+        else:
+            claims.update({"azp": app_id, "azpacr": "0", "preferred_username": upn})
+        if idtyp:
+            claims["idtyp"] = "user"
+        if scopes:
+            claims["scp"] = " ".join(scopes)
+        if roles:
+            claims["roles"] = list(roles)
         return self.sign(claims, signing_key=signing_key, alg=alg, kid=kid), exp
 
     # validation ----------------------------------------------------------------------
@@ -171,12 +281,13 @@ class TokenService:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError as exc:
             raise TokenError("malformed") from exc
-        if header.get("alg") != "RS256" or header.get("kid") != self.tenant_key.kid:
+        key = self.published_key(header.get("kid"))
+        if header.get("alg") != "RS256" or key is None:
             raise TokenError("signature", unverified)
         try:
             claims = jwt.decode(
                 token,
-                self.tenant_key.public_key,
+                key.public_key,
                 algorithms=["RS256"],
                 options={"verify_aud": False, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )

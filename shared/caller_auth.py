@@ -1,10 +1,22 @@
 """Caller authorization: an Entra access token for ``CALLER_AUDIENCE`` carrying the route's app role.
 
 Validation follows Microsoft's "Access tokens" / "Validate tokens" guidance: signature against
-the tenant's JWKS (found through the OpenID metadata, cached, refreshed on an unknown ``kid``
-with PyJWT's cooldown), an algorithm allow-list (Entra signs access tokens with RS256), the
-tenant's v2.0 issuer — and in the public cloud the v1 ``https://sts.windows.net/{tid}/``
-issuer — the audience, ``exp``/``nbf`` with a small leeway, and the tenant id claim.
+the tenant's JWKS (found through the OpenID metadata), an algorithm allow-list (Entra signs
+access tokens with RS256), the tenant's v2.0 issuer — and in the public cloud the v1
+``https://sts.windows.net/{tid}/`` issuer — the audience, ``exp``/``nbf`` with a small leeway,
+and the tenant id claim.
+
+Only application tokens (client credentials) are accepted: the routes hand out keys to
+services, not to people. A delegated token carries ``scp``; the ``idtyp`` optional claim is
+``app`` only in app-only tokens ("the most accurate way for an API to determine if a token is an
+app token", Entra optional claims reference); without it, an app token's ``oid`` and ``sub``
+are both the client's service principal, while a user token's ``sub`` is pairwise and differs
+from the user's ``oid`` (access token claims reference).
+
+Signing keys: the JWK Set is cached for at most ``JWKS_REFRESH_SECONDS`` (PyJWKClient's
+``lifespan``), so a key Entra withdraws from the JWKS stops being trusted within that interval;
+no per-``kid`` cache outlives it (PyJWKClient's ``cache_keys`` LRU has no expiry and stays off).
+An unknown ``kid`` refetches the set at most once per ``cooldown_duration``.
 """
 
 from __future__ import annotations
@@ -13,19 +25,25 @@ import logging
 import os
 import ssl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
 import requests
 
-from .errors import Forbidden, Unauthorized, Upstream, UpstreamFailed
+from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed
 from .retry import remaining
 from .settings import GUID, Settings
 from .upstream_errors import from_requests_error, from_requests_response
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
+# The JWK Set is refetched at least this often, so a signing key Entra withdraws is no longer
+# trusted after at most this long (PyJWKClient's ``lifespan``).
+JWKS_REFRESH_SECONDS = 3600
 # PyJWT refetches the JWKS for an unknown kid at most this often (its default, 30 s, would
 # reject a freshly rolled signing key for that long).
 JWKS_REFRESH_COOLDOWN_SECONDS = 5
@@ -39,6 +57,35 @@ class Caller:
     roles: frozenset[str]
 
 
+# The caller the current request was authenticated as (None: caller tokens are off).
+_current_caller: ContextVar[Caller | None] = ContextVar("caller", default=None)
+
+
+@contextmanager
+def caller_scope() -> Iterator[None]:
+    """One request's caller: forgotten when the request ends."""
+    reset = _current_caller.set(None)
+    try:
+        yield
+    finally:
+        _current_caller.reset(reset)
+
+
+def require_role(any_of: frozenset[str]) -> None:
+    """A narrower role check inside a route (e.g. ``readwrite`` keys), after the route's own one."""
+    caller = _current_caller.get()
+    if caller is not None and not caller.roles & any_of:
+        raise Forbidden(_missing_role(caller, any_of))
+
+
+def _missing_role(caller: Caller, any_of: frozenset[str]) -> str:
+    needed = " or ".join(sorted(any_of))
+    return (
+        f"The caller (appid {caller.app_id}) lacks the app role {needed}: assign it to the calling "
+        "application on the API's app registration."
+    )
+
+
 def _ssl_context() -> ssl.SSLContext:
     # Same trust as requests: honour REQUESTS_CA_BUNDLE / SSL_CERT_FILE when set.
     cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
@@ -46,9 +93,17 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 class CallerAuthenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        jwks_refresh_seconds: float = JWKS_REFRESH_SECONDS,
+        jwks_cooldown_seconds: float = JWKS_REFRESH_COOLDOWN_SECONDS,
+    ) -> None:
         assert settings.tenant_id
         self._settings = settings
+        self._jwks_refresh_seconds = jwks_refresh_seconds
+        self._jwks_cooldown_seconds = jwks_cooldown_seconds
         self._audiences = list(settings.caller_audiences)
         self._metadata_url = f"{settings.authority_host}/{settings.tenant_id}/v2.0/.well-known/openid-configuration"
         self._lock = threading.Lock()
@@ -70,7 +125,7 @@ class CallerAuthenticator:
                 response = self._session.get(self._metadata_url, timeout=timeout)
             except requests.RequestException as exc:
                 raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
-            if response.status_code == 404 and GUID.match(self._settings.tenant_id or ""):
+            if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
                 # No discovery document: Entra's well-known locations for a tenant-specific authority.
                 base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
                 metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
@@ -92,17 +147,21 @@ class CallerAuthenticator:
                 issuers.append(template.format(tenant=tenant_guid))
             self._jwks = jwt.PyJWKClient(
                 str(metadata["jwks_uri"]),
-                cache_keys=True,
-                lifespan=3600,
+                # The set, not single keys, is cached: the per-kid LRU (cache_keys) never expires,
+                # so a withdrawn key would stay trusted for the life of the process.
+                cache_keys=False,
+                cache_jwk_set=True,
+                lifespan=self._jwks_refresh_seconds,
                 timeout=self._settings.upstream_timeout_seconds,
                 ssl_context=_ssl_context(),
-                cooldown_duration=JWKS_REFRESH_COOLDOWN_SECONDS,
+                cooldown_duration=self._jwks_cooldown_seconds,
             )
             self._issuers = issuers
             self._tenant_guid = tenant_guid
             return self._jwks, issuers, tenant_guid
 
-    def authenticate(self, authorization: str | None) -> Caller:
+    def authenticate(self, authorization: str | None) -> tuple[Caller, str | None]:
+        """The token's caller, and why it is not an application token (None when it is)."""
         if not authorization:
             raise Unauthorized("An Entra bearer token is required (Authorization: Bearer <token>).")
         scheme, _, token = authorization.partition(" ")
@@ -151,30 +210,67 @@ class CallerAuthenticator:
         if tenant_guid and claims.get("tid") not in (None, tenant_guid):
             raise Unauthorized("The bearer token was issued for another tenant.")
         roles = claims.get("roles")
+        app_id = claims.get("appid") or claims.get("azp")
         return Caller(
-            app_id=claims.get("appid") or claims.get("azp"),
-            object_id=claims.get("oid"),
+            app_id=app_id if isinstance(app_id, str) else None,
+            object_id=claims.get("oid") if isinstance(claims.get("oid"), str) else None,
             roles=frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset(),
-        )
+        ), _not_an_app_token(claims)
 
     def authorize(self, authorization: str | None, *, route: str, any_of: frozenset[str]) -> Caller:
-        caller = self.authenticate(authorization)
-        allowed = bool(caller.roles & any_of)
-        _LOGGER.info(
-            "caller appid=%s oid=%s route=%s allowed=%s",
-            caller.app_id,
-            caller.object_id,
-            route,
-            allowed,
-            extra={"caller_appid": caller.app_id, "caller_oid": caller.object_id, "route": route, "allowed": allowed},
-        )
-        if not allowed:
-            needed = " or ".join(sorted(any_of))
+        """Authenticate the caller, insist on an application token with one of ``any_of``; audit the outcome."""
+        try:
+            caller, not_app = self.authenticate(authorization)
+        except ProblemError as problem:
+            _audit(route, None, allowed=False, reason=problem.detail, status=problem.status)
+            raise
+        if not_app:
+            _audit(route, caller, allowed=False, reason=not_app, status=403)
             raise Forbidden(
-                f"The caller (appid {caller.app_id}) lacks the app role {needed}: assign it to the calling "
-                "application on the API's app registration."
+                f"The bearer token is not an application token ({not_app}): this API serves services "
+                "calling as themselves (client credentials flow), not users or apps acting for a user."
             )
+        if not caller.roles & any_of:
+            _audit(route, caller, allowed=False, reason="missing app role", status=403)
+            raise Forbidden(_missing_role(caller, any_of))
+        _audit(route, caller, allowed=True, reason=None, status=None)
+        _current_caller.set(caller)
         return caller
 
     def close(self) -> None:
         self._session.close()
+
+
+def _not_an_app_token(claims: dict[str, Any]) -> str | None:
+    """Why a valid token is not an app-only token, or None when it is one."""
+    if "scp" in claims:
+        return "it carries delegated scopes (scp), as a user's token does"
+    idtyp = claims.get("idtyp")
+    if idtyp is not None:
+        return None if idtyp == "app" else "its idtyp claim is not 'app'"
+    oid, sub = claims.get("oid"), claims.get("sub")
+    if not isinstance(oid, str) or not oid or oid != sub:
+        return "without idtyp, its oid must equal its sub, as in tokens applications get for themselves"
+    return None
+
+
+def _audit(route: str, caller: Caller | None, *, allowed: bool, reason: str | None, status: int | None) -> None:
+    """One line per caller decision: who (appid/oid), which route, the outcome; never the token."""
+    appid = caller.app_id if caller else None
+    oid = caller.object_id if caller else None
+    _LOGGER.info(
+        "caller appid=%s oid=%s route=%s allowed=%s%s",
+        appid,
+        oid,
+        route,
+        allowed,
+        f" status={status} reason={reason}" if reason else "",
+        extra={
+            "caller_appid": appid,
+            "caller_oid": oid,
+            "route": route,
+            "allowed": allowed,
+            "refusal_status": status,
+            "refusal_reason": reason,
+        },
+    )

@@ -2,7 +2,9 @@
 
 Values follow azure-identity's ``AzureAuthorityHosts`` and Azure's documented endpoints
 (learn.microsoft.com/graph/deployments, learn.microsoft.com/azure/key-vault/general/about-keys-secrets-certificates
-"DNS suffixes", and the token-exchange audiences of the workload identity federation docs).
+"DNS suffixes", and the token-exchange audiences of the workload identity federation docs). Key Vault
+and Managed HSM DNS suffixes per cloud as azure-cli's ``cloud.py`` lists them (``keyvault_dns``,
+``mhsm_dns``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class Cloud:
     arm_endpoint: str
     graph_endpoint: str
     key_vault_suffix: str
+    managed_hsm_suffix: str
     federation_audience: str
     # Entra still issues v1-format tokens with this issuer in the public cloud only.
     v1_issuer_template: str | None
@@ -28,6 +31,7 @@ PUBLIC = Cloud(
     arm_endpoint="https://management.azure.com",
     graph_endpoint="https://graph.microsoft.com",
     key_vault_suffix="vault.azure.net",
+    managed_hsm_suffix="managedhsm.azure.net",
     federation_audience="api://AzureADTokenExchange",
     v1_issuer_template="https://sts.windows.net/{tenant}/",
 )
@@ -37,6 +41,7 @@ CHINA = Cloud(
     arm_endpoint="https://management.chinacloudapi.cn",
     graph_endpoint="https://microsoftgraph.chinacloudapi.cn",
     key_vault_suffix="vault.azure.cn",
+    managed_hsm_suffix="managedhsm.azure.cn",
     federation_audience="api://AzureADTokenExchangeChina",
     v1_issuer_template=None,
 )
@@ -46,6 +51,7 @@ US_GOVERNMENT = Cloud(
     arm_endpoint="https://management.usgovcloudapi.net",
     graph_endpoint="https://graph.microsoft.us",
     key_vault_suffix="vault.usgovcloudapi.net",
+    managed_hsm_suffix="managedhsm.usgovcloudapi.net",
     federation_audience="api://AzureADTokenExchangeUSGov",
     v1_issuer_template=None,
 )

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 
 # Cosmos DB account names: 3-44 characters of lowercase letters, digits and hyphens (SPEC; ARM naming rules
 # for Microsoft.DocumentDB/databaseAccounts).
-ACCOUNT_NAME = re.compile(r"^[a-z0-9-]{3,44}$")
+# Applied with fullmatch: `$` would also match before a trailing newline ("orders\n").
+ACCOUNT_NAME = re.compile(r"[a-z0-9-]{3,44}")
 
 _RESOURCE_ID = re.compile(
-    r"^/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})"
+    r"/subscriptions/(?P<subscription>[0-9a-fA-F-]{36})"
     r"/resourceGroups/(?P<group>[-\w._()]{1,90})"
-    r"/providers/Microsoft\.DocumentDB/databaseAccounts/(?P<name>[a-z0-9-]{3,44})$",
+    r"/providers/Microsoft\.DocumentDB/databaseAccounts/(?P<name>[a-z0-9-]{3,44})",
     re.IGNORECASE,
 )
 
@@ -32,7 +33,7 @@ class CosmosAccountId:
 
 
 def parse_cosmos_account_id(value: str) -> CosmosAccountId | None:
-    match = _RESOURCE_ID.match(value.strip().rstrip("/"))
+    match = _RESOURCE_ID.fullmatch(value.strip().rstrip("/"))
     if match is None:
         return None
     # ARM resource IDs are case-insensitive; account names are always lowercase.
@@ -40,4 +41,4 @@ def parse_cosmos_account_id(value: str) -> CosmosAccountId | None:
 
 
 def is_valid_account_name(name: str) -> bool:
-    return bool(ACCOUNT_NAME.match(name))
+    return bool(ACCOUNT_NAME.fullmatch(name))

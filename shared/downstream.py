@@ -3,6 +3,11 @@
 One ``requests`` session per API for the life of the process (connection pooling). TLS trust
 follows ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` as ``requests`` reads them. A 401 for a token
 the cache still held (revoked, or a CAE claims challenge) drops that token and retries once.
+
+The token goes only to the API's own origin: each request is prepared first, and the prepared
+URL — exactly what urllib3 will connect to — must have the API's scheme, host and port and no
+userinfo, backslash, whitespace or control character (``shared.origins``); redirects are never
+followed. A link from the API (Graph's ``@odata.nextLink``) that fails this is a 502.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .errors import BadRequest, Upstream, UpstreamFailed
+from .origins import UnsafeUrl, connection_origin, origin
 from .retry import remaining, urllib3_retry
-from .settings import origin
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
 from .upstream_logging import requests_hook
@@ -70,27 +75,17 @@ class DownstreamClient:
         so an upstream 400 is the caller's 400, not a 502.
         """
         url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
-        if origin(url) != self._origin:
-            # Never send the bearer token to a host other than the API's own (e.g. a forged nextLink).
-            raise UpstreamFailed(
-                f"{self._upstream} returned a link to another host during {action}.", upstream=self._upstream
-            )
         for attempt in (1, 2):
+            prepared = self._prepare(method, url, params=params, json=json, action=action)
             token = self._tokens.get(self._scope)
+            prepared.headers["Authorization"] = f"Bearer {token.token}"
             try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json,
-                    headers={
-                        "Authorization": f"Bearer {token.token}",
-                        "Accept": "application/json",
-                        "x-ms-client-request-id": str(uuid.uuid4()),
-                    },
+                response = self._session.send(
+                    prepared,
                     timeout=self._timeout(),
                     # A redirect would take the request (and, on the same host, the token) elsewhere.
                     allow_redirects=False,
+                    **self._session.merge_environment_settings(prepared.url, {}, None, None, None),
                 )
             except requests.RequestException as exc:
                 raise from_requests_error(exc, self._upstream, action=action) from None
@@ -117,6 +112,30 @@ class DownstreamClient:
                 )
             raise problem
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _prepare(
+        self, method: str, url: str, *, params: Mapping[str, str] | None, json: Any, action: str
+    ) -> requests.PreparedRequest:
+        """The request exactly as it will be sent, refused unless it connects to the API's own origin."""
+        refusal = f"{self._upstream} returned a link the function refuses to follow during {action}"
+        try:
+            prepared = self._session.prepare_request(
+                requests.Request(
+                    method,
+                    url,
+                    params=params,
+                    json=json,
+                    headers={"Accept": "application/json", "x-ms-client-request-id": str(uuid.uuid4())},
+                )
+            )
+            connects_to = connection_origin(prepared.url or "")
+        except (UnsafeUrl, requests.RequestException, ValueError) as exc:
+            # Never send the bearer token anywhere but the API's own origin (e.g. a forged nextLink).
+            reason = str(exc) if isinstance(exc, UnsafeUrl) else "it is not a valid URL"
+            raise UpstreamFailed(f"{refusal}: {reason}.", upstream=self._upstream) from None
+        if connects_to != self._origin:
+            raise UpstreamFailed(f"{refusal}: it leads to another origin.", upstream=self._upstream)
+        return prepared
 
     def close(self) -> None:
         self._session.close()

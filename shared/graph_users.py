@@ -18,15 +18,16 @@ from .retry import remaining
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 GRAPH_MAX_PAGE = 999
-_PROPERTY = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
-_DIGITS = re.compile(r"^[0-9]{1,5}$")  # ASCII only: str.isdigit() also accepts "²"
+# Applied with fullmatch: `$` would also match before a trailing newline.
+_PROPERTY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_DIGITS = re.compile(r"[0-9]{1,5}")  # ASCII only: str.isdigit() also accepts "²"
 
 
 def parse_limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
     text = value.strip()
-    if not _DIGITS.match(text) or not (1 <= int(text) <= MAX_LIMIT):
+    if not _DIGITS.fullmatch(text) or not (1 <= int(text) <= MAX_LIMIT):
         raise BadRequest(f"Query parameter 'limit' must be a whole number from 1 to {MAX_LIMIT}.")
     return int(text)
 
@@ -35,7 +36,7 @@ def parse_select(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     items = [item.strip() for item in value.split(",")]
-    if any(not _PROPERTY.match(item) for item in items):
+    if any(not _PROPERTY.fullmatch(item) for item in items):
         raise BadRequest(
             "Query parameter 'select' must be a comma-separated list of Graph property names "
             "(letters and digits, starting with a letter), e.g. select=id,displayName."

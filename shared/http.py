@@ -3,6 +3,11 @@
 ``route`` is the one place a :class:`ProblemError` becomes a response: every handler raises,
 none formats an error by hand. Unexpected exceptions become a generic 500 problem; their
 traceback goes to the log (SDK exception texts carry no secrets) and never to the caller.
+
+``route`` is also where callers are authenticated, before the handler sees the request: each
+route declares the app roles it needs (``roles=``, required), and with ``CALLER_AUDIENCE`` set a
+missing or invalid caller token is a 401 before any query or route value is judged. A route
+that takes no caller token (health, the OpenAPI document) says so with ``roles=None``.
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
+from .caller_auth import caller_scope
 from .errors import ProblemError
 from .retry import request_deadline
+from .runtime import get_runtime
 
 _LOGGER = logging.getLogger("shared.http")
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -79,8 +86,15 @@ def _internal_error() -> func.HttpResponse:
     )
 
 
-def route(name: str) -> Callable[[Handler], Handler]:
-    """Wrap a handler: retry budget, problem responses, one structured log line per request."""
+def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Handler]:
+    """Wrap a handler: caller authentication first, retry budget, problem responses, one log line.
+
+    ``roles``: the app roles of which a caller token must carry one when ``CALLER_AUDIENCE`` is set
+    (a route that narrows further, e.g. by a query value, calls ``caller_auth.require_role``);
+    ``None``: the route takes no caller token (function key or anonymous only).
+    """
+    if roles is not None and not roles:
+        raise ValueError(f"route {name!r}: roles must name at least one app role, or be None")
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -88,7 +102,9 @@ def route(name: str) -> Callable[[Handler], Handler]:
             started = time.monotonic()
             extra: dict[str, Any] = {}
             try:
-                with request_deadline():
+                with request_deadline(), caller_scope():
+                    if roles is not None:
+                        get_runtime().authorize(req.headers.get("Authorization"), route=name, any_of=roles)
                     response = handler(req)
             except ProblemError as error:
                 response = problem_response(error)

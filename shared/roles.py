@@ -18,6 +18,9 @@ def cosmos_roles(key_type: KeyType) -> frozenset[str]:
     return frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE})
 
 
+# Any Cosmos keys role: what the route checks before it reads `type` (authenticate first);
+# `cosmos_roles` then narrows by the key type asked for.
+COSMOS_ROLES = frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE})
 USERS_ROLES = frozenset({USERS_READ})
 DIAGNOSTICS_ROLES = frozenset({DIAGNOSTICS_READ})
 ROLLOVER_ROLES = frozenset({ROLLOVER_WRITE})

@@ -25,13 +25,18 @@ from .diagnostics import diagnostics_report
 from .downstream import DownstreamClient
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .graph_users import GraphUsersService
+from .keyvault_challenge import KeyVaultChallengeErrors
 from .rollover import ApplicationKeys, CertificateVersions, ProofBuilder, RolloverService
 from .settings import (
+    AZURE_AUTHORITY_HOST,
+    AZURE_CLOUD,
+    CALLER_AUDIENCE,
     COSMOS_ACCOUNT_IDS,
     CREDENTIAL_MODE,
     ENTRA_TENANT_ID,
     ROLLOVER_SCHEDULE,
     RUNTIME_ENVIRONMENT,
+    UPSTREAM_TIMEOUT_SECONDS,
     CredentialMode,
     Settings,
     load_settings,
@@ -55,18 +60,29 @@ class Runtime:
         self.callers: CallerAuthenticator | None = None
         self.rollover: RolloverService | None = None
         self._closables: list[Any] = []
-        if settings.caller_audiences and not settings.problem_for(ENTRA_TENANT_ID):
+        caller_settings = (
+            CALLER_AUDIENCE,
+            ENTRA_TENANT_ID,
+            AZURE_AUTHORITY_HOST,
+            AZURE_CLOUD,
+            UPSTREAM_TIMEOUT_SECONDS,
+        )
+        if settings.caller_auth and not settings.problem_for(*caller_settings):
             self.callers = CallerAuthenticator(settings)
             self._closables.append(self.callers)
         if settings.ok:
             self._build()
 
     def authorize(self, authorization: str | None, *, route: str, any_of: frozenset[str]) -> Caller | None:
-        """When ``CALLER_AUDIENCE`` is set, the caller's token must carry one of ``any_of``."""
-        if not self.settings.caller_audiences:
+        """When ``CALLER_AUDIENCE`` is set, the caller's token must carry one of ``any_of``.
+
+        Fails closed: with ``CALLER_AUDIENCE`` set but its own settings broken (no audience, no
+        tenant), every protected route answers 503 rather than running without caller tokens.
+        """
+        if not self.settings.caller_auth:
             return None
         if self.callers is None:
-            self.require_ready()  # the tenant to validate against is missing or invalid
+            self.require_ready()  # the audience or the tenant to validate against is missing or invalid
             raise AssertionError("unreachable")  # pragma: no cover
         return self.callers.authorize(authorization, route=route, any_of=any_of)
 
@@ -132,6 +148,7 @@ class Runtime:
         self._closables.append(identity)
         kv_options: dict[str, Any] = {
             "verify_challenge_resource": s.verify_challenge_resource,
+            "per_call_policies": [KeyVaultChallengeErrors()],
             **transport_options(s),
             **azure_core_hooks(str(Upstream.KEYVAULT)),
         }

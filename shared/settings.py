@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .clouds import CLOUDS, PUBLIC, Cloud
 from .cosmos_account import CosmosAccountId, parse_cosmos_account_id
+from .origins import UnsafeUrl, connection_origin, is_loopback_host, origin
 
 ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
 ENTRA_CLIENT_ID = "ENTRA_CLIENT_ID"
@@ -78,16 +79,19 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     "SSL_CERT_FILE",
 )
 
-GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+# Every pattern here is applied with fullmatch: `$` would also match before a trailing newline.
+GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 # azure-identity's own tenant check (CertificateCredential): GUIDs and verified domain names.
-_TENANT = re.compile(r"^[A-Za-z0-9.-]+$")
-_CERT_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
-_CERT_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
+_TENANT = re.compile(r"[A-Za-z0-9.-]+")
+_CERT_NAME = re.compile(r"[0-9A-Za-z-]{1,127}")
+_CERT_VERSION = re.compile(r"[0-9a-fA-F]{32}")
+# One DNS label: the vault's (or managed HSM's) own name in front of the cloud's domain.
+_VAULT_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
 
 # NCRONTAB as the Functions timer reads it: six fields, {second} {minute} {hour} {day} {month} {day-of-week}.
-_NCRONTAB_FIELD = re.compile(r"^[0-9A-Za-z*/,\-]+$")
+_NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-]+")
 DEFAULT_ROLLOVER_SCHEDULE = "0 0 3 * * *"
 DEFAULT_ROLLOVER_GRACE_DAYS = 7
 MAX_ROLLOVER_GRACE_DAYS = 3650
@@ -132,6 +136,9 @@ class Settings:
     cosmos_accounts: tuple[CosmosAccountId, ...] = ()
     cosmos_keys_cache_seconds: int = 60
     verify_challenge_resource: bool = True
+    # CALLER_AUDIENCE is set (even to a value naming no audience, which is then a problem):
+    # callers need an Entra token. Only an unset CALLER_AUDIENCE means function keys alone.
+    caller_auth: bool = False
     caller_audiences: tuple[str, ...] = ()
     upstream_timeout_seconds: float = 10.0
     use_managed_identity: bool = True
@@ -167,25 +174,15 @@ class Settings:
         return tuple(p for p in self.problems if p.setting in names)
 
 
-def origin(url: str) -> str:
-    """``scheme://host[:port]``, normalised (lowercase, default port dropped) so origins compare equal."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    default_port = {"https": 443, "http": 80}.get(scheme)
-    port = f":{parts.port}" if parts.port and parts.port != default_port else ""
-    return f"{scheme}://{host}{port}"
-
-
 class _Reader:
     """Collects problems while reading, so one pass reports every bad setting at once."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
+        self.environ = environ
         self.problems: list[SettingProblem] = []
 
     def raw(self, name: str) -> str | None:
-        value = self._environ.get(name)
+        value = self.environ.get(name)
         if value is None:
             return None
         value = value.strip()
@@ -199,14 +196,14 @@ class _Reader:
         if value is None:
             self.problem(name, "missing")
             return None
-        if pattern is not None and not pattern.match(value):
+        if pattern is not None and not pattern.fullmatch(value):
             self.problem(name, f"not {what}")
             return None
         return value
 
     def optional(self, name: str, pattern: re.Pattern[str], what: str) -> str | None:
         value = self.raw(name)
-        if value is not None and not pattern.match(value):
+        if value is not None and not pattern.fullmatch(value):
             self.problem(name, f"not {what}")
             return None
         return value
@@ -271,18 +268,23 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         else:
             cloud = matched
 
-    audiences_raw = r.raw(CALLER_AUDIENCE)
-    audiences = tuple(a.strip() for a in audiences_raw.split(",") if a.strip()) if audiences_raw else ()
+    caller_auth, audiences = _caller_audiences(r)
 
     needs_app = mode in (CredentialMode.KEYVAULT, CredentialMode.FEDERATED_MANAGED_IDENTITY)
     tenant_id = client_id = key_vault_url = certificate_name = None
-    if needs_app or audiences:
+    if needs_app or caller_auth:
         # Caller tokens are validated against this tenant's issuer, whatever the credential mode.
         tenant_id = r.required(ENTRA_TENANT_ID, _TENANT, "a tenant ID (GUID) or verified domain")
     if needs_app:
         client_id = r.required(ENTRA_CLIENT_ID, GUID, "an application (client) ID GUID")
+    verify_challenge_resource = r.boolean(KEY_VAULT_VERIFY_CHALLENGE_RESOURCE, True)
     if mode is CredentialMode.KEYVAULT:
-        key_vault_url = _vault_url(r)
+        key_vault_url = _vault_url(r, cloud)
+        if key_vault_url and not verify_challenge_resource and not is_loopback_host(urlsplit(key_vault_url).hostname):
+            r.problem(
+                KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
+                "false is only allowed for an emulator on a loopback address; remove it for a real vault",
+            )
         certificate_name = r.required(
             KEY_VAULT_CERTIFICATE_NAME, _CERT_NAME, "a Key Vault certificate name (1-127 of 0-9, a-z, A-Z, -)"
         )
@@ -333,7 +335,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         cosmos_accounts=cosmos_accounts,
         cosmos_keys_cache_seconds=r.integer(COSMOS_KEYS_CACHE_SECONDS, 60, 0, 86400),
-        verify_challenge_resource=r.boolean(KEY_VAULT_VERIFY_CHALLENGE_RESOURCE, True),
+        verify_challenge_resource=verify_challenge_resource,
+        caller_auth=caller_auth,
         caller_audiences=audiences,
         upstream_timeout_seconds=timeout,
         use_managed_identity=bool(r.raw(IDENTITY_ENDPOINT) or r.raw(MSI_ENDPOINT)),
@@ -355,7 +358,7 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
         schedule = DEFAULT_ROLLOVER_SCHEDULE
     else:
         fields = schedule.split()
-        if len(fields) != 6 or not all(_NCRONTAB_FIELD.match(f) for f in fields):
+        if len(fields) != 6 or not all(_NCRONTAB_FIELD.fullmatch(f) for f in fields):
             r.problem(
                 ROLLOVER_SCHEDULE,
                 "not an NCRONTAB expression of six fields ({second} {minute} {hour} {day} {month} {day-of-week}), "
@@ -367,16 +370,58 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
     return (object_id.lower() if object_id else None), schedule, grace_days
 
 
-def _vault_url(r: _Reader) -> str | None:
+def _caller_audiences(r: _Reader) -> tuple[bool, tuple[str, ...]]:
+    """Whether caller tokens are required, and the audiences they may carry.
+
+    Set is set: a value that names no audience (empty, blanks, ``","``, an empty item) must not
+    silently switch caller tokens off, so it is a problem (503), never "function keys only".
+    """
+    value = r.environ.get(CALLER_AUDIENCE)
+    if value is None:
+        return False, ()
+    items = [item.strip() for item in value.split(",")]
+    if not any(items) or not all(items):
+        r.problem(
+            CALLER_AUDIENCE,
+            "must be a comma-separated list of accepted audiences (the API's App ID URI and/or client ID) "
+            "with no empty item; remove the setting to run with function keys only",
+        )
+        return True, ()
+    return True, tuple(dict.fromkeys(items))
+
+
+def _vault_url(r: _Reader, cloud: Cloud) -> str | None:
+    """The vault URI: https, in the cloud's Key Vault or Managed HSM domain (a loopback host for emulators).
+
+    Key Vault's SDK sends the managed identity's token to whatever host this names, after a
+    challenge the host itself chose; only Azure's own vault domains may receive it.
+    """
     value = r.raw(KEY_VAULT_URL)
     if value is None:
         r.problem(KEY_VAULT_URL, "missing")
         return None
-    parts = urlsplit(value)
-    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        r.problem(KEY_VAULT_URL, "must be the vault URI, e.g. https://contoso-kv.vault.azure.net/")
+    domains = f"*.{cloud.key_vault_suffix} or *.{cloud.managed_hsm_suffix}"
+    example = f"must be the vault URI, e.g. https://contoso-kv.{cloud.key_vault_suffix}/"
+    try:
+        connects_to = connection_origin(value)
+        parts = urlsplit(value)
+    except UnsafeUrl:
+        r.problem(KEY_VAULT_URL, example)
         return None
-    return f"https://{parts.netloc}/"
+    if parts.scheme != "https" or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
+        r.problem(KEY_VAULT_URL, example)
+        return None
+    host = parts.hostname
+    if is_loopback_host(host):
+        return connects_to + "/"
+    label, _, domain = host.partition(".")
+    if domain not in (cloud.key_vault_suffix, cloud.managed_hsm_suffix) or not _VAULT_LABEL.fullmatch(label):
+        r.problem(KEY_VAULT_URL, f"must be a vault in {cloud.name}'s Key Vault domain ({domains})")
+        return None
+    if parts.port not in (None, 443):
+        r.problem(KEY_VAULT_URL, f"{example} (Key Vault listens on port 443 only)")
+        return None
+    return f"https://{host}/"
 
 
 def _timeout(r: _Reader) -> float:

@@ -71,7 +71,10 @@ def test_blank_values_count_as_missing():
     ],
 )
 def test_cloud_picks_default_endpoints(cloud, authority, arm, graph):
-    s = load_settings({**BASE, "AZURE_CLOUD": cloud})
+    vault = {"AzureChinaCloud": "vault.azure.cn", "AzureUSGovernment": "vault.usgovcloudapi.net"}.get(
+        cloud, "vault.azure.net"
+    )
+    s = load_settings({**BASE, "AZURE_CLOUD": cloud, "KEY_VAULT_URL": f"https://contoso-kv.{vault}/"})
     assert s.ok
     assert (s.authority_host, s.arm_endpoint, s.graph_endpoint) == (authority, arm, graph)
     assert s.arm_scope == arm + "/.default"
@@ -82,6 +85,7 @@ def test_endpoint_overrides_win_over_cloud_and_scope_is_their_origin():
         {
             **BASE,
             "AZURE_CLOUD": "AzureUSGovernment",
+            "KEY_VAULT_URL": "https://contoso-kv.vault.usgovcloudapi.net/",
             "ARM_ENDPOINT": "https://127.0.0.1:8443/",
             "GRAPH_ENDPOINT": "https://127.0.0.1:9443/some/path",
             "AZURE_AUTHORITY_HOST": "login.example.test",
@@ -127,6 +131,7 @@ def test_valid_optional_values():
             "ASSERTION_ALGORITHM": "rs256",
             "ASSERTION_LIFETIME_SECONDS": "600",
             "ASSERTION_SEND_X5C": "TRUE",
+            "KEY_VAULT_URL": "https://127.0.0.1:8443/",
             "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
             "KEY_VAULT_CERTIFICATE_VERSION": "0123456789ABCDEF0123456789abcdef",
             "COSMOS_ACCOUNT_IDS": f" {ACCOUNT_ID} , ",

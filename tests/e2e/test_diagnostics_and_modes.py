@@ -93,7 +93,7 @@ def test_federated_mode_needs_azure_client_id(configure):
 def test_health_is_ok_in_every_mode_without_any_call(configure, emu, mode):
     response = configure(mode).get("health", key=False)
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "callerAuth": "function-key"}
     assert sum(emu.counters.snapshot().values()) == 0
 
 
