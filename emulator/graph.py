@@ -128,6 +128,9 @@ class GraphSurface(Surface):
             route("POST", _APP + "/addKey", "graph.addKey", self._add_key, ignore_case=True),
             route("POST", _APP + "/removeKey", "graph.removeKey", self._remove_key, ignore_case=True),
         ]
+        # Test hooks (not Graph behaviour): a hostile or broken Graph for the client's link checks.
+        self._next_link_rewrite: Callable[[str], str] | None = None
+        self._redirect_location: str | None = None
 
     # ------------------------------------------------------------------ state
     # Graph app roles and application owners live in the directory (emulator/directory.py).
@@ -135,12 +138,25 @@ class GraphSurface(Surface):
         with self.lock:
             self.proof_refusals = []
             self.reject_duplicate_keys = False
+            self._next_link_rewrite = None
+            self._redirect_location = None
 
     def grant_app_role(self, principal_id: str, role: str) -> None:
         self.ctx.directory.grant_app_roles(principal_id, [role])
 
     def revoke_app_role(self, principal_id: str, role: str) -> None:
         self.ctx.directory.revoke_app_roles(principal_id, [role])
+
+    def forge_next_link(self, rewrite: Callable[[str], str] | None) -> None:
+        """Test hook: every `@odata.nextLink` Graph returns is `rewrite(genuine link)` (None: genuine).
+        Real Graph only links to its own origin; a client must refuse anything else."""
+        with self.lock:
+            self._next_link_rewrite = rewrite
+
+    def redirect_users(self, location: str | None) -> None:
+        """Test hook: `GET /v1.0/users` answers 302 to `location` (None: normal answers)."""
+        with self.lock:
+            self._redirect_location = location
 
     def app_roles(self, principal_id: str) -> list[str]:
         return self.ctx.directory.app_roles(principal_id)
@@ -233,6 +249,10 @@ class GraphSurface(Surface):
             )
         except TokenError as exc:
             return self._unauthorized(request, exc)
+        with self.lock:
+            redirect, rewrite = self._redirect_location, self._next_link_rewrite
+        if redirect is not None:
+            return Response(302, b"", {"Location": redirect})
         if not READ_USERS_ROLES & set(claims.get("roles") or ()):
             return self._forbidden(request)
         for name in request.query:
@@ -300,7 +320,8 @@ class GraphSurface(Surface):
             if top_raw is not None:
                 params.append(f"$top={top}")
             params.append(f"$skiptoken={token}")
-            body["@odata.nextLink"] = f"{self.origin}/v1.0/users?{'&'.join(params)}"
+            link = f"{self.origin}/v1.0/users?{'&'.join(params)}"
+            body["@odata.nextLink"] = rewrite(link) if rewrite else link
         body["value"] = value
         request_id = new_id()
         headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}

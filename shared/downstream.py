@@ -74,7 +74,10 @@ class DownstreamClient:
         ``bad_request_is_callers``: the caller's input went to the upstream as is (Graph ``$select``),
         so an upstream 400 is the caller's 400, not a 502.
         """
-        url = path_or_url if "://" in path_or_url else self.base_url + path_or_url
+        # A path ("/v1.0/users") is the API's own; anything else (a link the API returned) is
+        # judged as the absolute URL it claims to be — "//host/..." included.
+        is_path = path_or_url.startswith("/") and not path_or_url.startswith("//")
+        url = self.base_url + path_or_url if is_path else path_or_url
         for attempt in (1, 2):
             prepared = self._prepare(method, url, params=params, json=json, action=action)
             token = self._tokens.get(self._scope)
@@ -128,6 +131,9 @@ class DownstreamClient:
                     headers={"Accept": "application/json", "x-ms-client-request-id": str(uuid.uuid4())},
                 )
             )
+            # Both the link as given and as prepared: requests percent-encodes a raw CR/LF or space,
+            # which would hide them from a check of the prepared URL alone.
+            connection_origin(url)
             connects_to = connection_origin(prepared.url or "")
         except (UnsafeUrl, requests.RequestException, ValueError) as exc:
             # Never send the bearer token anywhere but the API's own origin (e.g. a forged nextLink).

@@ -1,0 +1,166 @@
+"""Tokens go only to the origin they were issued for: Graph links, redirects, the vault's host.
+
+A trap socket listens on another port of the same host; whatever the forged link, nothing may
+connect to it (a connection is where a bearer token would leak).
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+class Trap:
+    """A TCP listener that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = self._socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._socket.close()
+
+
+@pytest.fixture
+def trap() -> Iterator[Trap]:
+    listener = Trap()
+    yield listener
+    listener.close()
+
+
+@pytest.fixture
+def paged(client, monkeypatch):
+    """The function with a Graph page size of 100, so 150 users take two pages (a nextLink)."""
+    import shared.graph_users as graph_users
+
+    monkeypatch.setattr(graph_users, "GRAPH_MAX_PAGE", 100)
+    return client
+
+
+def graph_authority(emu) -> str:
+    return urlsplit(emu.urls["graph"]).netloc  # 127.0.0.1:PORT
+
+
+# Each rewrite of the genuine link (https://127.0.0.1:G/v1.0/users?...) as a hostile Graph would send it.
+FORGERIES = {
+    # urllib.parse reads the host after '@'; urllib3 ends the authority at the backslash.
+    "backslash-userinfo": lambda link, g, t: link.replace(g, f"127.0.0.1:{t}\\@{g}", 1),
+    "userinfo": lambda link, g, t: link.replace(g, f"127.0.0.1:{t}@{g}", 1),
+    "percent-encoded-backslash": lambda link, g, t: link.replace(g, f"127.0.0.1:{t}%5C@{g}", 1),
+    "percent-encoded-host": lambda link, g, t: link.replace(g, f"127.0.0.1%3A{t}", 1),
+    "tab-in-authority": lambda link, g, t: link.replace(g, f"127.0.0.1:{t}\t@{g}", 1),
+    "newline-in-path": lambda link, g, t: link.replace("/v1.0/users", "/v1.0/users\r\nX: y", 1),
+    "space-in-query": lambda link, g, t: link + " x",
+    "another-port": lambda link, g, t: link.replace(g, f"127.0.0.1:{t}", 1),
+    "http-scheme": lambda link, g, t: link.replace("https://", "http://", 1),
+    "http-scheme-another-port": lambda link, g, t: link.replace("https://", "http://", 1).replace(
+        g, f"127.0.0.1:{t}", 1
+    ),
+    "idn-fullwidth-host": lambda link, g, t: link.replace(
+        g, f"\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54:{t}", 1
+    ),
+    "upper-case-localhost-another-port": lambda link, g, t: link.replace(g, f"LOCALHOST:{t}", 1),
+    "scheme-relative-other-host": lambda link, g, t: f"//127.0.0.1:{t}/v1.0/users",
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_forged_next_link_is_refused_and_nothing_connects_elsewhere(paged, emu, trap, forgery):
+    g = graph_authority(emu)
+    emu.graph.forge_next_link(lambda link: FORGERIES[forgery](link, g, trap.port))
+    response = paged.get("graph/users", limit="150")
+    assert response.status_code == 502, response.text[:300]
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["upstream"] == "graph"
+    assert "refuses to follow" in problem["detail"]
+    assert emu.counters.get("graph.users") == 1, "the forged link reached the genuine Graph"
+    assert trap.connections == 0, "something connected to the trap with the Graph token"
+
+
+def test_a_same_origin_link_spelled_differently_is_still_followed(paged, emu):
+    # Case and an explicit default port name the same origin: the client connects where Graph is.
+    emu.graph.forge_next_link(lambda link: link.replace("https://", "HTTPS://", 1))
+    response = paged.get("graph/users", limit="150")
+    assert response.status_code == 200, response.text[:300]
+    assert response.json()["count"] == 150
+    assert emu.counters.get("graph.users") == 2
+
+
+def test_a_redirect_is_never_followed_with_the_token(client, emu, trap):
+    emu.graph.redirect_users(f"https://127.0.0.1:{trap.port}/v1.0/users")
+    response = client.get("graph/users", limit="5")
+    assert response.status_code == 502, response.text[:300]
+    assert response.json()["upstream"] == "graph"
+    assert trap.connections == 0
+
+
+def test_a_challenge_the_sdk_refuses_is_a_502_naming_key_vault(configure, emu):
+    # The emulator's vault on 127.0.0.1 challenges for https://vault.azure.net: with the SDK's
+    # resource check on, that challenge does not match the vault's domain.
+    client = configure(KEY_VAULT_VERIFY_CHALLENGE_RESOURCE="true")
+    response = client.get("cosmos/cosmos-orders/keys")
+    assert response.status_code == 502, response.text[:300]
+    problem = response.json()
+    assert problem["upstream"] == "keyvault"
+    assert "KEY_VAULT_URL" in problem["detail"]
+    assert emu.counters.get("keyvault.get_certificate") == 0, "the vault got a token despite the refused challenge"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://contoso-kv.vault.azure.net.evil.example/",
+        "https://evil.example/",
+        "https://contoso-kv.vault.azure.cn/",
+        "https://evil\\@contoso-kv.vault.azure.net/",
+        "https://user@contoso-kv.vault.azure.net/",
+        "http://contoso-kv.vault.azure.net/",
+        "https://contoso-kv.vault.azure.net:8443/",
+    ],
+)
+def test_a_vault_outside_the_clouds_key_vault_domain_is_a_503_naming_the_setting(configure, emu, url):
+    client = configure(KEY_VAULT_URL=url, KEY_VAULT_VERIFY_CHALLENGE_RESOURCE=None)
+    response = client.get("cosmos/cosmos-orders/keys")
+    assert response.status_code == 503, response.text[:300]
+    assert response.json()["missing"] == ["KEY_VAULT_URL"]
+    health = client.get("health", key=False).json()
+    assert "KEY_VAULT_URL" in health["missing"]
+    assert emu.counters.get("identity.token") == 0
+
+
+def test_turning_the_challenge_check_off_for_a_real_vault_is_a_503(configure, emu):
+    client = configure(KEY_VAULT_URL="https://contoso-kv.vault.azure.net/", KEY_VAULT_VERIFY_CHALLENGE_RESOURCE="false")
+    response = client.get("diagnostics")
+    assert response.status_code == 503
+    assert response.json()["missing"] == ["KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"]
+
+
+def test_an_account_name_with_a_trailing_newline_is_a_400(client, emu):
+    response = client.get("cosmos/cosmos-orders%0A/keys")
+    assert response.status_code == 400, response.text[:300]
+    assert emu.counters.get("arm.listKeys") + emu.counters.get("arm.readonlykeys") == 0
