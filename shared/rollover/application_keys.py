@@ -22,7 +22,7 @@ from ..errors import Misconfigured, Upstream, UpstreamFailed
 from ..settings import ENTRA_APPLICATION_OBJECT_ID
 from .model import KeyCredential
 
-_HEX_THUMBPRINT = re.compile(r"^[0-9A-Fa-f]{40}$")
+_HEX_THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")  # fullmatch: `$` also matches before a newline
 _FRACTION = re.compile(r"\.(\d+)")
 
 
@@ -50,7 +50,7 @@ def _thumbprint(raw: Mapping[str, Any]) -> str | None:
     identifier = raw.get("customKeyIdentifier")
     if not isinstance(identifier, str) or not identifier:
         return None
-    if _HEX_THUMBPRINT.match(identifier):
+    if _HEX_THUMBPRINT.fullmatch(identifier):
         return identifier.upper()
     try:
         decoded = base64.b64decode(identifier + "=" * (-len(identifier) % 4), validate=True)
@@ -59,7 +59,7 @@ def _thumbprint(raw: Mapping[str, Any]) -> str | None:
     if len(decoded) == 20:
         return decoded.hex().upper()
     text = decoded.decode("ascii", errors="replace")
-    return text.upper() if _HEX_THUMBPRINT.match(text) else None
+    return text.upper() if _HEX_THUMBPRINT.fullmatch(text) else None
 
 
 def key_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
