@@ -83,13 +83,17 @@ class CertificateSelector:
         """Entra has just issued a token for an assertion signed by ``certificate`` (the rollover's proof).
 
         Its rejection is forgotten at once, not after ``rejection_ttl``: the next assertion is signed
-        by the current version again, and a fallback to an older version ends now.
+        by the current version again, and a fallback to an older version ends now (the proof was the
+        last assertion signed, so ``state`` names it).
         """
         with self._lock:
             self._rejected.pop(certificate.version, None)
-            state = self.state
-            if state is not None and state.fallback and state.current_version == certificate.version:
-                self.state = SelectionState(certificate, False, certificate.version)
+            self.state = SelectionState(certificate, False, certificate.version)
+
+    def forget_rejection(self, certificate: CertificateInfo) -> None:
+        """``certificate`` was just registered on the app: an AADSTS700027 for it is stale."""
+        with self._lock:
+            self._rejected.pop(certificate.version, None)
 
     def select(self) -> CertificateInfo:
         current = self._source.usable_current()

@@ -280,6 +280,7 @@ class Runtime:
             proof=ProofBuilder(signer, application_object_id=s.application_object_id),
             prove_token=prove_token,
             accept=selector.accept,
+            forget_rejection=selector.forget_rejection,
             in_use=in_use,
             grace_days=s.rollover_grace_days,
         )

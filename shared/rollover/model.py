@@ -22,6 +22,7 @@ class CertificateVersion:
     not_before: datetime | None
     expires_on: datetime | None
     created_on: datetime | None
+    current: bool = False  # Key Vault's current version: the newest one, whatever the clocks say
 
     def expired(self, now: datetime) -> bool:
         return self.expires_on is not None and now >= self.expires_on
@@ -33,15 +34,16 @@ class CertificateVersion:
         return self.not_before is None or self.not_before <= now
 
     @property
-    def age_key(self) -> datetime:
-        """Order of creation (a renewal is created after the version it renews)."""
-        return self.created_on or self.not_before or _EPOCH
+    def age_key(self) -> tuple[datetime, bool]:
+        """Order of creation (a renewal is created after the version it renews); on a tie of
+        timestamps, Key Vault's current version is the newer."""
+        return (self.created_on or self.not_before or _EPOCH, self.current)
 
     @property
     def available_since(self) -> datetime:
-        """When this version could first take over: created and valid."""
-        moments = [m for m in (self.created_on, self.not_before) if m is not None]
-        return max(moments) if moments else _EPOCH
+        """When this version took over: the start of its validity (Key Vault back-dates a renewal's
+        ``nbf`` to its issuance), else its creation."""
+        return self.not_before or self.created_on or _EPOCH
 
 
 @dataclass(frozen=True)

@@ -163,11 +163,21 @@ def plan_rollover(
         def skip(reason: str, key: KeyCredential = keep, v: CertificateVersion = version) -> None:
             skipped.append(Skip("remove", reason, key_id=key.key_id, version=v.version, thumbprint=v.thumbprint))
 
-        if version.version == in_use:
+        # The version in use may go only once a token with the successor moved this instance to it.
+        in_use_here = version.version == in_use
+        if in_use_here and (successor_proven or successor is None):
             skip("in use: this instance signs its assertions with this version")
             continue
         if version.expired(now) or (keep.end is not None and now >= keep.end):
-            removals.append(Removal(keep.key_id, version.version, thumbprint, f"expired on {_iso(version.expires_on)}"))
+            removals.append(
+                Removal(
+                    keep.key_id,
+                    version.version,
+                    thumbprint,
+                    f"expired on {_iso(version.expires_on)}",
+                    needs_proof_of_use=in_use_here,
+                )
+            )
             continue
         if successor is None:
             skip("no valid version to take over from it")

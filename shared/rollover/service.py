@@ -43,7 +43,7 @@ class _Outcome:
     added: list[dict[str, Any]]
     removed: list[dict[str, Any]]
     skipped: list[Skip]
-    proven: bool = False
+    successor_token: bool | None = None  # None: not tried in this run
 
 
 class RolloverService:
@@ -55,17 +55,20 @@ class RolloverService:
         proof: Callable[[CertificateInfo], str],
         prove_token: Callable[[CertificateInfo], bool],
         accept: Callable[[CertificateInfo], None],
+        forget_rejection: Callable[[CertificateInfo], None],
         in_use: Callable[[], str | None],
         grace_days: int,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``prove_token``: get an Entra token with an assertion signed by that version; False when Entra
-        does not accept it yet (AADSTS700027). ``accept``: tell the token chain that version works."""
+        does not accept it yet (AADSTS700027). ``accept``: tell the token chain that version works;
+        ``forget_rejection``: it was just registered, so an earlier AADSTS700027 for it is stale."""
         self._versions = versions
         self._keys = keys
         self._proof = proof
         self._prove_token = prove_token
         self._accept = accept
+        self._forget_rejection = forget_rejection
         self._in_use = in_use
         self._grace = timedelta(days=grace_days)
         self._clock = clock
@@ -133,12 +136,14 @@ class RolloverService:
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
             successor = plan.successor
-            raise UpstreamFailed(
+            error = UpstreamFailed(
                 plan.blocked,
                 upstream=Upstream.GRAPH if successor is not None else Upstream.KEYVAULT,
                 code="CertificateNotRegistered" if successor is not None else "CertificateNotUsable",
-                extensions={"thumbprint": successor.thumbprint, "version": successor.version} if successor else None,
             )
+            if successor is not None:  # what the operator registers by hand
+                error.extensions.update({"thumbprint": successor.thumbprint, "version": successor.version})
+            raise error
         return report
 
     def _execute(self, versions: list[CertificateVersion], plan: Plan, outcome: _Outcome) -> Plan:
@@ -163,9 +168,11 @@ class RolloverService:
                 proofs[signer.version] = self._proof(signer)
             return proofs[signer.version]
 
+        keys: list[KeyCredential] | None = None
         if plan.add is not None:
             planned = plan.add
-            plan = self._plan(versions, self._keys.read())  # a concurrent run may have added it meanwhile
+            keys = self._keys.read()  # a concurrent run may have added it meanwhile
+            plan = self._plan(versions, keys)
             if plan.add is None:
                 outcome.skipped.append(
                     Skip(
@@ -181,6 +188,7 @@ class RolloverService:
                 assert signer is not None  # the plan adds only when a signer exists
                 key_id = self._write(lambda: self._keys.add(new.der, proof(signer)), lambda ks: _has(ks, new))
                 added_now.add(new.version)
+                self._forget_rejection(new)  # the next token may be signed by it: no restart needed
                 outcome.added.append(
                     {
                         "version": new.version,
@@ -198,14 +206,19 @@ class RolloverService:
                     signer.version,
                 )
                 # Re-read: a concurrent run may have added it too; the plan then removes the extra key.
-                plan = self._plan(versions, self._keys.read())
+                keys = self._keys.read()
+                plan = self._plan(versions, keys)
 
-        if plan.awaiting_proof_of_use and plan.successor is not None:
-            successor = info(plan.successor)
-            if self._prove_token(successor):
+        successor_version = plan.successor
+        if (added_now or plan.awaiting_proof_of_use) and successor_version in plan.signers:
+            # A token with an assertion signed by the newest version: Entra accepts it (so the older
+            # keys may go), and this instance signs with it from now on.
+            assert successor_version is not None
+            successor = info(successor_version)
+            outcome.successor_token = self._prove_token(successor)
+            if outcome.successor_token:
                 self._accept(successor)
-                outcome.proven = True
-                plan = self._plan(versions, self._keys.read(), proven=True)
+                plan = self._plan(versions, keys if keys is not None else self._keys.read(), proven=True)
             else:
                 waiting = [r for r in plan.remove if r.needs_proof_of_use]
                 for removal in waiting:
@@ -247,7 +260,7 @@ class RolloverService:
                 removal.reason,
             )
         if outcome.added or outcome.removed:
-            plan = self._plan(versions, self._keys.read(), proven=outcome.proven)
+            plan = self._plan(versions, self._keys.read(), proven=bool(outcome.successor_token))
         return plan
 
     def _write(self, call: Callable[[], Any], done: Callable[[list[KeyCredential]], bool]) -> Any:
@@ -305,6 +318,9 @@ class RolloverService:
                     for r in plan.remove
                 ],
             },
+            "successorToken": None
+            if outcome is None or outcome.successor_token is None or plan.successor is None
+            else {"version": plan.successor.version, "obtained": outcome.successor_token},
             "added": outcome.added if outcome else [],
             "removed": outcome.removed if outcome else [],
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],

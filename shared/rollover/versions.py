@@ -30,10 +30,11 @@ class CertificateVersions:
         self.name = name
 
     def list(self) -> list[CertificateVersion]:
-        """Every version, oldest first."""
+        """Every version, oldest first; the current one (``GET /certificates/{name}/``) marked."""
         action = f"listing versions of certificate '{self.name}'"
         versions: list[CertificateVersion] = []
         try:
+            current = self._client.get_certificate(self.name).properties.version
             for props in self._client.list_properties_of_certificate_versions(self.name):
                 if not props.version:
                     continue
@@ -48,6 +49,7 @@ class CertificateVersions:
                         not_before=props.not_before,
                         expires_on=props.expires_on,
                         created_on=props.created_on,
+                        current=props.version == current,
                     )
                 )
         except AzureError as exc:

@@ -17,6 +17,7 @@ from shared.runtime import reset_runtime
 
 APP_DIR = Path(__file__).resolve().parents[2]  # function_app.py and host.json
 FUNCTION_KEY = secrets.token_urlsafe(24)
+MASTER_KEY = secrets.token_urlsafe(24)  # the host's master key: admin API and the Event Grid webhook
 _SETTINGS = [value for name, value in vars(setting_names).items() if name.isupper() and isinstance(value, str)] + [
     "IDENTITY_HEADER",
     "REQUESTS_CA_BUNDLE",
@@ -30,8 +31,14 @@ _SETTINGS = [value for name, value in vars(setting_names).items() if name.isuppe
 def function_base_url() -> Iterator[str]:
     # The host runs in this process (the runtime imports function_app here), so the settings the
     # tests monkeypatch into os.environ are the ones the function reads.
-    with serve(APP_DIR, function_keys=[FUNCTION_KEY], master_key=secrets.token_urlsafe(24)) as url:
+    with serve(APP_DIR, function_keys=[FUNCTION_KEY], master_key=MASTER_KEY) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def master_key() -> str:
+    """The host's master key (tests import conftest under another module name: use this fixture)."""
+    return MASTER_KEY
 
 
 @dataclass
@@ -43,6 +50,12 @@ class FunctionClient:
         if key:
             all_headers["x-functions-key"] = FUNCTION_KEY
         return requests.get(f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
+
+    def post(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
+        all_headers = dict(headers or {})
+        if key:
+            all_headers["x-functions-key"] = FUNCTION_KEY
+        return requests.post(f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
 
 
 Configure = Callable[..., FunctionClient]
