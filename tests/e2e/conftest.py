@@ -46,10 +46,15 @@ class FunctionClient:
     base_url: str
 
     def get(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
+        return self.request("GET", path, key=key, headers=headers, **params)
+
+    def request(
+        self, method: str, path: str, *, key: bool = True, headers: dict | None = None, **params: str
+    ) -> requests.Response:
         all_headers = dict(headers or {})
         if key:
             all_headers["x-functions-key"] = FUNCTION_KEY
-        return requests.get(f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
+        return requests.request(method, f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
 
     def post(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
         all_headers = dict(headers or {})
