@@ -128,6 +128,8 @@ def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Han
             )
             return response
 
+        # What the route asks of callers, for tests that walk every route of the app.
+        wrapper.caller_roles = roles  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
