@@ -22,9 +22,11 @@ Every invocation goes to Microsoft's worker runtime (``worker``); nothing here c
 
 from __future__ import annotations
 
+import concurrent.futures
 import hmac
 import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +47,31 @@ _EMPTY = HttpAnswer(404, [], b"")
 _JSON = [("Content-Type", "application/json; charset=utf-8")]
 
 
-def route_prefix(host_json: Path) -> str:
-    """``extensions.http.routePrefix`` of host.json; ``api`` when absent (the host's default)."""
+def _host_config(host_json: Path) -> dict[str, Any]:
     try:
         config = json.loads(host_json.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return "api"
-    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix", "api")
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def route_prefix(host_json: Path) -> str:
+    """``extensions.http.routePrefix`` of host.json; ``api`` when absent (the host's default)."""
+    prefix = _host_config(host_json).get("extensions", {}).get("http", {}).get("routePrefix", "api")
     return str(prefix).strip("/")
+
+
+def function_timeout(host_json: Path) -> float | None:
+    """``functionTimeout`` of host.json in seconds (``hh:mm:ss``); Flex Consumption's default 30 min
+    when absent; None for ``-1`` (unbounded). learn.microsoft.com/azure/azure-functions/functions-host-json."""
+    value = str(_host_config(host_json).get("functionTimeout", "00:30:00")).strip()
+    if value == "-1":
+        return None
+    match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})", value)
+    if match is None:
+        raise ValueError(f"host.json functionTimeout {value!r} is not a time span (hh:mm:ss)")
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(((days * 24 + hours) * 60 + minutes) * 60 + seconds)
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,7 @@ class FunctionHost:
         self.function_keys = [k for k in function_keys if k]
         self.master_key = master_key
         chosen = route_prefix(app_directory / "host.json") if prefix is None else prefix
+        self.timeout = function_timeout(app_directory / "host.json")
         self.prefix = [p.lower() for p in chosen.split("/") if p]
 
     # ------------------------------------------------------------------ keys
@@ -190,9 +210,17 @@ class FunctionHost:
         """One invocation; the response, or None when the runtime reports a failure (logged here)."""
         p = self.worker.protos
         metadata = {**trigger_data.sys_metadata(function.name), **(extra_metadata or {})}
-        response = self.worker.invoke(
-            function.function_id, [p.ParameterBinding(name=function.trigger_param, data=data)], metadata
-        )
+        try:
+            response = self.worker.invoke(
+                function.function_id,
+                [p.ParameterBinding(name=function.trigger_param, data=data)],
+                metadata,
+                timeout=self.timeout,
+            )
+        except concurrent.futures.TimeoutError:
+            # The host gives up on the invocation (the worker thread cannot be stopped) and fails it.
+            logger.error("Timeout value of %s s exceeded by function 'Functions.%s'", self.timeout, function.name)
+            return None
         if response.result.status != p.StatusResult.Success:
             # As the host does: the worker's exception goes to the log, the caller learns nothing of it.
             logger.error(

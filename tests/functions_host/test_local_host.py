@@ -248,3 +248,27 @@ def test_a_binding_name_that_does_not_match_the_parameter_fails_at_indexing(tmp_
         assert "'request'" in text
     finally:
         stop_host(host)
+
+
+def test_an_invocation_over_function_timeout_is_a_500(tmp_path):
+    (tmp_path / "host.json").write_text('{"version": "2.0", "functionTimeout": "00:00:01"}', encoding="utf-8")
+    (tmp_path / "function_app.py").write_text(
+        "import time\n"
+        "import azure.functions as func\n"
+        "app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n"
+        "@app.route(route='slow')\n"
+        "def slow(req: func.HttpRequest) -> func.HttpResponse:\n"
+        "    time.sleep(3)\n"
+        "    return func.HttpResponse('too late')\n",
+        encoding="utf-8",
+    )
+    host = start_host(tmp_path, tmp_path)
+    try:
+        assert host.base_url, host.text()
+        started = time.monotonic()
+        response = requests.get(f"{host.base_url}/api/slow", timeout=30)
+        assert (response.status_code, response.content) == (500, b"")
+        assert time.monotonic() - started < 2.5
+    finally:
+        stop_host(host)
+    assert "Timeout value of 1.0 s exceeded by function 'Functions.slow'" in host.text()
