@@ -272,3 +272,11 @@ def test_an_invocation_over_function_timeout_is_a_500(tmp_path):
     finally:
         stop_host(host)
     assert "Timeout value of 1.0 s exceeded by function 'Functions.slow'" in host.text()
+
+
+def test_chunked_request_body_reaches_the_function(sample_host):
+    base, _ = sample_host
+    chunks = iter([b"ab", b"cd"])  # requests sends a generator body chunked
+    response = requests.put(f"{base}/api/echo/3", data=chunks, headers=KEY, timeout=30)
+    assert response.status_code == 201
+    assert response.json()["body"] == b"abcd".hex()
