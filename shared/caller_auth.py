@@ -55,6 +55,8 @@ class Caller:
     app_id: str | None
     object_id: str | None
     roles: frozenset[str]
+    # Why the token is not an application token (a user's, or an app acting for one); None when it is.
+    not_app_reason: str | None = None
 
 
 # The caller the current request was authenticated as (None: caller tokens are off).
@@ -160,14 +162,14 @@ class CallerAuthenticator:
             self._tenant_guid = tenant_guid
             return self._jwks, issuers, tenant_guid
 
-    def authenticate(self, authorization: str | None) -> tuple[Caller, str | None]:
-        """The token's caller, and why it is not an application token (None when it is)."""
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The caller a valid token names (whatever kind of token it is); 401 for any other token."""
         if not authorization:
-            raise Unauthorized("An Entra bearer token is required (Authorization: Bearer <token>).")
+            raise Unauthorized("An Entra bearer token is required (Authorization: Bearer <token>).", error=None)
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("The Authorization header must carry a Bearer token.")
+            raise Unauthorized("The Authorization header must carry a Bearer token.", error=None)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -215,19 +217,20 @@ class CallerAuthenticator:
             app_id=app_id if isinstance(app_id, str) else None,
             object_id=claims.get("oid") if isinstance(claims.get("oid"), str) else None,
             roles=frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset(),
-        ), _not_an_app_token(claims)
+            not_app_reason=_not_an_app_token(claims),
+        )
 
     def authorize(self, authorization: str | None, *, route: str, any_of: frozenset[str]) -> Caller:
         """Authenticate the caller, insist on an application token with one of ``any_of``; audit the outcome."""
         try:
-            caller, not_app = self.authenticate(authorization)
+            caller = self.authenticate(authorization)
         except ProblemError as problem:
             _audit(route, None, allowed=False, reason=problem.detail, status=problem.status)
             raise
-        if not_app:
-            _audit(route, caller, allowed=False, reason=not_app, status=403)
+        if caller.not_app_reason:
+            _audit(route, caller, allowed=False, reason=caller.not_app_reason, status=403)
             raise Forbidden(
-                f"The bearer token is not an application token ({not_app}): this API serves services "
+                f"The bearer token is not an application token ({caller.not_app_reason}): this API serves services "
                 "calling as themselves (client credentials flow), not users or apps acting for a user."
             )
         if not caller.roles & any_of:

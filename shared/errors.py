@@ -74,8 +74,10 @@ class Unauthorized(ProblemError):
     title = "Unauthorized"
     slug = "unauthorized"
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    def __init__(self, detail: str, *, error: str | None = "invalid_token") -> None:
+        # RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+        challenge = f'Bearer error="{error}"' if error else "Bearer"
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})
 
 
 class Forbidden(ProblemError):
