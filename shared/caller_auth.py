@@ -35,6 +35,7 @@ import jwt
 import requests
 
 from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed
+from .origins import UnsafeUrl, connection_origin
 from .retry import remaining
 from .settings import GUID, Settings
 from .upstream_errors import from_requests_error, from_requests_response
@@ -124,7 +125,9 @@ class CallerAuthenticator:
                 timeout = max(min(timeout, left), 0.5)
             action = "the OpenID metadata request"
             try:
-                response = self._session.get(self._metadata_url, timeout=timeout)
+                # The metadata names the signing keys: it is read from the authority itself, never
+                # from wherever a redirect would lead.
+                response = self._session.get(self._metadata_url, timeout=timeout, allow_redirects=False)
             except requests.RequestException as exc:
                 raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
             if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
@@ -140,6 +143,15 @@ class CallerAuthenticator:
                     metadata = None
                 if not isinstance(metadata, dict) or not metadata.get("issuer") or not metadata.get("jwks_uri"):
                     raise UpstreamFailed("Entra's OpenID metadata has no issuer or jwks_uri.", upstream=Upstream.ENTRA)
+                try:
+                    https_jwks = connection_origin(str(metadata["jwks_uri"])).startswith("https://")
+                except UnsafeUrl:
+                    https_jwks = False
+                if not https_jwks:
+                    raise UpstreamFailed(
+                        "Entra's OpenID metadata names a jwks_uri that is not a plain https URL.",
+                        upstream=Upstream.ENTRA,
+                    )
             issuer = str(metadata["issuer"])
             # The v2.0 issuer is {authority}/{tenant GUID}/v2.0; the GUID also names the v1 issuer.
             tenant_guid = issuer.rstrip("/").split("/")[-2] if issuer.rstrip("/").endswith("/v2.0") else None
