@@ -106,6 +106,15 @@ param grantGraphAdminConsent bool = false
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
 param grantDeployerSignAccess bool = false
 
+@description('ROLLOVER_SCHEDULE: NCRONTAB (six fields, UTC) of the timer that runs the certificate rollover; the Event Grid trigger registers renewals within seconds, the timer is the safety net.')
+@minLength(11)
+param rolloverSchedule string = '0 0 3 * * *'
+
+@description('ROLLOVER_GRACE_DAYS: days a superseded, still valid certificate version stays registered after its successor was used.')
+@minValue(0)
+@maxValue(3650)
+param rolloverGraceDays int = 7
+
 @description('VNET_ENABLED: put the Function App in a virtual network (Flex Consumption VNet integration) and reach Key Vault and storage only through private endpoints, with their public network access disabled (app/network.bicep).')
 param vnetEnabled bool = false
 
@@ -229,6 +238,12 @@ var productSettings = {
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
   CREDENTIAL_MODE: credentialMode
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
+  // The certificate rollover: the application object whose keyCredentials it rolls (its object
+  // ID, not its client ID), the timer's schedule (the host resolves %ROLLOVER_SCHEDULE%, so it is
+  // always set) and the grace period.
+  ENTRA_APPLICATION_OBJECT_ID: entra.outputs.appObjectId
+  ROLLOVER_SCHEDULE: rolloverSchedule
+  ROLLOVER_GRACE_DAYS: string(rolloverGraceDays)
 }
 var optionalSettings = union(
   createUserAssigned ? { AZURE_CLIENT_ID: userAssignedIdentity.outputs.clientId } : {},
@@ -324,6 +339,31 @@ module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {
   scope: rg
   params: {
     principalId: downstreamPrincipalId
+    grantApplicationOwnedBy: credentialMode == 'keyvault'
+  }
+}
+
+// Certificate rollover (keyvault mode): the app registration's service principal owns its own
+// application (Application.ReadWrite.OwnedBy then covers exactly that one app), and Key Vault's
+// certificate events reach Event Grid; the subscription to the function is the postdeploy hook's.
+module entraOwner 'app/graphowner.bicep' = if (credentialMode == 'keyvault') {
+  name: 'entra-owner'
+  scope: rg
+  params: {
+    appUniqueName: '${abbrs.entraApplications}broker-${resourceToken}'
+    appDisplayName: 'Key Vault assertion broker (${environmentName})'
+    servicePrincipalId: entra.outputs.servicePrincipalId
+  }
+}
+
+module keyVaultEvents 'app/eventgrid.bicep' = if (credentialMode == 'keyvault') {
+  name: 'keyvault-events'
+  scope: rg
+  params: {
+    name: '${abbrs.eventGridSystemTopics}${resourceToken}'
+    location: location
+    tags: tags
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -355,5 +395,11 @@ output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
 output CREDENTIAL_MODE string = credentialMode
 output UPSTREAM_TIMEOUT_SECONDS string = string(upstreamTimeoutSeconds)
+output ENTRA_APPLICATION_OBJECT_ID string = entra.outputs.appObjectId
+output ROLLOVER_SCHEDULE string = rolloverSchedule
+output ROLLOVER_GRACE_DAYS string = string(rolloverGraceDays)
+// For the postdeploy hook's Event Grid subscription (empty outside keyvault mode).
+output AZURE_FUNCTION_APP_ID string = api.outputs.id
+output EVENT_GRID_SYSTEM_TOPIC_NAME string = credentialMode == 'keyvault' ? keyVaultEvents.outputs.name : ''
 output VNET_ENABLED string = vnetEnabled ? 'true' : 'false'
 output ALLOWED_CALLER_IP_RANGES string = allowedCallerIpRanges

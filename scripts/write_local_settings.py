@@ -35,6 +35,9 @@ SETTINGS: tuple[str, ...] = (
     "CALLER_AUDIENCE",
     "CREDENTIAL_MODE",
     "UPSTREAM_TIMEOUT_SECONDS",
+    "ENTRA_APPLICATION_OBJECT_ID",
+    "ROLLOVER_SCHEDULE",
+    "ROLLOVER_GRACE_DAYS",
 )
 
 HOST_VALUES: dict[str, str] = {
@@ -43,6 +46,8 @@ HOST_VALUES: dict[str, str] = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
     # Local runs talk to real Key Vault, so the SDK's challenge check stays on.
     "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "true",
+    # The timer function resolves %ROLLOVER_SCHEDULE% when the host loads it: always set.
+    "ROLLOVER_SCHEDULE": "0 0 3 * * *",
 }
 
 

@@ -1,7 +1,9 @@
 // Entra objects, declared with the Microsoft Graph Bicep extension (bicepconfig.json:
 // "microsoftGraphV1": "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0").
 //  - the app registration the function authenticates as (+ its service principal), asking for
-//    the Graph application permission User.Read.All (granted in graphgrant.bicep or by an admin);
+//    the Graph application permissions User.Read.All and Application.ReadWrite.OwnedBy (the
+//    certificate rollover rolls the app's own keys; owner: graphowner.bicep), granted in
+//    graphgrant.bicep or by an admin;
 //  - when a user-assigned identity is used, the federated identity credential that lets that
 //    identity's token stand in for a client assertion (CREDENTIAL_MODE=federated-managed-identity);
 //  - the API app registration callers get tokens for (CALLER_AUDIENCE), with the app roles the
@@ -33,6 +35,8 @@ param federatedIdentityPrincipalId string = ''
 // IDs are the same in every tenant and national cloud).
 var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
 var userReadAllAppRoleId = 'df021288-bdef-4463-88db-98f22de89214'
+// Application.ReadWrite.OwnedBy: read and roll the keys of applications this app owns (itself).
+var applicationOwnedByAppRoleId = '18a4783c-866b-4cc7-a460-3d5e5662c884'
 
 var tenantId = tenant().tenantId
 // loginEndpoint ends with '/': https://login.microsoftonline.com/ in the public cloud.
@@ -72,6 +76,11 @@ var callerAppRoles = [
     displayName: 'Read broker diagnostics'
     description: 'GET /api/diagnostics'
   }
+  {
+    value: 'Rollover.Write'
+    displayName: 'Run the certificate rollover'
+    description: 'POST /api/rollover (registers renewed certificate versions, retires superseded ones)'
+  }
 ]
 
 resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
@@ -84,6 +93,10 @@ resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
       resourceAccess: [
         {
           id: userReadAllAppRoleId
+          type: 'Role'
+        }
+        {
+          id: applicationOwnedByAppRoleId
           type: 'Role'
         }
       ]

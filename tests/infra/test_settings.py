@@ -27,6 +27,9 @@ SPEC_SETTINGS = (
     "CALLER_AUDIENCE",
     "CREDENTIAL_MODE",
     "UPSTREAM_TIMEOUT_SECONDS",
+    "ENTRA_APPLICATION_OBJECT_ID",
+    "ROLLOVER_SCHEDULE",
+    "ROLLOVER_GRACE_DAYS",
 )
 # Needed by the default (keyvault) mode and the Cosmos route: always set, unconditionally.
 ALWAYS_SET = (
@@ -136,7 +139,7 @@ def test_function_app_is_hardened_flex_python_311() -> None:
 def test_graph_objects() -> None:
     graph = bicep.template("app/graph.bicep")
     roles = {r["value"] for r in graph["variables"]["callerAppRoles"]["value"]}
-    assert roles == {"CosmosKeys.Read", "CosmosKeys.ReadWrite", "Users.Read", "Diagnostics.Read"}
+    assert roles == {"CosmosKeys.Read", "CosmosKeys.ReadWrite", "Users.Read", "Diagnostics.Read", "Rollover.Write"}
     app = bicep.config(graph["resources"]["brokerApp"])
     assert "keyCredentials" not in app, "the hook owns keyCredentials; declaring them would drop its keys"
     rendered = bicep.text(app)
