@@ -4,7 +4,8 @@ Starts ``python -m emulator`` (its own process, as Azure's services are not in t
 process), then the function: Core Tools ``func start`` when ``func`` is on PATH, else the
 minimal host (``python -m emulator.host``, on azure-functions-runtime). Calls every route over
 HTTP with a function key, prints each answer with secrets masked and the emulator operations it
-caused, then the emulator's counters. Stops everything it started, also on Ctrl-C and errors.
+caused, then the emulator's counters, then a certificate renewal registered and the old key
+retired by ``POST /api/rollover`` (``demo_rollover``). Stops everything it started, also on Ctrl-C and errors.
 
 With ``func``: Core Tools does not enforce function keys when running locally (unless
 ``func start --enableAuth``), so there is no key to fetch; the demo sends one anyway, so the
@@ -37,6 +38,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 import requests
+
+from emulator.demo_rollover import walk_through_rollover
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_READY_KEY = "EMULATOR_CONTROL_URL"  # the last line `python -m emulator` writes
@@ -318,10 +321,12 @@ def run_demo(state_dir: Path, host_choice: str, out: TextIO) -> int:
                 print_result(result, out)
             print_counters(emulated.counters(), out)
             hot_ok = hot_path_check(results, out)
+            with requests.Session() as session:
+                rollover_ok = walk_through_rollover(session, base_url, function_key, emulated.url, emulated.ca, out)
     failed = [r for r in results if not r.ok]
     out.write(f"\n== {len(results) - len(failed)}/{len(results)} calls as expected")
     out.write(f"; stopped everything; {time.monotonic() - started:.1f} s\n")
-    return 0 if not failed and hot_ok else 1
+    return 0 if not failed and hot_ok and rollover_ok else 1
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:

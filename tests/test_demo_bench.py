@@ -54,6 +54,14 @@ def test_demo_runs_end_to_end(tmp_path: Path):
         "== Emulator counters",
         "== Hot path (second ARM request): no Key Vault/Entra/MI call",
         "== 8/8 calls as expected",
+        "== Certificate rollover",
+        "── POST /api/rollover?dryRun=true  →  200",
+        "   would add ",
+        "   registered ",
+        "   token with the new version: obtained",
+        "   retired ",
+        "   a second run changes nothing: yes",
+        "== Rollover: renewal registered, old key retired",
     ):
         assert section in out
     assert '"primaryMasterKey": "' in out and "…(88 chars)" in out
