@@ -17,7 +17,8 @@ from emulator.surface import Context, Surface
 
 _FAULT_FIELDS = ("status", "retry_after", "delay", "times")
 _TOKEN_FIELDS = ("audience", "roles", "app_id", "issuer", "expires_in", "not_before", "signing_key", "alg", "kid",
-                 "tenant_id")  # fmt: skip
+                 "tenant_id", "user", "scopes", "idtyp", "user_object_id")  # fmt: skip
+_SIGNING_KEY_FIELDS = ("kid",)
 _ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
@@ -59,6 +60,12 @@ class ControlSurface(Surface):
             ("DELETE", "/_emulator/faults"): self._clear_faults,
             ("POST", "/_emulator/reset"): self._reset,
             ("POST", "/_emulator/caller-token"): self._caller_token,
+            ("POST", "/_emulator/entra/signing-keys"): lambda r: json_response(
+                201, {"kid": self.emulator.entra.add_signing_key()}
+            ),
+            ("DELETE", "/_emulator/entra/signing-keys"): lambda r: json_response(
+                200, {"kid": self.emulator.entra.withdraw_signing_key(**self._body(r, _SIGNING_KEY_FIELDS))}
+            ),
             ("POST", "/_emulator/keyvault/rotate"): self._rotate,
             ("POST", "/_emulator/keyvault/events"): self._key_vault_event,
             ("POST", "/_emulator/eventgrid/subscriptions"): self._subscribe,

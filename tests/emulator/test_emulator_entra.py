@@ -396,3 +396,71 @@ def test_caller_token_knobs(emu):
     assert jwt.get_unverified_header(emu.entra.mint_caller_token(audience="api://x", alg="PS256"))["alg"] == "PS256"
     app = str(uuid.uuid4())
     assert claims_of(emu.entra.mint_caller_token(audience="api://x", app_id=app))["azp"] == app
+
+
+@pytest.mark.parametrize("issuer", ["v1", "v2"])
+def test_app_tokens_have_oid_equal_to_sub_and_idtyp_app_unless_left_out(emu, issuer):
+    claims = claims_of(emu.entra.mint_caller_token(audience="api://x", issuer=issuer))
+    assert claims["oid"] == claims["sub"] == emu.seed.caller_sp_object_id
+    assert claims["idtyp"] == "app" and "scp" not in claims
+    assert "idtyp" not in claims_of(emu.entra.mint_caller_token(audience="api://x", issuer=issuer, idtyp=False))
+
+
+@pytest.mark.parametrize("issuer", ["v1", "v2"])
+def test_delegated_tokens_look_like_entras(emu, issuer):
+    claims = claims_of(emu.entra.mint_caller_token(audience="api://x", roles=["Users.Read"], user=True, issuer=issuer))
+    assert claims["scp"] == "user_impersonation"
+    assert claims["roles"] == ["Users.Read"]
+    assert claims["idtyp"] == "user"
+    assert claims["oid"] != claims["sub"]  # sub is pairwise per client app
+    client = "appid" if issuer == "v1" else "azp"
+    assert claims[client] == emu.seed.caller_app_id
+    assert ("upn" in claims) == (issuer == "v1") and ("preferred_username" in claims) == (issuer == "v2")
+    bare = claims_of(emu.entra.mint_caller_token(audience="api://x", user=True, scopes=(), idtyp=False))
+    assert "scp" not in bare and "idtyp" not in bare and "roles" not in bare
+
+
+def test_signing_keys_roll_and_withdraw_in_the_jwks(http, emu):
+    jwks_url = f"{emu.urls['login']}/{emu.seed.tenant_id}/discovery/v2.0/keys"
+
+    def kids():
+        return [key["kid"] for key in http.get(jwks_url).json()["keys"]]
+
+    seed_kid = kids()[0]
+    old = emu.entra.mint_caller_token(audience="api://x")
+    new_kid = emu.entra.add_signing_key()
+    assert kids() == [seed_kid, new_kid]
+    assert jwt.get_unverified_header(emu.entra.mint_caller_token(audience="api://x"))["kid"] == new_kid
+    assert emu.entra.withdraw_signing_key(seed_kid) == seed_kid
+    assert kids() == [new_kid]
+    withdrawn = emu.entra.mint_caller_token(audience="api://x", signing_key="withdrawn")
+    assert jwt.get_unverified_header(withdrawn)["kid"] == jwt.get_unverified_header(old)["kid"] == seed_kid
+    # Resource servers of the emulator (ARM, Graph) stop accepting tokens of a withdrawn key too.
+    from emulator.tokens import TokenError
+
+    with pytest.raises(TokenError):
+        emu.context.tokens.validate(old, audiences=["api://x"])
+    emu.reset()
+    assert kids() == [seed_kid]
+
+
+def test_withdrawing_the_current_key_makes_a_fresh_one_current(http, emu):
+    withdrawn = emu.entra.withdraw_signing_key()
+    current = jwt.get_unverified_header(emu.entra.mint_caller_token(audience="api://x"))["kid"]
+    assert current != withdrawn
+    jwks_url = f"{emu.urls['login']}/{emu.seed.tenant_id}/discovery/v2.0/keys"
+    assert [key["kid"] for key in http.get(jwks_url).json()["keys"]] == [current]
+    with pytest.raises(ValueError):
+        emu.entra.withdraw_signing_key("no-such-kid")
+
+
+def test_control_api_mints_delegated_tokens_and_rolls_signing_keys(http, emu):
+    control = emu.urls["control"]
+    token = http.post(
+        control + "/_emulator/caller-token", json={"audience": "api://x", "user": True, "scopes": ["a", "b"]}
+    ).json()["access_token"]
+    assert claims_of(token)["scp"] == "a b"
+    added = http.post(control + "/_emulator/entra/signing-keys")
+    assert added.status_code == 201
+    withdrawn = http.delete(control + "/_emulator/entra/signing-keys", json={"kid": added.json()["kid"]})
+    assert withdrawn.json() == {"kid": added.json()["kid"]}

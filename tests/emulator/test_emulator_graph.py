@@ -121,3 +121,18 @@ def test_401s(http, emu, case):
     response = users(http, emu, token)
     assert_graph_error(response, 401, "InvalidAuthenticationToken")
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm=""')
+
+
+def test_test_hooks_forge_next_links_and_redirect_until_cleared(http, emu, graph_token):
+    emu.graph.forge_next_link(lambda link: link.replace("https://", "https://evil.example\\@", 1))
+    body = users(http, emu, graph_token, params={"$top": "5"}).json()
+    assert body["@odata.nextLink"].startswith("https://evil.example\\@")
+    emu.graph.redirect_users("https://evil.example/v1.0/users")
+    redirected = http.get(
+        emu.urls["graph"] + "/v1.0/users", headers={"Authorization": f"Bearer {graph_token}"}, allow_redirects=False
+    )
+    assert redirected.status_code == 302 and redirected.headers["Location"] == "https://evil.example/v1.0/users"
+    emu.graph.redirect_users(None)
+    emu.graph.forge_next_link(None)
+    body = users(http, emu, graph_token, params={"$top": "5"}).json()
+    assert body["@odata.nextLink"].startswith(emu.urls["graph"])
