@@ -199,6 +199,11 @@ class CallerAuthenticator:
                 "The tenant's signing keys (JWKS) could not be fetched to validate the caller's token.",
                 upstream=Upstream.ENTRA,
             ) from None
+        except jwt.PyJWKSetError:
+            raise UpstreamFailed(
+                "The tenant's signing keys (JWKS) hold no usable key to validate the caller's token.",
+                upstream=Upstream.ENTRA,
+            ) from None
         except jwt.PyJWKClientError:
             raise Unauthorized("The bearer token was not signed by a key of the tenant.") from None
         try:
