@@ -163,13 +163,6 @@ class Directory:
                 app = next((a for a in self._apps.values() if a.object_id.lower() == wanted), None)
             return copy.deepcopy(app) if app is not None else None
 
-    def application(self, app_id: str | None = None) -> Application:
-        """A snapshot of the application with `app_id` (default: the broker's); KeyError if none."""
-        app = self.find(app_id=app_id or self.seed.client_id)
-        if app is None:
-            raise KeyError(app_id)
-        return app
-
     def _live(self, app_id: str | None) -> Application:
         return self._apps[(app_id or self.seed.client_id).lower()]
 

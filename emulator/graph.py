@@ -187,6 +187,14 @@ class GraphSurface(Surface):
             status, {"error": {"code": code, "message": message, "innerError": inner}}, headers=all_headers
         )
 
+    @staticmethod
+    def _request_ids(request: Request) -> dict[str, str]:
+        request_id = new_id()
+        return {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
+
+    def _ok(self, request: Request, body: dict[str, Any]) -> Response:
+        return json_response(200, body, content_type=_ODATA_JSON, headers=self._request_ids(request))
+
     def handle(self, request: Request) -> Response:
         # Graph accepts percent-encoded OData keys: /applications(appId=%27...%27).
         decoded = dataclasses.replace(request, path=unquote(request.path))
@@ -323,9 +331,7 @@ class GraphSurface(Surface):
             link = f"{self.origin}/v1.0/users?{'&'.join(params)}"
             body["@odata.nextLink"] = rewrite(link) if rewrite else link
         body["value"] = value
-        request_id = new_id()
-        headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
-        return json_response(200, body, content_type=_ODATA_JSON, headers=headers)
+        return self._ok(request, body)
 
     # ------------------------------------------------------------------ applications
     def _forbidden(self, request: Request) -> Response:
@@ -404,9 +410,7 @@ class GraphSurface(Surface):
             context += f"({','.join(selected)})"
             document = {name: document[name] for name in selected}
         body = {"@odata.context": context + "/$entity", **document}
-        request_id = new_id()
-        headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
-        return json_response(200, body, content_type=_ODATA_JSON, headers=headers)
+        return self._ok(request, body)
 
     def _application_document(self, app: Application, *, include_key: bool) -> dict[str, Any]:
         """microsoft.graph.application, default properties (shape [D] application-get.md example)."""
@@ -504,9 +508,7 @@ class GraphSurface(Surface):
                 )
             added = self.ctx.directory.add_key_credential(credential, app_id=app.app_id)
         body_out = {"@odata.context": f"{self.origin}/v1.0/$metadata#microsoft.graph.keyCredential", **added.to_graph()}
-        request_id = new_id()
-        headers = {"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id}
-        return json_response(200, body_out, content_type=_ODATA_JSON, headers=headers)
+        return self._ok(request, body_out)
 
     def _new_key_credential(self, request: Request, body: dict[str, Any]) -> KeyCredential:
         """The keyCredential of an addKey body ([D] application-addkey.md, "Request body"):
@@ -557,11 +559,7 @@ class GraphSurface(Surface):
                 "Request_ResourceNotFound",
                 f"No key credential with keyId '{key_id}' on this application.",
             )
-        request_id = new_id()
-        return Response(
-            204,
-            headers={"request-id": request_id, "client-request-id": request.header("client-request-id") or request_id},
-        )
+        return Response(204, headers=self._request_ids(request))
 
 
 class _Answer(Exception):
