@@ -174,7 +174,11 @@ class EntraSurface(Surface):
                 user_object_id=user_object_id or stable_id("user:0"), scopes=list(scopes), **common
             )
             return token
-        object_id = seed.caller_sp_object_id if app_id == seed.caller_app_id else stable_id(f"sp:{app_id}")
+        registered = self.ctx.directory.find(app_id=app_id)  # an app of the directory: its own SP
+        if app_id == seed.caller_app_id:
+            object_id = seed.caller_sp_object_id
+        else:
+            object_id = registered.sp_object_id if registered is not None else stable_id(f"sp:{app_id}")
         token, _ = self.ctx.tokens.app_token(object_id=object_id, **common)
         return token
 

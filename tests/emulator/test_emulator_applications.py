@@ -22,7 +22,7 @@ from azure.identity import ManagedIdentityCredential
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
-from emu_support import JWT_BEARER, LocalCert, app_token, b64url, error_of, token_url
+from emu_support import JWT_BEARER, LocalCert, app_token, b64url, claims_of, error_of, token_url
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 PROOF_AUD = "00000002-0000-0000-c000-000000000000"
@@ -588,3 +588,11 @@ def test_non_rsa_certificate_is_refused(http, emu, registered, app_graph_token):
     response = graph(http, emu, "POST", f"/applications/{emu.seed.app_object_id}/addKey", app_graph_token, json=body)
     assert "RSA" in assert_graph_error(response, 400, "Request_BadRequest")
     assert thumb(der) not in emu.entra.registered_thumbprints()
+
+
+def test_caller_token_for_the_broker_app_carries_its_service_principal(http, emu):
+    token = emu.entra.mint_caller_token(audience="https://graph.microsoft.com", app_id=emu.seed.client_id)
+    assert claims_of(token)["oid"] == emu.seed.sp_object_id
+    # Its own token, no role: not enough to read the application, enough to roll its keys.
+    path = f"/applications/{emu.seed.app_object_id}"
+    assert_graph_error(graph(http, emu, "GET", path, token), 403, "Authorization_RequestDenied")
