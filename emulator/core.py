@@ -136,6 +136,9 @@ class Emulator:
             "ENTRA_TENANT_ID": seed.tenant_id,
             "ENTRA_CLIENT_ID": seed.client_id,
             "ENTRA_APPLICATION_OBJECT_ID": seed.app_object_id,
+            # The host resolves the rollover timer's %ROLLOVER_SCHEDULE% when it loads the function;
+            # the deployment always sets it, so the emulated environment does too.
+            "ROLLOVER_SCHEDULE": "0 0 3 * * *",
             "KEY_VAULT_URL": urls["vault"] + "/",
             "KEY_VAULT_CERTIFICATE_NAME": seed.certificate_name,
             "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "false",
