@@ -118,19 +118,33 @@ class RolloverService:
     # ------------------------------------------------------------------ the run
     def run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
         started = time.monotonic()
-        versions = self._versions.list()
-        plan = self._plan(versions, self._keys.read())
         if dry_run:
-            report = self._report(plan, dry_run=True, outcome=None)
+            report = self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             self._log(report, trigger, started)
             return report
-        # One run per process at a time; other instances are handled by re-reading (above).
+        # One run per process at a time; concurrent runs on other instances are handled by
+        # re-reading before and after every write (see the module docstring).
         with self._lock:
             outcome = _Outcome(added=[], removed=[], skipped=[])
             try:
-                plan = self._execute(versions, plan, outcome)
-            finally:
-                self.last_run = {"at": iso(self._clock()), "trigger": trigger, "blocked": plan.blocked}
+                versions = self._versions.list()
+                plan = self._execute(versions, self._plan(versions, self._keys.read()), outcome)
+            except ProblemError as error:
+                self.last_run = {
+                    "at": iso(self._clock()),
+                    "trigger": trigger,
+                    "failed": {"status": error.status, "upstream": _text(error.upstream), "code": error.code},
+                    "added": len(outcome.added),
+                    "removed": len(outcome.removed),
+                }
+                raise
+            self.last_run = {
+                "at": iso(self._clock()),
+                "trigger": trigger,
+                "added": len(outcome.added),
+                "removed": len(outcome.removed),
+                "blocked": plan.blocked,
+            }
         report = self._report(plan, dry_run=False, outcome=outcome)
         self._log(report, trigger, started)
         if plan.blocked:
@@ -346,6 +360,10 @@ class RolloverService:
                 "rollover_removed": [r["thumbprint"] for r in report["removed"]],
             },
         )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _has(keys: list[KeyCredential], certificate: CertificateInfo) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -260,7 +261,7 @@ def test_two_concurrent_runs_leave_no_duplicate_and_keep_the_key_in_use(client, 
     first = emu.keyvault.current_version()
     second = renew(emu)
     # Another instance of the function app: its own clients, caches and lock.
-    other = Runtime(load_settings(dict(__import__("os").environ)))
+    other = Runtime(load_settings(dict(os.environ)))
     results: list[object] = []
 
     def other_instance():
@@ -306,6 +307,8 @@ def test_a_failure_at_any_step_converges_on_the_next_run(configure, emu, operati
     assert response.json()["upstream"] in ("graph", "keyvault", "entra")
     assert len(emu.graph.key_credentials()) <= 2
     emu.faults.clear()
+    last_run = client.get("diagnostics").json()["registration"]["lastRun"]
+    assert last_run["failed"]["status"] == response.status_code
     report = rollover(client)
     assert registered(emu) == [thumbprint(emu, second)]
     assert report["blocked"] is None
