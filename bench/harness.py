@@ -77,6 +77,17 @@ class Harness(AbstractContextManager["Harness"]):
         self.emu.reset()
         reset_runtime()
 
+    def handler(self, function: str) -> Callable[[func.HttpRequest], func.HttpResponse]:
+        """The route function as the host calls it (after the function-key check)."""
+        return self._handlers[function]
+
+    @contextlib.contextmanager
+    def settings(self, **values: str) -> Iterator[None]:
+        """Override app settings for a block; the runtime rebuilds itself from the changed environment."""
+        with patched_environ(values):
+            yield
+        reset_runtime()
+
     def counters(self) -> dict[str, int]:
         return self.emu.counters.snapshot()
 

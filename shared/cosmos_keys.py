@@ -17,7 +17,8 @@ from typing import Any
 
 from .cosmos_account import CosmosAccountId, is_valid_account_name
 from .downstream import DownstreamClient
-from .errors import BadRequest, NotFound, Upstream, UpstreamFailed
+from .errors import BadRequest, NotFound, Upstream, UpstreamFailed, UpstreamTimeout
+from .single_flight import SingleFlight
 
 ARM_API_VERSION = "2025-10-15"
 READER_ROLE = "Cosmos DB Account Reader Role (fbdf93bf-df7d-467e-a4d2-9458aa1360c8)"
@@ -47,7 +48,12 @@ def validate_account_name(name: str) -> str:
 
 
 class CosmosKeysService:
-    """Fetches keys for the accounts named in ``COSMOS_ACCOUNT_IDS``; reuses them for a short while."""
+    """Fetches keys for the accounts named in ``COSMOS_ACCOUNT_IDS``; reuses them for a short while.
+
+    With the cache on, concurrent requests that miss it for the same account and key type share
+    one ARM call (``listKeys``/``readonlykeys`` count as ARM writes: 10/s per subscription and
+    principal). With the cache off (``COSMOS_KEYS_CACHE_SECONDS=0``) every request calls ARM.
+    """
 
     def __init__(
         self,
@@ -65,6 +71,7 @@ class CosmosKeysService:
         self._clock = clock
         self._cache: dict[tuple[str, KeyType], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._flights: SingleFlight[dict[str, Any]] = SingleFlight()
 
     def account(self, name: str) -> CosmosAccountId:
         account = self._accounts.get(name)
@@ -74,17 +81,38 @@ class CosmosKeysService:
 
     def keys(self, name: str, key_type: KeyType) -> dict[str, Any]:
         account = self.account(name)
+        if self._cache_seconds <= 0:
+            return self._fetch(account, key_type)
         cache_key = (name, key_type)
-        if self._cache_seconds > 0:
-            with self._lock:
-                cached = self._cache.get(cache_key)
-            if cached is not None and self._clock() < cached[0]:
-                return dict(cached[1])
-        keys = self._fetch(account, key_type)
-        if self._cache_seconds > 0:
+        cached = self._cached(cache_key)
+        if cached is not None:
+            return dict(cached)
+
+        def fetch_and_keep() -> dict[str, Any]:
+            # A leader that took over just after another flight landed finds its result here.
+            again = self._cached(cache_key)
+            if again is not None:
+                return again
+            keys = self._fetch(account, key_type)
             with self._lock:
                 self._cache[cache_key] = (self._clock() + self._cache_seconds, keys)
+            return keys
+
+        keys = self._flights.run(
+            cache_key,
+            fetch_and_keep,
+            on_wait_timeout=lambda: UpstreamTimeout(
+                "Timed out waiting for a Cosmos DB key request in progress.", upstream=Upstream.ARM
+            ),
+        )
         return dict(keys)
+
+    def _cached(self, cache_key: tuple[str, KeyType]) -> dict[str, Any] | None:
+        with self._lock:
+            cached = self._cache.get(cache_key)
+        if cached is not None and self._clock() < cached[0]:
+            return cached[1]
+        return None
 
     def _fetch(self, account: CosmosAccountId, key_type: KeyType) -> dict[str, Any]:
         operation = "readonlykeys" if key_type is KeyType.READONLY else "listKeys"

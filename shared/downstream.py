@@ -1,8 +1,8 @@
 """HTTP client for one Entra-protected API (ARM, Graph): bearer token, timeouts, bounded retries.
 
-One ``requests`` session per API for the life of the process (connection pooling). TLS trust
-follows ``REQUESTS_CA_BUNDLE`` / ``SSL_CERT_FILE`` as ``requests`` reads them. A 401 for a token
-the cache still held (revoked, or a CAE claims challenge) drops that token and retries once.
+One ``requests`` session per API for the life of the process (connection pooling). Proxies and
+TLS trust follow the environment as ``requests`` reads it, read once (``outbound_session``). A
+401 for a token the cache still held (revoked, or a CAE claims challenge) drops that token and retries once.
 
 The token goes only to the API's own origin: each request is prepared first, and the prepared
 URL — exactly what urllib3 will connect to — must have the API's scheme, host and port and no
@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 
 from .errors import BadRequest, Upstream, UpstreamFailed
 from .origins import UnsafeUrl, connection_origin, origin
+from .outbound_session import session_for
 from .retry import remaining, urllib3_retry
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
@@ -45,7 +46,7 @@ class DownstreamClient:
         self._tokens = tokens
         self._upstream = upstream
         self._timeout_seconds = timeout_seconds
-        self._session = requests.Session()
+        self._session = session_for(self._origin)
         adapter = HTTPAdapter(max_retries=urllib3_retry(timeout_seconds), pool_connections=2, pool_maxsize=32)
         self._session.mount("https://", adapter)
         self._session.hooks["response"].append(requests_hook(str(upstream)))

@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, ClassVar
 
-_TYPE_BASE = "urn:problem-type:keyvault-assertion-broker:"
+# Problem types are ``tag:`` URIs (RFC 4151), which RFC 9457 section 3.1.1 allows for types that are
+# identifiers rather than locators: this app is deployed under many host names and has no
+# documentation site of its own, so an ``https`` type would either not resolve or point at one
+# deployment. The specific part is the slug a reader looks up in the README's "Problem types"
+# table (and in the OpenAPI document's ``ProblemType`` enum), so every type leads to its meaning.
+PROBLEM_TYPE_PREFIX = "tag:keyvault-assertion-broker,2026:problems/"
 
 
 class Upstream(StrEnum):
@@ -46,7 +51,7 @@ class ProblemError(Exception):
 
     @property
     def type(self) -> str:
-        return _TYPE_BASE + self.slug
+        return PROBLEM_TYPE_PREFIX + self.slug
 
     def to_problem(self) -> dict[str, Any]:
         body: dict[str, Any] = {

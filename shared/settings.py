@@ -76,7 +76,17 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     MSI_ENDPOINT,
     "IDENTITY_HEADER",
     "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",
+    # Proxies: the outbound sessions read them once when they are built (outbound_session).
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
 )
 
 # Every pattern here is applied with fullmatch: `$` would also match before a trailing newline.

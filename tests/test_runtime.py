@@ -1,3 +1,4 @@
+import os
 import socket
 
 import pytest
@@ -62,3 +63,38 @@ def test_misconfigured_runtime_builds_no_clients():
     runtime = get_runtime({"KEY_VAULT_URL": "https://contoso-kv.vault.azure.net/"})
     assert not runtime.settings.ok
     assert runtime.tokens is None
+
+
+def test_the_fast_os_environ_snapshot_follows_os_environ(monkeypatch):
+    from shared.runtime import _relevant_environment, _snapshot_os_environ
+    from shared.settings import RUNTIME_ENVIRONMENT
+
+    monkeypatch.setenv("ASSERTION_ALGORITHM", "RS256")
+    monkeypatch.delenv("ARM_ENDPOINT", raising=False)
+    before = _snapshot_os_environ()
+    # Same presence and the same values as the portable read, name by name.
+    for raw, value in zip(before, _relevant_environment(os.environ), strict=True):
+        assert (raw is None) == (value is None)
+        if raw is not None:
+            assert os.fsdecode(raw) == value if isinstance(raw, bytes) else raw == value
+    assert len(before) == len(RUNTIME_ENVIRONMENT)
+    monkeypatch.setenv("ARM_ENDPOINT", "https://management.usgovcloudapi.net")
+    assert _snapshot_os_environ() != before
+    monkeypatch.setenv("ASSERTION_ALGORITHM", "PS256")
+    monkeypatch.delenv("ARM_ENDPOINT")
+    assert _snapshot_os_environ() != before
+    monkeypatch.setenv("ASSERTION_ALGORITHM", "RS256")
+    assert _snapshot_os_environ() == before
+
+
+def test_runtime_from_os_environ_is_rebuilt_when_a_setting_changes(monkeypatch):
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    first = get_runtime()
+    assert get_runtime() is first
+    monkeypatch.setenv("ASSERTION_ALGORITHM", "RS256")
+    second = get_runtime()
+    assert second is not first
+    assert str(second.settings.assertion_algorithm) == "RS256"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")  # read once by the clients: rebuild
+    assert get_runtime() is not second

@@ -96,6 +96,41 @@ def test_concurrent_cold_requests_share_one_refresh(configure, emu):
     assert emu.counters.get("entra.token") == 1
 
 
+def _concurrently(n, call):
+    barrier = threading.Barrier(n)
+    results = []
+
+    def one():
+        barrier.wait()
+        results.append(call())
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_concurrent_requests_with_an_empty_key_cache_make_one_arm_call(client, emu):
+    # ARM answers slowly, so all 64 requests arrive while the first one's call is in flight.
+    emu.faults.inject("arm.readonlykeys", delay=0.5, times=None)
+    responses = _concurrently(64, lambda: client.get("cosmos/cosmos-orders/keys"))
+    assert [r.status_code for r in responses] == [200] * 64
+    assert emu.counters.get("arm.readonlykeys") == 1
+    assert len({r.json()["primaryReadonlyMasterKey"] for r in responses}) == 1
+
+
+def test_a_failed_shared_key_call_is_shared_once_and_not_cached(client, emu):
+    emu.faults.inject("arm.readonlykeys", status=403, delay=0.5, times=1)
+    responses = _concurrently(16, lambda: client.get("cosmos/cosmos-orders/keys"))
+    assert {r.status_code for r in responses} == {502}
+    assert {r.json()["upstream"] for r in responses} == {"arm"}
+    assert emu.counters.get("arm.readonlykeys") == 1  # the waiters did not repeat the failing call
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 200  # the failure was not cached
+    assert emu.counters.get("arm.readonlykeys") == 2
+
+
 def test_unknown_account_is_404(client):
     body = problem(client.get("cosmos/not-served/keys"), 404)
     assert "COSMOS_ACCOUNT_IDS" in body["detail"]
