@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TextIO
 
+from bench import overhead
 from bench.harness import Harness, delta
+from bench.scale import Scale
 from bench.stats import percentile, summary, timed
 
 CHAIN = ("identity.token", "keyvault.get_certificate", "keyvault.sign", "entra.token")
@@ -35,14 +37,19 @@ class Config:
     throughput_threads: int
     throughput_seconds: float
     baseline_seconds: float
+    overhead_pairs: int
+    rss_requests: int
+    quick: bool = False
 
     @classmethod
     def for_mode(cls, quick: bool) -> Config:
         if quick:
             return cls(cold_runs=2, hot_requests=20, concurrent=32, throughput_threads=8,
-                       throughput_seconds=0.3, baseline_seconds=0.3)  # fmt: skip
+                       throughput_seconds=0.3, baseline_seconds=0.3, overhead_pairs=100, rss_requests=300,
+                       quick=True)  # fmt: skip
         return cls(cold_runs=5, hot_requests=500, concurrent=32, throughput_threads=8,
-                   throughput_seconds=3.0, baseline_seconds=1.5)  # fmt: skip
+                   throughput_seconds=3.0, baseline_seconds=1.5, overhead_pairs=5000,
+                   rss_requests=10_000)  # fmt: skip
 
 
 @dataclass
@@ -56,11 +63,15 @@ class Row:
     ok: bool = True
     note: str = ""
     rate: float = 0.0  # requests/s, for throughput rows
+    target: str = ""  # the issue's target, when the row has one
+    met: bool | None = None  # None: no target, or a quick run whose figures are noise
 
     def cells(self) -> list[str]:
         upstream = ", ".join(f"{name} {count:+d}" for name, count in self.counts.items())
         status = "" if self.ok else " **(unexpected)**"
-        return [self.key, self.scenario, self.via, str(self.n), self.figure + status, upstream, self.note]
+        verdict = {True: "pass", False: "**FAIL**", None: "not judged" if self.target else ""}[self.met]
+        target = f"{self.target}: {verdict}" if self.target else ""
+        return [self.key, self.scenario, self.via, str(self.n), self.figure + status, upstream, target, self.note]
 
 
 @dataclass
@@ -68,16 +79,18 @@ class Report:
     quick: bool
     rows: list[Row] = field(default_factory=list)
     seconds: float = 0.0
+    scale: Scale | None = None
 
     @property
     def ok(self) -> bool:
-        return all(row.ok for row in self.rows)
+        """Every row behaved, and every judged target was held."""
+        return all(row.ok and row.met is not False for row in self.rows)
 
     def row(self, key: str) -> Row:
         return next(row for row in self.rows if row.key == key)
 
     def markdown(self) -> str:
-        header = ["", "scenario", "via", "N", "figure", "emulator counter deltas", "note"]
+        header = ["", "scenario", "via", "N", "figure", "emulator counter deltas", "target", "note"]
         lines = [
             "# Broker benchmarks (emulator, keyvault mode, `COSMOS_KEYS_CACHE_SECONDS=0`)",
             "",
@@ -93,8 +106,12 @@ class Report:
             "on azure-functions-runtime in-process (one InvocationRequest per call).",
             f"*{DIRECT}*: the same host routing, key check and runtime invocation, without the HTTP listener.",
             "Percentiles are nearest-rank; latencies include the HTTPS calls to the emulator on 127.0.0.1.",
+            "*f*: the route against a bare handler that only POSTs to the same ARM URL with a module-level "
+            "`requests.Session` (`trust_env` off) and a static token; same process, alternating order, INFO logging.",
             "",
         ]
+        if self.scale is not None:
+            lines.append(self.scale.markdown())
         return "\n".join(lines)
 
 
@@ -222,6 +239,49 @@ def throughput_slow_arm(h: Harness, cfg: Config) -> list[Row]:
     return [parallel, serial]
 
 
+def overhead_vs_bare_handler(h: Harness, cfg: Config) -> Row:
+    o = overhead.measure_overhead(h, cfg.overhead_pairs)
+    p50, p99 = o.ratio(50), o.ratio(99)
+    figure = (
+        f"route {percentile(o.route_us, 50):.0f} / {percentile(o.route_us, 99):.0f} µs, bare "
+        f"{percentile(o.baseline_us, 50):.0f} / {percentile(o.baseline_us, 99):.0f} µs (p50 / p99); "
+        f"ratio {p50:.3f}x / {p99:.3f}x; difference {o.difference_us(50):+.0f} / {o.difference_us(99):+.0f} µs"
+    )
+    ok = o.statuses == {200} and o.counts["keyvault.sign"] == 0 and o.counts["entra.token"] == 0
+    return Row("f", "warm overhead vs a bare ARM handler", DIRECT, o.pairs, figure, o.counts, ok=ok,
+               target=f"p50 ≤ {overhead.P50_TARGET:.2f}x, p99 ≤ {overhead.P99_TARGET:.2f}x",
+               met=None if cfg.quick else o.met,
+               note="key cache off; both sides call ARM every time")  # fmt: skip
+
+
+def key_cache_single_flight(h: Harness, cfg: Config) -> Row:
+    statuses, counts = overhead.measure_single_flight(h)
+    calls = counts[overhead.ARM_OPERATION]
+    n = overhead.CONCURRENT_KEY_REQUESTS
+    return Row("g", f"{n} concurrent requests, one account, empty key cache", DIRECT, n,
+               f"{calls} ARM call(s) for {n} requests", counts, ok=set(statuses) == {200},
+               target="1 ARM call", met=calls == 1,
+               note="COSMOS_KEYS_CACHE_SECONDS=60, ARM +200 ms so all requests overlap it")  # fmt: skip
+
+
+def memory_over_warm_requests(h: Harness, cfg: Config) -> Row:
+    first, after, statuses = overhead.measure_rss(h, 100, cfg.rss_requests)
+    growth = after - first
+    mb = 1024 * 1024
+    figure = f"RSS {first / mb:.1f} MB after 100, {after / mb:.1f} MB after {cfg.rss_requests:,}: {growth / mb:+.2f} MB"
+    return Row("h", "memory over warm requests", DIRECT, cfg.rss_requests, figure, {}, ok=statuses == {200},
+               target=f"≤ {overhead.RSS_TARGET_BYTES // mb} MB growth",
+               met=None if cfg.quick else growth <= overhead.RSS_TARGET_BYTES,
+               note="key cache off: an ARM call per request; gc.collect() before each reading")  # fmt: skip
+
+
+def chain_cost(h: Harness, cfg: Config) -> Row:
+    counts = overhead.chain_counts(h)
+    kv = sum(counts[name] for name in overhead.KV_OPERATIONS)
+    return Row("i", "one token acquisition (scale inputs)", DIRECT, 1, f"{kv} Key Vault requests", counts,
+               ok=counts["entra.token"] == 1, note="see 'Scale' below")  # fmt: skip
+
+
 SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
     ("(a) cold first request", cold_first_request),
     ("(b) hot path, no HTTP", hot_path_direct),
@@ -229,6 +289,10 @@ SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
     ("(c) concurrent cold requests", concurrent_cold),
     ("(d) throughput", throughput_hot),
     ("(e) throughput with slow ARM", throughput_slow_arm),
+    ("(f) warm overhead vs a bare handler", overhead_vs_bare_handler),
+    ("(g) key cache single flight", key_cache_single_flight),
+    ("(h) memory over warm requests", memory_over_warm_requests),
+    ("(i) one token acquisition", chain_cost),
 ]
 
 
@@ -243,5 +307,7 @@ def run(*, quick: bool = False, progress: TextIO | None = None) -> Report:
                 print(f"bench: {title} …", file=progress, flush=True)
             outcome = scenario(h, cfg)
             report.rows.extend(outcome if isinstance(outcome, list) else [outcome])
+    chain = report.row("i")
+    report.scale = Scale(kv_per_refresh=sum(chain.counts[name] for name in overhead.KV_OPERATIONS))
     report.seconds = time.perf_counter() - started
     return report

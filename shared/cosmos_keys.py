@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -71,6 +72,7 @@ class CosmosKeysService:
         self._clock = clock
         self._cache: dict[tuple[str, KeyType], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
+        self._calls: dict[tuple[str, KeyType], _KeyCall] = {}
         self._flights: SingleFlight[dict[str, Any]] = SingleFlight()
 
     def account(self, name: str) -> CosmosAccountId:
@@ -115,18 +117,38 @@ class CosmosKeysService:
         return None
 
     def _fetch(self, account: CosmosAccountId, key_type: KeyType) -> dict[str, Any]:
+        call = self._calls.get((account.name, key_type))
+        if call is None:
+            call = self._calls[(account.name, key_type)] = _KeyCall.for_account(account, key_type, self._principal)
+        body = self._arm.request("POST", call.path, params=_API_VERSION, action=call.action, hints=call.hints)
+        if not isinstance(body, dict):
+            raise UpstreamFailed(f"ARM answered {call.operation} without a JSON object.", upstream=Upstream.ARM)
+        return body
+
+
+_API_VERSION = {"api-version": ARM_API_VERSION}
+
+
+@dataclass(frozen=True)
+class _KeyCall:
+    """The ARM request for one account and key type, with its error hints: composed once, not per request."""
+
+    operation: str
+    path: str
+    action: str
+    hints: Mapping[int, str]
+
+    @classmethod
+    def for_account(cls, account: CosmosAccountId, key_type: KeyType, principal: str) -> _KeyCall:
         operation = "readonlykeys" if key_type is KeyType.READONLY else "listKeys"
         role = READER_ROLE if key_type is KeyType.READONLY else CONTRIBUTOR_ROLE
-        body = self._arm.request(
-            "POST",
-            f"{account.resource_id}/{operation}",
-            params={"api-version": ARM_API_VERSION},
+        resource_id = account.resource_id
+        return cls(
+            operation=operation,
+            path=f"{resource_id}/{operation}",
             action=f"{operation} on Cosmos DB account '{account.name}'",
             hints={
-                403: f"Grant {self._principal} the {role} role on the Cosmos DB account {account.resource_id}.",
-                404: f"Cosmos DB account {account.resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
+                403: f"Grant {principal} the {role} role on the Cosmos DB account {resource_id}.",
+                404: f"Cosmos DB account {resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
             },
         )
-        if not isinstance(body, dict):
-            raise UpstreamFailed(f"ARM answered {operation} without a JSON object.", upstream=Upstream.ARM)
-        return body

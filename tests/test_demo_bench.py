@@ -77,7 +77,7 @@ def quick_report():
 
 def test_bench_quick(quick_report):
     report = quick_report
-    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1"]
+    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i"]
     assert report.ok, report.markdown()
     concurrent = report.row("c")
     assert concurrent.counts["keyvault.sign"] == 1
@@ -85,5 +85,12 @@ def test_bench_quick(quick_report):
     hot = report.row("b")
     assert hot.counts["keyvault.sign"] == 0 and hot.counts["entra.token"] == 0
     table = report.markdown()
-    for key in ("a", "b", "b'", "c", "d", "e", "e1"):
+    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i"):
         assert f"| {key} |" in table
+    # The hot-path targets: single flight is judged even in a quick run; timings are not (noise).
+    assert report.row("g").met is True
+    assert report.row("g").counts["arm.readonlykeys"] == 1
+    assert report.row("f").met is None and "ratio" in report.row("f").figure and "µs" in report.row("f").figure
+    assert report.row("h").met is None and "MB" in report.row("h").figure
+    assert report.row("i").counts["keyvault.sign"] == 1
+    assert "## Scale" in table and "4,000 (software) / 2,000 (HSM)" in table
