@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 # The stamp names the version: a venv from another Python is rebuilt (--clear), not reused.
 STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)
 
-.PHONY: demo test test-app bench lint venv clean
+.PHONY: demo test test-app bench fuzz lint venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,13 @@ test-app: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# The long property run of the HTTP contract (openapi.json) against the local host + emulator;
+# `make test` runs the same test bounded (12 examples per operation, derandomized).
+FUZZ_EXAMPLES ?= 1000
+fuzz: $(STAMP)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_RANDOM=1 FUZZ_SECONDS_PER_OPERATION=600 \
+		$(PY) -m pytest tests/e2e/test_contract_fuzz.py -p no:cacheprovider --hypothesis-show-statistics
 
 lint: $(STAMP) lint-infra
 	$(PY) -m ruff check .

@@ -12,6 +12,7 @@ from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, query_param, route
 from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
+from shared.openapi import document_json
 from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 
@@ -64,6 +65,14 @@ def rollover(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     dry_run = parse_dry_run(query_param(req, "dryRun"))
     return json_response(runtime.require_rollover().run(dry_run=dry_run, trigger="http"), no_store=True)
+
+
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"])
+@route("openapi", roles=None)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    # The contract is public to key holders (SPEC: function key); no caller token, no settings needed.
+    return func.HttpResponse(document_json(), mimetype="application/json", charset="utf-8")
 
 
 @app.function_name("rollover_timer")

@@ -8,11 +8,12 @@ import contextlib
 import os
 import secrets
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from types import TracebackType
 
+import azure.functions as func
 import requests
 
 from emulator import Emulator
@@ -78,8 +79,14 @@ class Harness(AbstractContextManager["Harness"]):
         reset_runtime()
 
     def handler(self, function: str) -> Callable[[func.HttpRequest], func.HttpResponse]:
-        """The route function as the host calls it (after the function-key check)."""
-        return self._handlers[function]
+        """The Python function behind ``function``, called directly: no host, no worker runtime."""
+        import function_app
+
+        # azure-functions rejects a second indexing of the same app as duplicates unless its
+        # index is cleared; the runtime already indexed it when the host started.
+        function_app.app.functions_bindings = {}
+        functions = {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+        return functions[function]
 
     @contextlib.contextmanager
     def settings(self, **values: str) -> Iterator[None]:

@@ -25,6 +25,7 @@ HTTP = "HTTP, local host"
 DIRECT = "host, no HTTP"
 ARM_DELAY_SECONDS = 0.05
 # Clients, host, function and emulator share one interpreter: CPU-bound work is serialised.
+PYTHON_CALL = "function called directly"
 GIL_NOTE = "hot, ARM every time; one process for clients, host, function and emulator: GIL-bound"
 MAX_REQUESTS_PER_THREAD = 100_000  # a bound on the throughput loops besides their deadline
 
@@ -106,6 +107,7 @@ class Report:
             "on azure-functions-runtime in-process (one InvocationRequest per call).",
             f"*{DIRECT}*: the same host routing, key check and runtime invocation, without the HTTP listener.",
             "Percentiles are nearest-rank; latencies include the HTTPS calls to the emulator on 127.0.0.1.",
+            f"*{PYTHON_CALL}*: the Python function behind the route, called with a `func.HttpRequest` (no host).",
             "*f*: the route against a bare handler that only POSTs to the same ARM URL with a module-level "
             "`requests.Session` (`trust_env` off) and a static token; same process, alternating order, INFO logging.",
             "",
@@ -248,7 +250,7 @@ def overhead_vs_bare_handler(h: Harness, cfg: Config) -> Row:
         f"ratio {p50:.3f}x / {p99:.3f}x; difference {o.difference_us(50):+.0f} / {o.difference_us(99):+.0f} µs"
     )
     ok = o.statuses == {200} and o.counts["keyvault.sign"] == 0 and o.counts["entra.token"] == 0
-    return Row("f", "warm overhead vs a bare ARM handler", DIRECT, o.pairs, figure, o.counts, ok=ok,
+    return Row("f", "warm overhead vs a bare ARM handler", PYTHON_CALL, o.pairs, figure, o.counts, ok=ok,
                target=f"p50 ≤ {overhead.P50_TARGET:.2f}x, p99 ≤ {overhead.P99_TARGET:.2f}x",
                met=None if cfg.quick else o.met,
                note="key cache off; both sides call ARM every time")  # fmt: skip
@@ -258,7 +260,7 @@ def key_cache_single_flight(h: Harness, cfg: Config) -> Row:
     statuses, counts = overhead.measure_single_flight(h)
     calls = counts[overhead.ARM_OPERATION]
     n = overhead.CONCURRENT_KEY_REQUESTS
-    return Row("g", f"{n} concurrent requests, one account, empty key cache", DIRECT, n,
+    return Row("g", f"{n} concurrent requests, one account, empty key cache", PYTHON_CALL, n,
                f"{calls} ARM call(s) for {n} requests", counts, ok=set(statuses) == {200},
                target="1 ARM call", met=calls == 1,
                note="COSMOS_KEYS_CACHE_SECONDS=60, ARM +200 ms so all requests overlap it")  # fmt: skip
@@ -269,7 +271,7 @@ def memory_over_warm_requests(h: Harness, cfg: Config) -> Row:
     growth = after - first
     mb = 1024 * 1024
     figure = f"RSS {first / mb:.1f} MB after 100, {after / mb:.1f} MB after {cfg.rss_requests:,}: {growth / mb:+.2f} MB"
-    return Row("h", "memory over warm requests", DIRECT, cfg.rss_requests, figure, {}, ok=statuses == {200},
+    return Row("h", "memory over warm requests", PYTHON_CALL, cfg.rss_requests, figure, {}, ok=statuses == {200},
                target=f"≤ {overhead.RSS_TARGET_BYTES // mb} MB growth",
                met=None if cfg.quick else growth <= overhead.RSS_TARGET_BYTES,
                note="key cache off: an ARM call per request; gc.collect() before each reading")  # fmt: skip
@@ -278,7 +280,7 @@ def memory_over_warm_requests(h: Harness, cfg: Config) -> Row:
 def chain_cost(h: Harness, cfg: Config) -> Row:
     counts = overhead.chain_counts(h)
     kv = sum(counts[name] for name in overhead.KV_OPERATIONS)
-    return Row("i", "one token acquisition (scale inputs)", DIRECT, 1, f"{kv} Key Vault requests", counts,
+    return Row("i", "one token acquisition (scale inputs)", PYTHON_CALL, 1, f"{kv} Key Vault requests", counts,
                ok=counts["entra.token"] == 1, note="see 'Scale' below")  # fmt: skip
 
 

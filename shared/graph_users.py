@@ -19,7 +19,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 GRAPH_MAX_PAGE = 999
 # Applied with fullmatch: `$` would also match before a trailing newline.
-_PROPERTY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+PROPERTY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _DIGITS = re.compile(r"[0-9]{1,5}")  # ASCII only: str.isdigit() also accepts "²"
 
 
@@ -36,7 +36,7 @@ def parse_select(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
     items = [item.strip() for item in value.split(",")]
-    if any(not _PROPERTY.fullmatch(item) for item in items):
+    if any(not PROPERTY_NAME.fullmatch(item) for item in items):
         raise BadRequest(
             "Query parameter 'select' must be a comma-separated list of Graph property names "
             "(letters and digits, starting with a letter), e.g. select=id,displayName."

@@ -9,10 +9,11 @@ from .events import HANDLED_EVENT_TYPES, EventVerdict, judge_event
 from .plan import Plan, plan_rollover
 from .proof import GRAPH_PROOF_AUDIENCE, ProofBuilder
 from .service import RolloverService
-from .triggers import parse_dry_run, parse_flag, run_on_event, run_on_timer
+from .triggers import BOOLEAN_VALUES, parse_dry_run, parse_flag, run_on_event, run_on_timer
 from .versions import CertificateVersions
 
 __all__ = [
+    "BOOLEAN_VALUES",
     "GRAPH_PROOF_AUDIENCE",
     "HANDLED_EVENT_TYPES",
     "ApplicationKeys",

@@ -24,7 +24,7 @@ from .events import judge_event
 from .service import RolloverService
 
 _LOGGER = logging.getLogger("shared.rollover")
-_BOOLEAN = {"true": True, "false": False}
+BOOLEAN_VALUES = {"true": True, "false": False}
 
 
 class RolloverHost(Protocol):
@@ -37,7 +37,7 @@ def parse_flag(value: str | None, name: str) -> bool:
     """A boolean query parameter: absent means false; only ``true`` / ``false`` (any case) are accepted."""
     if value is None:
         return False
-    flag = _BOOLEAN.get(value.strip().lower())
+    flag = BOOLEAN_VALUES.get(value.strip().lower())
     if flag is None:
         raise BadRequest(f"Query parameter '{name}' must be true or false.")
     return flag

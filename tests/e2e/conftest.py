@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -9,10 +10,15 @@ from pathlib import Path
 
 import pytest
 import requests
+from openapi_core import Config, OpenAPI
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
+from openapi_core.templating.paths.exceptions import PathNotFound
+from openapi_core.validation.response.exceptions import MissingData
 
 from emulator import Emulator
 from emulator.host import serve
 from shared import settings as setting_names
+from shared.openapi import build_document
 from shared.runtime import reset_runtime
 
 APP_DIR = Path(__file__).resolve().parents[2]  # function_app.py and host.json
@@ -41,12 +47,38 @@ def master_key() -> str:
     return MASTER_KEY
 
 
+# RFC 9457's media type is JSON; openapi-core deserializes only application/json by itself.
+CONTRACT = OpenAPI.from_dict(
+    build_document(), config=Config(extra_media_type_deserializers={"application/problem+json": json.loads})
+)
+
+
+def assert_conforms(response: requests.Response) -> None:
+    """Every response the suite receives must be one the OpenAPI document describes.
+
+    Status, media type, body schema and the documented headers are checked (openapi-core). Two
+    answers are the host's, not the app's: a path the app does not serve (404 without a body), and
+    the bodyless 401 for a missing or wrong function key.
+    """
+    try:
+        CONTRACT.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
+    except PathNotFound:
+        return
+    except MissingData:
+        if response.status_code == 401 and not response.content:
+            return
+        raise
+    except Exception as exc:
+        detail = getattr(exc, "__cause__", None) or exc
+        pytest.fail(
+            f"{response.request.method} {response.request.path_url} answered {response.status_code} "
+            f"outside the OpenAPI document: {detail}\n{response.text[:500]}"
+        )
+
+
 @dataclass
 class FunctionClient:
     base_url: str
-
-    def get(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
-        return self.request("GET", path, key=key, headers=headers, **params)
 
     def request(
         self, method: str, path: str, *, key: bool = True, headers: dict | None = None, **params: str
@@ -54,13 +86,17 @@ class FunctionClient:
         all_headers = dict(headers or {})
         if key:
             all_headers["x-functions-key"] = FUNCTION_KEY
-        return requests.request(method, f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
+        response = requests.request(
+            method, f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60
+        )
+        assert_conforms(response)
+        return response
+
+    def get(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
+        return self.request("GET", path, key=key, headers=headers, **params)
 
     def post(self, path: str, *, key: bool = True, headers: dict | None = None, **params: str) -> requests.Response:
-        all_headers = dict(headers or {})
-        if key:
-            all_headers["x-functions-key"] = FUNCTION_KEY
-        return requests.post(f"{self.base_url}/api/{path}", params=params, headers=all_headers, timeout=60)
+        return self.request("POST", path, key=key, headers=headers, **params)
 
 
 Configure = Callable[..., FunctionClient]
@@ -91,3 +127,8 @@ def configure(emu: Emulator, function_base_url: str, monkeypatch: pytest.MonkeyP
 @pytest.fixture
 def client(configure: Configure) -> FunctionClient:
     return configure()
+
+
+@pytest.fixture
+def function_key() -> str:
+    return FUNCTION_KEY

@@ -1,0 +1,188 @@
+"""The OpenAPI document and the code agree: routes, methods, auth levels, parameters, roles, problem types.
+
+The document is generated from the code's own constants (shared/openapi.py); these tests catch
+what generation cannot: a route, a method, a query parameter or a role that exists on one side
+only, and a committed openapi.json that is not the generated one. The statuses are checked the
+other way round by the end-to-end suite, which validates every response it receives.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+from openapi_spec_validator import validate
+
+import function_app
+from shared import roles as role_names
+from shared.cosmos_keys import KeyType
+from shared.errors import ProblemError
+from shared.openapi import OPERATIONS, build_document, document_json, problem_types
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = build_document()
+
+
+def _http_functions() -> dict[str, tuple[str, frozenset[str], str]]:
+    """function name -> (route, methods, auth level) as registered on function_app.app."""
+    function_app.app.functions_bindings = {}  # azure-functions refuses to index the same app twice otherwise
+    found = {}
+    for function in function_app.app.get_functions():
+        trigger = function.get_trigger()
+        if trigger is None or trigger.get_binding_name() != "httpTrigger":
+            continue
+        methods = frozenset(str(getattr(m, "value", m)).lower() for m in trigger.methods or [])
+        level = str(getattr(trigger.auth_level, "value", trigger.auth_level) or "function").lower()
+        found[function.get_function_name()] = (trigger.route, methods, level)
+    return found
+
+
+def _handler_sources() -> dict[str, ast.FunctionDef]:
+    tree = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    handlers = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            if (
+                isinstance(decorator, ast.Call)
+                and getattr(decorator.func, "attr", "") == "function_name"
+                and isinstance(decorator.args[0], ast.Constant)
+            ):
+                handlers[decorator.args[0].value] = node
+    return handlers
+
+
+def _query_names(handler: ast.FunctionDef) -> set[str]:
+    """Query parameters the handler reads: query_param(req, "x") and req.params.get("x")."""
+    names = set()
+    for node in ast.walk(handler):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "query_param" and len(node.args) == 2:
+            names.add(node.args[1].value)
+        elif (
+            isinstance(func, ast.Attribute)
+            and func.attr == "get"
+            and isinstance(func.value, ast.Attribute)
+            and func.value.attr == "params"
+        ):
+            names.add(node.args[0].value)
+    return names
+
+
+def _roles(handler: ast.FunctionDef) -> frozenset[str]:
+    """Roles named by the handler's authorize(..., any_of=...) call."""
+    for node in ast.walk(handler):
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "authorize":
+            any_of = next(k.value for k in node.keywords if k.arg == "any_of")
+            if isinstance(any_of, ast.Name):
+                return getattr(role_names, any_of.id)
+            if isinstance(any_of, ast.Call) and getattr(any_of.func, "id", "") == "cosmos_roles":
+                return frozenset().union(*(role_names.cosmos_roles(t) for t in KeyType))
+            raise AssertionError(f"unrecognised any_of: {ast.unparse(any_of)}")
+    return frozenset()
+
+
+def test_committed_document_is_the_generated_one():
+    committed = (ROOT / "openapi.json").read_text(encoding="utf-8")
+    assert committed == document_json(), "regenerate: python -m shared.openapi > openapi.json"
+
+
+def test_document_is_valid_openapi_3_1():
+    validate(json.loads(document_json()))
+    assert DOC["openapi"].startswith("3.1")
+
+
+def test_every_http_function_is_documented_and_nothing_else():
+    registered = _http_functions()
+    documented = {op.function for op in OPERATIONS}
+    assert documented == set(registered), "route on one side only"
+    for op in OPERATIONS:
+        route, methods, level = registered[op.function]
+        assert f"/{route}" == op.path, op.function
+        assert methods == {op.method}, op.function
+        assert (level != "anonymous") == op.function_key, op.function
+        assert op.method in DOC["paths"][op.path]
+
+
+def test_path_parameters_are_the_route_template_parameters():
+    registered = _http_functions()
+    for op in OPERATIONS:
+        route = registered[op.function][0]
+        in_route = {segment.strip("{}").split(":")[0] for segment in route.split("/") if segment.startswith("{")}
+        assert {p.name for p in op.parameters if p.location == "path"} == in_route, op.function
+
+
+def test_query_parameters_are_the_ones_each_handler_reads():
+    handlers = _handler_sources()
+    for op in OPERATIONS:
+        documented = {p.name for p in op.parameters if p.location == "query"}
+        assert documented == _query_names(handlers[op.function]), op.function
+
+
+def test_roles_are_the_ones_each_handler_demands():
+    handlers = _handler_sources()
+    for op in OPERATIONS:
+        demanded = _roles(handlers[op.function])
+        assert demanded == op.roles, op.function
+        assert (demanded != frozenset()) == bool(op.caller_token and op.roles), op.function
+        operation = DOC["paths"][op.path][op.method]
+        if demanded:
+            assert operation["x-app-roles"]["anyOf"] == sorted(demanded)
+            bearer = [s["entraBearer"] for s in operation["security"] if "entraBearer" in s]
+            assert bearer and all(sorted(demanded) == roles for roles in bearer)
+
+
+def test_every_problem_status_is_documented_somewhere_and_every_error_status_has_a_problem_class():
+    classes = problem_types().values()
+    documented = {int(status) for path in DOC["paths"].values() for op in path.values() for status in op["responses"]}
+    assert {cls.status for cls in classes} <= documented
+    assert documented - {200, 500} <= {cls.status for cls in classes}
+
+
+def test_problem_types_are_the_error_classes_and_are_in_the_readme():
+    enum = DOC["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for uri, cls in problem_types().items():
+        assert uri in enum
+        assert issubclass(cls, ProblemError)
+        assert f"`{uri}`" in readme, f"README 'Problem types' lacks {uri}"
+        assert uri.startswith("tag:")
+
+
+@pytest.mark.parametrize(
+    ("schema_path", "valid", "invalid"),
+    [
+        (("/cosmos/{account}/keys", "account"), ["abc", "cosmos-orders", "a" * 44], ["ab", "A-b-c", "a" * 45, "a_b"]),
+        (("/graph/users", "select"), ["id", "id,displayName", " id , mail "], ["", "id,", "1d", "id;x", "id,,x"]),
+    ],
+)
+def test_parameter_patterns_match_what_the_code_accepts(schema_path, valid, invalid):
+    """The document's patterns are the code's: what one accepts the other does (ECMA regex via jsonschema)."""
+    from jsonschema import Draft202012Validator
+
+    from shared.cosmos_account import is_valid_account_name
+    from shared.errors import BadRequest
+    from shared.graph_users import parse_select
+
+    path, name = schema_path
+    parameter = next(p for p in DOC["paths"][path]["get"]["parameters"] if p["name"] == name)
+    validator = Draft202012Validator(parameter["schema"])
+
+    def code_accepts(value: str) -> bool:
+        if name == "account":
+            return is_valid_account_name(value)
+        try:
+            parse_select(value)
+        except BadRequest:
+            return False
+        return True
+
+    for value in valid:
+        assert validator.is_valid(value) and code_accepts(value), value
+    for value in invalid:
+        assert not validator.is_valid(value) and not code_accepts(value), value
