@@ -12,14 +12,14 @@ import threading
 from collections.abc import Callable, Hashable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from .retry import remaining
 
 V = TypeVar("V")
 
 
-class SingleFlight(Generic[V]):
+class SingleFlight[V]:
     def __init__(self) -> None:
         self._guard = threading.Lock()
         self._flights: dict[Hashable, Future[V]] = {}
