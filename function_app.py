@@ -11,8 +11,8 @@ from shared.cosmos_keys import parse_key_type, validate_account_name
 from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.openapi import document_json
+from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 

@@ -36,6 +36,12 @@ def _without_anchors(pattern: str) -> str:
     return pattern.removeprefix("^").removesuffix("$")
 
 
+def _whole(pattern: str) -> str:
+    """The code matches with ``fullmatch``; a JSON Schema ``pattern`` searches, so anchor it."""
+    return f"^(?:{_without_anchors(pattern)})$"
+
+
+ACCOUNT_NAME_PATTERN = _whole(ACCOUNT_NAME.pattern)
 _PROPERTY = _without_anchors(PROPERTY_NAME.pattern)
 # parse_select: items split on commas, whitespace around each item ignored, no empty item.
 SELECT_PATTERN = rf"^\s*{_PROPERTY}\s*(,\s*{_PROPERTY}\s*)*$"
@@ -121,7 +127,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 "account",
                 "path",
                 "The account *name*: 3-44 lowercase letters, digits or hyphens. Anything else is a 400.",
-                {"type": "string", "pattern": ACCOUNT_NAME.pattern, "minLength": 3, "maxLength": 44},
+                {"type": "string", "pattern": ACCOUNT_NAME_PATTERN, "minLength": 3, "maxLength": 44},
                 required=True,
             ),
             Parameter(
@@ -360,7 +366,7 @@ def _schemas() -> dict[str, Any]:
             "type": "object",
             "required": ["account", "type", "primaryReadonlyMasterKey", "secondaryReadonlyMasterKey"],
             "properties": {
-                "account": {"type": "string", "pattern": ACCOUNT_NAME.pattern},
+                "account": {"type": "string", "pattern": ACCOUNT_NAME_PATTERN},
                 "type": {"type": "string", "enum": [str(t) for t in KeyType]},
                 "primaryMasterKey": {"type": "string"},
                 "secondaryMasterKey": {"type": "string"},

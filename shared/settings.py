@@ -7,7 +7,6 @@ live here and nowhere else.
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Mapping

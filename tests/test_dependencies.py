@@ -9,9 +9,9 @@ stops depending on it. The deployed code is what ``.funcignore`` ships: ``functi
 from __future__ import annotations
 
 import ast
-import inspect
 import functools
 import importlib.util
+import inspect
 import re
 import sys
 from importlib.metadata import PackageNotFoundError, distribution, packages_distributions, version
