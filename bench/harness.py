@@ -85,7 +85,10 @@ class Harness(AbstractContextManager["Harness"]):
         # azure-functions rejects a second indexing of the same app as duplicates unless its
         # index is cleared; the runtime already indexed it when the host started.
         function_app.app.functions_bindings = {}
-        functions = {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+        try:
+            functions = {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+        finally:
+            function_app.app.functions_bindings = {}
         return functions[function]
 
     @contextlib.contextmanager

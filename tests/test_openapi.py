@@ -23,11 +23,23 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = build_document()
 
 
+def _indexed_functions() -> list:
+    """function_app.app's functions, indexed without leaving a trace.
+
+    azure-functions remembers the names it indexed and refuses to index them again: the index is
+    cleared before (the host may have indexed the app) and after (so the host still can).
+    """
+    function_app.app.functions_bindings = {}
+    try:
+        return function_app.app.get_functions()
+    finally:
+        function_app.app.functions_bindings = {}
+
+
 def _http_functions() -> dict[str, tuple[str, frozenset[str], str]]:
     """function name -> (route, methods, auth level) as registered on function_app.app."""
-    function_app.app.functions_bindings = {}  # azure-functions refuses to index the same app twice otherwise
     found = {}
-    for function in function_app.app.get_functions():
+    for function in _indexed_functions():
         trigger = function.get_trigger()
         if trigger is None or trigger.get_binding_name() != "httpTrigger":
             continue
@@ -74,10 +86,9 @@ def _query_names(handler: ast.FunctionDef) -> set[str]:
 
 def _declared_roles() -> dict[str, frozenset[str] | None]:
     """Each HTTP function's ``route(..., roles=...)`` (recorded on the wrapper as ``caller_roles``)."""
-    function_app.app.functions_bindings = {}
     return {
         f.get_function_name(): f.get_user_function().caller_roles
-        for f in function_app.app.get_functions()
+        for f in _indexed_functions()
         if f.get_trigger() is not None and f.get_trigger().get_binding_name() == "httpTrigger"
     }
 
