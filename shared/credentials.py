@@ -3,8 +3,10 @@
 In Azure (App Service/Functions set ``IDENTITY_ENDPOINT``) this is
 ``ManagedIdentityCredential`` — user-assigned when ``AZURE_CLIENT_ID`` is set. Run locally with
 Core Tools there is no managed identity, so the developer's Azure CLI (or azd) login stands in.
-``DefaultAzureCredential`` is avoided on purpose: its chain probes IMDS and environment
-credentials that would mask a misconfiguration in production.
+``DefaultAzureCredential`` is not the default on purpose: its full chain probes IMDS and
+environment credentials that would mask a misconfiguration in production. Setting
+``AZURE_TOKEN_CREDENTIALS`` (azure-identity's standard switch) opts into it, narrowed as
+azure-identity narrows it (e.g. ``ManagedIdentityCredential`` in Azure, ``dev`` locally).
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from azure.identity import (
     AzureCliCredential,
     AzureDeveloperCliCredential,
     ChainedTokenCredential,
+    DefaultAzureCredential,
     ManagedIdentityCredential,
 )
 
-from .errors import ProblemError, Upstream, UpstreamFailed
+from .errors import Misconfigured, ProblemError, Upstream, UpstreamFailed
 from .retry import BoundedRetryPolicy
-from .settings import Settings
+from .settings import AZURE_TOKEN_CREDENTIALS, Settings
 from .upstream_errors import from_managed_identity_error
 from .upstream_logging import azure_core_hooks
 
@@ -111,12 +114,26 @@ def transport_options(settings: Settings) -> dict[str, Any]:
 def build_function_identity(settings: Settings) -> TokenCredential:
     """The credential for Key Vault (and, in managed-identity mode, for ARM and Graph)."""
     options = transport_options(settings)
-    if settings.use_managed_identity:
+    if settings.token_credentials:
+        # AZURE_TOKEN_CREDENTIALS set: azure-identity's own DefaultAzureCredential, which reads the
+        # variable itself and keeps only what it names (``dev``: developer logins; ``prod``:
+        # environment, workload identity, managed identity; or exactly one credential, e.g.
+        # ManagedIdentityCredential, which then skips the IMDS probe). Nothing is reimplemented here.
+        try:
+            credential: Any = DefaultAzureCredential(
+                managed_identity_client_id=settings.managed_identity_client_id,
+                process_timeout=int(max(settings.upstream_timeout_seconds, 10)),
+                **options,
+                **_recording_hooks(azure_core_hooks("managed-identity")),
+            )
+        except ValueError as exc:  # azure-identity refused the value settings accepted: still a 503
+            raise Misconfigured([(AZURE_TOKEN_CREDENTIALS, str(exc))]) from None
+    elif settings.use_managed_identity:
         mi_options: dict[str, Any] = {**options, **_recording_hooks(azure_core_hooks("managed-identity"))}
         if _app_service_protocol():
             # Only the App Service flavour takes a retry policy class; IMDS brings its own.
             mi_options["retry_policy_class"] = retry_policy_class(settings)
-        credential: Any = ManagedIdentityCredential(client_id=settings.managed_identity_client_id, **mi_options)
+        credential = ManagedIdentityCredential(client_id=settings.managed_identity_client_id, **mi_options)
     else:
         credential = ChainedTokenCredential(
             AzureCliCredential(process_timeout=int(max(settings.upstream_timeout_seconds, 10))),

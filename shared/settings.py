@@ -36,6 +36,9 @@ COSMOS_KEYS_CACHE_SECONDS = "COSMOS_KEYS_CACHE_SECONDS"
 KEY_VAULT_VERIFY_CHALLENGE_RESOURCE = "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
 CALLER_AUDIENCE = "CALLER_AUDIENCE"
 CREDENTIAL_MODE = "CREDENTIAL_MODE"
+# azure-identity's own switch for DefaultAzureCredential (azure-identity >= 1.23): read by the SDK
+# itself from the process environment; validated here so a typo is a 503, not a 500.
+AZURE_TOKEN_CREDENTIALS = "AZURE_TOKEN_CREDENTIALS"  # noqa: S105 - a variable name, not a secret
 UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"
 ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
 # Read by the Functions host itself (the timer's `%ROLLOVER_SCHEDULE%`); validated here so
@@ -72,6 +75,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     ENTRA_APPLICATION_OBJECT_ID,
     ROLLOVER_SCHEDULE,
     ROLLOVER_GRACE_DAYS,
+    AZURE_TOKEN_CREDENTIALS,
     IDENTITY_ENDPOINT,
     MSI_ENDPOINT,
     "IDENTITY_HEADER",
@@ -105,6 +109,23 @@ _NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-]+")
 DEFAULT_ROLLOVER_SCHEDULE = "0 0 3 * * *"
 DEFAULT_ROLLOVER_GRACE_DAYS = 7
 MAX_ROLLOVER_GRACE_DAYS = 3650
+
+# The values DefaultAzureCredential accepts for AZURE_TOKEN_CREDENTIALS, compared case-insensitively
+# (azure-identity _credentials/default.py and _internal/utils.process_credential_exclusions): a
+# group, or the one credential to use. tests/test_token_credentials.py checks this list against
+# the installed azure-identity's own.
+TOKEN_CREDENTIALS_VALUES: tuple[str, ...] = (
+    "dev",
+    "prod",
+    "EnvironmentCredential",
+    "WorkloadIdentityCredential",
+    "ManagedIdentityCredential",
+    "VisualStudioCodeCredential",
+    "AzureCliCredential",
+    "AzurePowerShellCredential",
+    "AzureDeveloperCliCredential",
+    "InteractiveBrowserCredential",
+)
 
 MIN_ASSERTION_LIFETIME = 60
 MAX_ASSERTION_LIFETIME = 600
@@ -152,6 +173,9 @@ class Settings:
     caller_audiences: tuple[str, ...] = ()
     upstream_timeout_seconds: float = 10.0
     use_managed_identity: bool = True
+    # AZURE_TOKEN_CREDENTIALS as given (None: unset): the function's identity is then the one
+    # azure-identity's DefaultAzureCredential picks for it.
+    token_credentials: str | None = None
     application_object_id: str | None = None
     rollover_schedule: str = DEFAULT_ROLLOVER_SCHEDULE
     rollover_grace_days: int = DEFAULT_ROLLOVER_GRACE_DAYS
@@ -350,6 +374,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         caller_audiences=audiences,
         upstream_timeout_seconds=timeout,
         use_managed_identity=bool(r.raw(IDENTITY_ENDPOINT) or r.raw(MSI_ENDPOINT)),
+        token_credentials=_token_credentials(r),
         application_object_id=application_object_id,
         rollover_schedule=schedule,
         rollover_grace_days=grace_days,
@@ -398,6 +423,18 @@ def _caller_audiences(r: _Reader) -> tuple[bool, tuple[str, ...]]:
         )
         return True, ()
     return True, tuple(dict.fromkeys(items))
+
+
+def _token_credentials(r: _Reader) -> str | None:
+    value = r.raw(AZURE_TOKEN_CREDENTIALS)
+    if value is None:
+        return None
+    if value.lower() not in {v.lower() for v in TOKEN_CREDENTIALS_VALUES}:
+        r.problem(
+            AZURE_TOKEN_CREDENTIALS, "must be dev, prod or one credential: " + ", ".join(TOKEN_CREDENTIALS_VALUES[2:])
+        )
+        return None
+    return value
 
 
 def _vault_url(r: _Reader, cloud: Cloud) -> str | None:
