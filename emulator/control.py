@@ -22,7 +22,7 @@ _SIGNING_KEY_FIELDS = ("kid",)
 _ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
-                        "subject_begins_with", "subject_ends_with", "name")  # fmt: skip
+                        "subject_begins_with", "subject_ends_with", "name", "validate")  # fmt: skip
 
 
 class Controlled(Protocol):

@@ -12,6 +12,7 @@ from emulator.arm import ArmSurface
 from emulator.control import ControlSurface
 from emulator.directory import Directory
 from emulator.entra import EntraSurface
+from emulator.eventgrid import EventGrid
 from emulator.faults import Counters, Faults
 from emulator.graph import GraphSurface
 from emulator.httpd import HttpsServer
@@ -36,6 +37,7 @@ class Emulator:
             seed=self.seed,
             tokens=TokenService(self.seed.tenant_id, lambda: self.context.url("login")),
             directory=Directory(self.seed),
+            events=EventGrid(topic=self.seed.vault_resource_id),
         )
         ctx = self.context
         self.directory = ctx.directory  # app registrations: shared by Entra and Graph

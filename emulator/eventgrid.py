@@ -12,6 +12,9 @@
 # - The Functions host endpoint: POST {host}/runtime/webhooks/EventGrid?functionName={name} with
 #   `aeg-event-type: Notification` and the host's key (COMMON.md shared contract;
 #   learn.microsoft.com/azure/azure-functions/functions-bindings-event-grid-trigger, "Local testing").
+# - Webhook validation handshake at subscription creation (a Microsoft.EventGrid.SubscriptionValidationEvent
+#   with data.validationCode, `aeg-event-type: SubscriptionValidation`, answered 200
+#   {"validationResponse": code}): learn.microsoft.com/azure/event-grid/webhook-event-delivery.
 from __future__ import annotations
 
 import datetime as dt
@@ -130,9 +133,11 @@ class Delivery:
 
 
 class EventGrid:
-    """Subscriptions and asynchronous, filtered, retried delivery (as Event Grid pushes)."""
+    """Subscriptions and asynchronous, filtered, retried delivery (as Event Grid pushes).
+    `topic`: the system topic's source (the vault's resource id), named in validation events."""
 
-    def __init__(self) -> None:
+    def __init__(self, topic: str = "") -> None:
+        self.topic = topic
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
         self._subscriptions: dict[str, Subscription] = {}
@@ -154,9 +159,14 @@ class EventGrid:
         subject_begins_with: str = "",
         subject_ends_with: str = "",
         name: str | None = None,
+        validate: bool = False,
     ) -> Subscription:
         """Registers a subscription; `subject` is shorthand for begins-with and ends-with the same
-        value (how a subscription is filtered to one certificate name). Returns it."""
+        value (how a subscription is filtered to one certificate name). `validate`: first run the
+        webhook validation handshake, as Event Grid does for a WebHook endpoint (an AzureFunction
+        endpoint needs none); ValueError when the endpoint does not echo the code. Returns it."""
+        if validate:
+            self._handshake(host_base_url, function_name, master_key)
         if subject is not None:
             subject_begins_with = subject_ends_with = subject
         subscription = Subscription(
@@ -171,6 +181,32 @@ class EventGrid:
         with self._lock:
             self._subscriptions[subscription.name] = subscription
         return subscription
+
+    def _handshake(self, host_base_url: str, function_name: str, master_key: str) -> None:
+        code = str(uuid.uuid4())
+        event = {
+            "id": str(uuid.uuid4()),
+            "topic": self.topic,
+            "subject": "",
+            "data": {"validationCode": code},
+            "eventType": "Microsoft.EventGrid.SubscriptionValidationEvent",
+            "eventTime": event_time(),
+            "metadataVersion": "1",
+            "dataVersion": "1",
+        }
+        try:
+            answer = requests.post(
+                webhook_url(host_base_url, function_name),
+                json=[event],
+                headers={"aeg-event-type": "SubscriptionValidation", "x-functions-key": master_key},
+                timeout=30,
+            )
+            echoed = answer.json().get("validationResponse") if answer.status_code == 200 else None
+        except (requests.RequestException, ValueError, AttributeError):
+            echoed = None
+        if echoed != code:
+            # Event Grid's own words for a failed handshake when creating the subscription [D].
+            raise ValueError(f"Webhook validation handshake failed for {webhook_url(host_base_url, function_name)}")
 
     def unsubscribe(self, name: str) -> None:
         with self._lock:

@@ -298,3 +298,30 @@ def test_renewal_is_newer_than_the_seed_by_every_date(emu):
     entries = {v.version: v for v in emu.keyvault.certificates[emu.seed.certificate_name]}
     assert entries[renewed].created > entries[seed].created
     assert entries[renewed].not_before > entries[seed].not_before
+
+
+def test_validation_handshake_with_the_local_host(emu, grid_host):
+    url, received = grid_host
+    subscription = emu.eventgrid.subscribe(url, "on_event", MASTER_KEY, validate=True)
+    assert subscription in emu.eventgrid.subscriptions()
+    assert received() == []  # the handshake is answered by the host, not handed to the function
+    with pytest.raises(ValueError, match="Webhook validation handshake failed"):
+        emu.eventgrid.subscribe(url, "on_event", "not-the-master-key", validate=True)
+    assert len(emu.eventgrid.subscriptions()) == 1
+
+
+def test_validation_handshake_refused_by_an_endpoint_that_does_not_echo(emu, receiver):
+    with pytest.raises(ValueError, match="Webhook validation handshake failed"):
+        emu.eventgrid.subscribe(receiver.url, "f", MASTER_KEY, validate=True)
+    (request,) = receiver.requests
+    assert request["headers"]["aeg-event-type"] == "SubscriptionValidation"
+    (event,) = request["body"]
+    assert event["eventType"] == "Microsoft.EventGrid.SubscriptionValidationEvent"
+    assert event["topic"] == emu.seed.vault_resource_id and event["data"]["validationCode"]
+    assert emu.eventgrid.subscriptions() == []
+
+
+def test_control_api_validation_refusal_is_400(http, emu, receiver):
+    body = {"host_base_url": receiver.url, "function_name": "f", "master_key": MASTER_KEY, "validate": True}
+    response = control(http, emu, "POST", "/_emulator/eventgrid/subscriptions", body)
+    assert response.status_code == 400 and "handshake" in response.json()["error"]
