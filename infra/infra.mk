@@ -5,6 +5,7 @@
 #   make clean-infra  removes .venv-infra
 # Separate venv: checkov pins many packages; the app's .venv never sees them.
 
+# python3, not the app's 3.13: checkov declares support up to Python 3.12.
 INFRA_PYTHON ?= python3
 INFRA_VENV   := .venv-infra
 INFRA_PY     := $(INFRA_VENV)/bin/python

@@ -257,7 +257,7 @@ def test_control_api_refusals(http, emu, path, body):
 def grid_host(tmp_path) -> Iterator[tuple[str, Any]]:
     """The local Functions host (python -m emulator.host, on azure-functions-runtime) serving the
     sample app, whose Event Grid function ``on_event`` records each event it gets (the shared contract)."""
-    from tests.functions_host.conftest import SAMPLE_APP, start_host, stop_host
+    from tests.functions_host.host_process import SAMPLE_APP, start_host, stop_host
 
     host = start_host(SAMPLE_APP, tmp_path, master_key=MASTER_KEY)
     try:

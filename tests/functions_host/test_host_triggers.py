@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.functions_host.conftest import FUNCTION_KEY, MASTER_KEY
+from tests.functions_host.host_process import FUNCTION_KEY, MASTER_KEY
 
 MASTER = MASTER_KEY
 

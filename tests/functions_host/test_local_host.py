@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.functions_host.conftest import FUNCTION_KEY, MASTER_KEY, SAMPLE_APP, start_host, stop_host
+from tests.functions_host.host_process import FUNCTION_KEY, MASTER_KEY, SAMPLE_APP, start_host, stop_host
 
 KEY = {"x-functions-key": FUNCTION_KEY}
 MASTER = {"x-functions-key": MASTER_KEY}
