@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -153,15 +154,21 @@ class TimerDispatcher:
 
 
 def _app_directory(app_or_dir: Any) -> Path:
-    """A directory, a module (its file's directory) or a FunctionApp (the module that defines it)."""
+    """A directory, a module (its file's directory) or a FunctionApp (the directory of the script
+    file, ``function_app.py`` or ``$PYTHON_SCRIPT_FILE_NAME``, that holds it at top level)."""
     if isinstance(app_or_dir, str | Path):
         return Path(app_or_dir).resolve()
     if isinstance(app_or_dir, ModuleType) and app_or_dir.__file__:
         return Path(app_or_dir.__file__).resolve().parent
+    script = os.environ.get("PYTHON_SCRIPT_FILE_NAME", "function_app.py")
     for module in list(sys.modules.values()):
-        if any(value is app_or_dir for value in vars(module).values()) and getattr(module, "__file__", None):
-            return Path(module.__file__).resolve().parent  # type: ignore[arg-type]
-    raise TypeError(f"cannot tell which function app directory {app_or_dir!r} comes from; pass the directory")
+        file = getattr(module, "__file__", None)
+        if file and Path(file).name == script and any(v is app_or_dir for v in vars(module).values()):
+            return Path(file).resolve().parent
+    raise TypeError(
+        f"{app_or_dir!r} is not the app of a loaded {script}: pass its directory (the worker runtime imports "
+        f"{script} from there; it serves one app per process)"
+    )
 
 
 @contextlib.contextmanager
