@@ -137,10 +137,9 @@ class FunctionHost:
     ) -> None:
         self.worker = worker or worker_for(app_directory)
         self.functions = {f.name: f for f in map(IndexedFunction.from_metadata, self.worker.functions)}
-        self.http_functions = sorted(
-            (f for f in self.functions.values() if f.route is not None),
-            key=lambda f: sort_key(f.route),  # type: ignore[arg-type]
-        )
+        # Most specific template first, so the first match is the one ASP.NET routing would pick.
+        routes = [(f.route, f) for f in self.functions.values() if f.route is not None]
+        self.http_routes = sorted(routes, key=lambda pair: sort_key(pair[0]))
         self.function_keys = [k for k in function_keys if k]
         self.master_key = master_key
         chosen = route_prefix(app_directory / "host.json") if prefix is None else prefix
@@ -150,7 +149,7 @@ class FunctionHost:
     # ------------------------------------------------------------------ keys
     @staticmethod
     def _presented_key(request: HostRequest, query: list[tuple[str, str]]) -> str:
-        return request.header("x-functions-key") or next((v for k, v in query if k == "code"), "")
+        return request.header("x-functions-key") or next((v for k, v in query if k.lower() == "code"), "")
 
     def _authorized(self, level: str, presented: str) -> bool:
         if level == "anonymous":
@@ -170,13 +169,12 @@ class FunctionHost:
             return self._admin_invoke(request, query, parts[2])
         if lowered[: len(self.prefix)] != self.prefix:
             return _EMPTY
-        return self._http(request, url.query, query, parts[len(self.prefix) :])
+        return self._http(request, query, parts[len(self.prefix) :])
 
-    def _http(self, request: HostRequest, raw_query: str, query: list[tuple[str, str]], parts: list[str]) -> HttpAnswer:
+    def _http(self, request: HostRequest, query: list[tuple[str, str]], parts: list[str]) -> HttpAnswer:
         method = request.method.upper()
-        for function in self.http_functions:
-            assert function.route is not None
-            values = function.route.match(parts)
+        for route, function in self.http_routes:
+            values = route.match(parts)
             if values is None or (function.methods is not None and method not in function.methods):
                 continue
             if not self._authorized(function.auth_level, self._presented_key(request, query)):
@@ -189,7 +187,7 @@ class FunctionHost:
                 route_values=values,
                 body=request.body,
             )
-            response = self._invoke(function, data, extra_metadata=None)
+            response = self._invoke(function, data)
             if response is None:
                 return HttpAnswer(500, [], b"")
             return self._http_output(function, response)
@@ -206,10 +204,10 @@ class FunctionHost:
             return HttpAnswer(204, [], b"")
         return answer
 
-    def _invoke(self, function: IndexedFunction, data: Any, extra_metadata: dict[str, Any] | None) -> Any | None:
+    def _invoke(self, function: IndexedFunction, data: Any) -> Any | None:
         """One invocation; the response, or None when the runtime reports a failure (logged here)."""
         p = self.worker.protos
-        metadata = {**trigger_data.sys_metadata(function.name), **(extra_metadata or {})}
+        metadata = trigger_data.sys_metadata(function.name)
         try:
             response = self.worker.invoke(
                 function.function_id,
@@ -233,7 +231,7 @@ class FunctionHost:
         return response
 
     def invoke_timer(self, function: IndexedFunction, *, last: Any = None, next_: Any = None) -> bool:
-        return self._invoke(function, trigger_data.timer_data(last=last, next_=next_), None) is not None
+        return self._invoke(function, trigger_data.timer_data(last=last, next_=next_)) is not None
 
     # ------------------------------------------------------------------ Event Grid webhook
     def _event_grid(self, request: HostRequest, query: list[tuple[str, str]]) -> HttpAnswer:
@@ -264,7 +262,7 @@ class FunctionHost:
         if kind != "Notification":
             return _problem(400, "aeg-event-type must be Notification, SubscriptionValidation or Unsubscribe")
         for event in events:
-            if self._invoke(function, trigger_data.event_grid_data(event), None) is None:
+            if self._invoke(function, trigger_data.event_grid_data(event)) is None:
                 return HttpAnswer(500, [], b"")
         return HttpAnswer(202, [], b"")
 
@@ -298,7 +296,7 @@ class FunctionHost:
             data = trigger_data.event_grid_data(event)
         else:
             data = self.worker.protos.TypedData(string=raw_input)
-        if self._invoke(function, data, None) is None:
+        if self._invoke(function, data) is None:
             logger.error("admin invocation of %s failed (the host would still have answered 202)", function.name)
         return HttpAnswer(202, [], b"")
 
