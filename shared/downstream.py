@@ -12,6 +12,7 @@ followed. A link from the API (Graph's ``@odata.nextLink``) that fails this is a
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +29,9 @@ from .upstream_errors import from_requests_error, from_requests_response
 from .upstream_logging import requests_hook
 
 _MIN_ATTEMPT_SECONDS = 0.5
+# The same verdict for the same URL, without re-parsing it twice per request: every warm ARM call
+# prepares the identical URL. A refusal raises and so is never remembered.
+_connection_origin = functools.lru_cache(maxsize=256)(connection_origin)
 
 
 class DownstreamClient:
@@ -50,6 +54,9 @@ class DownstreamClient:
         adapter = HTTPAdapter(max_retries=urllib3_retry(timeout_seconds), pool_connections=2, pool_maxsize=32)
         self._session.mount("https://", adapter)
         self._session.hooks["response"].append(requests_hook(str(upstream)))
+        # What Session.request would merge per call; with trust_env off it is the session's own
+        # proxies and CA bundle for this one origin, so it is worked out once.
+        self._send_settings = self._session.merge_environment_settings(self.base_url, {}, None, None, None)
 
     def _timeout(self) -> float:
         left = remaining()
@@ -89,7 +96,7 @@ class DownstreamClient:
                     timeout=self._timeout(),
                     # A redirect would take the request (and, on the same host, the token) elsewhere.
                     allow_redirects=False,
-                    **self._session.merge_environment_settings(prepared.url, {}, None, None, None),
+                    **self._send_settings,
                 )
             except requests.RequestException as exc:
                 raise from_requests_error(exc, self._upstream, action=action) from None
@@ -134,8 +141,8 @@ class DownstreamClient:
             )
             # Both the link as given and as prepared: requests percent-encodes a raw CR/LF or space,
             # which would hide them from a check of the prepared URL alone.
-            connection_origin(url)
-            connects_to = connection_origin(prepared.url or "")
+            _connection_origin(url)
+            connects_to = _connection_origin(prepared.url or "")
         except (UnsafeUrl, requests.RequestException, ValueError) as exc:
             # Never send the bearer token anywhere but the API's own origin (e.g. a forged nextLink).
             reason = str(exc) if isinstance(exc, UnsafeUrl) else "it is not a valid URL"

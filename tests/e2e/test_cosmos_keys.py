@@ -284,3 +284,19 @@ def test_no_secret_reaches_a_log_line_or_an_error_body(configure, emu, caplog):
     assert not JWT.search(text)
     for key in keys:
         assert key not in text
+
+
+def test_a_warm_success_logs_at_debug_and_a_failed_arm_call_at_info(configure, emu, caplog):
+    client = configure(COSMOS_KEYS_CACHE_SECONDS="0")
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 200  # cold: Key Vault, Entra at INFO
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 200
+    arm = [r for r in caplog.records if r.name == "shared.upstream" and getattr(r, "upstream", None) == "arm"]
+    assert [(r.levelno, r.http_status) for r in arm] == [(logging.DEBUG, 200)]
+    caplog.clear()
+    emu.faults.inject("arm.readonlykeys", status=403, times=1)
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 502
+    arm = [r for r in caplog.records if r.name == "shared.upstream" and getattr(r, "upstream", None) == "arm"]
+    assert [(r.levelno, r.http_status) for r in arm] == [(logging.INFO, 403)]
+    assert any(r.name == "shared.http" and r.levelno == logging.INFO and r.http_status == 502 for r in caplog.records)
