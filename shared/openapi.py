@@ -358,6 +358,7 @@ def _schemas() -> dict[str, Any]:
             "required": ["status"],
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "misconfigured"]},
+                "callerAuth": {"type": "string", "enum": ["entra", "function-key"]},
                 "missing": {"type": "array", "items": {"type": "string"}},
                 "problems": {"type": "array", "items": {"$ref": "#/components/schemas/SettingProblem"}},
             },
