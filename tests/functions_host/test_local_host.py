@@ -227,15 +227,31 @@ def test_timer_fires_on_its_schedule_from_an_app_setting(tmp_path):
         stop_host(host)
 
 
-def test_a_binding_name_that_does_not_match_the_parameter_fails_at_indexing(tmp_path):
-    (tmp_path / "host.json").write_text('{"version": "2.0"}', encoding="utf-8")
-    (tmp_path / "function_app.py").write_text(
-        "import azure.functions as func\n"
-        "app = func.FunctionApp()\n"
-        "@app.route(route='hello')\n"  # the trigger binding is named 'req' by default
+BROKEN_APPS = {
+    # The trigger binding is named 'req' by default; the parameter is not.
+    "binding name": (
+        "@app.route(route='hello')\n"
         "def hello(request: func.HttpRequest) -> func.HttpResponse:\n"
         "    return func.HttpResponse('hi')\n",
-        encoding="utf-8",
+        [
+            "FunctionLoadError: cannot load the hello function",
+            "the following parameters are declared in Python but not in the function definition",
+            "'request'",
+        ],
+    ),
+    "return annotation": (
+        "@app.route(route='hello')\ndef hello(req: func.HttpRequest) -> dict:\n    return {}\n",
+        ["FunctionLoadError: cannot load the hello function", 'Python return annotation "dict" does not match'],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_APPS))
+def test_a_broken_function_app_fails_at_indexing_with_the_runtimes_error(tmp_path, case):
+    source, expected = BROKEN_APPS[case]
+    (tmp_path / "host.json").write_text('{"version": "2.0"}', encoding="utf-8")
+    (tmp_path / "function_app.py").write_text(
+        "import azure.functions as func\napp = func.FunctionApp()\n" + source, encoding="utf-8"
     )
     host = start_host(tmp_path, tmp_path)
     try:
@@ -243,11 +259,31 @@ def test_a_binding_name_that_does_not_match_the_parameter_fails_at_indexing(tmp_
         text = host.text()
         assert not host.base_url
         # azure_functions_runtime's own FunctionLoadError, from its WorkerInitResponse.
-        assert "FunctionLoadError: cannot load the hello function" in text, text
-        assert "the following parameters are declared in Python but not in the function definition" in text
-        assert "'request'" in text
+        for words in expected:
+            assert words in text, text
     finally:
         stop_host(host)
+
+
+def test_an_unsupported_return_value_fails_the_invocation(tmp_path):
+    # No return annotation: indexing passes, and the runtime refuses the value when converting it.
+    (tmp_path / "host.json").write_text('{"version": "2.0"}', encoding="utf-8")
+    (tmp_path / "function_app.py").write_text(
+        "import azure.functions as func\n"
+        "app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)\n"
+        "@app.route(route='hello')\n"
+        "def hello(req):\n"
+        "    return {'not': 'an HttpResponse'}\n",
+        encoding="utf-8",
+    )
+    host = start_host(tmp_path, tmp_path)
+    try:
+        assert host.base_url, host.text()
+        response = requests.get(f"{host.base_url}/api/hello", timeout=30)
+        assert (response.status_code, response.content) == (500, b"")
+    finally:
+        stop_host(host)
+    assert "Executed 'Functions.hello' (Failed)" in host.text()
 
 
 def test_an_invocation_over_function_timeout_is_a_500(tmp_path):
