@@ -16,7 +16,12 @@ from the user's ``oid`` (access token claims reference).
 Signing keys: the JWK Set is cached for at most ``JWKS_REFRESH_SECONDS`` (PyJWKClient's
 ``lifespan``), so a key Entra withdraws from the JWKS stops being trusted within that interval;
 no per-``kid`` cache outlives it (PyJWKClient's ``cache_keys`` LRU has no expiry and stays off).
-An unknown ``kid`` refetches the set at most once per ``cooldown_duration``.
+An unknown ``kid`` refetches the set at most once per ``cooldown_duration``. The key under the
+token's ``kid`` must be an RSA key; any other key, or one PyJWT cannot use, is a 401 (never a 500).
+Neither the metadata request nor the JWKS request follows a redirect.
+
+The OpenID metadata is read once (single-flight: concurrent first callers share one request and
+wait at most the upstream timeout); once read, it is used without taking any lock.
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ import os
 import ssl
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 import requests
 
-from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed
+from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
 from .origins import UnsafeUrl, connection_origin
 from .retry import remaining
 from .settings import GUID, Settings
@@ -49,6 +56,16 @@ JWKS_REFRESH_SECONDS = 3600
 # reject a freshly rolled signing key for that long).
 JWKS_REFRESH_COOLDOWN_SECONDS = 5
 LEEWAY_SECONDS = 60
+# A caller waiting for another call's metadata request waits at most its timeout and this much.
+_WAIT_SLACK_SECONDS = 1.0
+
+
+class _Discovery(NamedTuple):
+    """What the OpenID metadata says: the signing-key client and the accepted issuers."""
+
+    jwks: jwt.PyJWKClient
+    issuers: list[str]
+    tenant_guid: str | None
 
 
 @dataclass(frozen=True)
@@ -109,57 +126,97 @@ class CallerAuthenticator:
         self._jwks_cooldown_seconds = jwks_cooldown_seconds
         self._audiences = list(settings.caller_audiences)
         self._metadata_url = f"{settings.authority_host}/{settings.tenant_id}/v2.0/.well-known/openid-configuration"
+        # Guards only the single-flight bookkeeping, never a network call.
         self._lock = threading.Lock()
-        self._issuers: list[str] | None = None
-        self._tenant_guid: str | None = None
-        self._jwks: jwt.PyJWKClient | None = None
+        self._discovered: _Discovery | None = None
+        self._in_flight: Future[_Discovery] | None = None
         self._session = requests.Session()
 
-    def _discover(self) -> tuple[jwt.PyJWKClient, list[str], str | None]:
+    def _discover(self) -> _Discovery:
+        """The tenant's issuers and signing-key client, read once from the OpenID metadata.
+
+        Once known, it is read without any lock. Concurrent first callers share one metadata
+        request (single-flight): the others wait for its outcome, at most the upstream timeout
+        (bounded by the request's budget) — a slow Entra never queues them one behind another,
+        and a failure is shared, not retried by each waiter in turn, nor cached.
+        """
+        discovered = self._discovered
+        if discovered is not None:
+            return discovered
         with self._lock:
-            if self._jwks is not None and self._issuers is not None:
-                return self._jwks, self._issuers, self._tenant_guid
-            timeout = self._settings.upstream_timeout_seconds
-            left = remaining()
-            if left is not None:
-                timeout = max(min(timeout, left), 0.5)
-            action = "the OpenID metadata request"
+            discovered = self._discovered
+            if discovered is not None:
+                return discovered
+            flight = self._in_flight
+            leader = flight is None
+            if flight is None:
+                flight = self._in_flight = Future()
+        if not leader:
             try:
-                # The metadata names the signing keys: it is read from the authority itself, never
-                # from wherever a redirect would lead.
-                response = self._session.get(self._metadata_url, timeout=timeout, allow_redirects=False)
-            except requests.RequestException as exc:
-                raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
-            if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
-                # No discovery document: Entra's well-known locations for a tenant-specific authority.
-                base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
-                metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
-            elif response.status_code != 200:
-                raise from_requests_response(response, Upstream.ENTRA, action=action)
-            else:
-                try:
-                    metadata = response.json()
-                except ValueError:
-                    metadata = None
-                if not isinstance(metadata, dict) or not metadata.get("issuer") or not metadata.get("jwks_uri"):
-                    raise UpstreamFailed("Entra's OpenID metadata has no issuer or jwks_uri.", upstream=Upstream.ENTRA)
-                try:
-                    https_jwks = connection_origin(str(metadata["jwks_uri"])).startswith("https://")
-                except UnsafeUrl:
-                    https_jwks = False
-                if not https_jwks:
-                    raise UpstreamFailed(
-                        "Entra's OpenID metadata names a jwks_uri that is not a plain https URL.",
-                        upstream=Upstream.ENTRA,
-                    )
-            issuer = str(metadata["issuer"])
-            # The v2.0 issuer is {authority}/{tenant GUID}/v2.0; the GUID also names the v1 issuer.
-            tenant_guid = issuer.rstrip("/").split("/")[-2] if issuer.rstrip("/").endswith("/v2.0") else None
-            issuers = [issuer]
-            template = self._settings.cloud.v1_issuer_template
-            if template and tenant_guid:
-                issuers.append(template.format(tenant=tenant_guid))
-            self._jwks = jwt.PyJWKClient(
+                return flight.result(timeout=self._timeout() + _WAIT_SLACK_SECONDS)
+            except FutureTimeout:
+                raise UpstreamTimeout(
+                    "Timed out waiting for Entra's OpenID metadata, requested by another call.",
+                    upstream=Upstream.ENTRA,
+                ) from None
+        try:
+            discovered = self._fetch_metadata()
+            self._discovered = discovered
+            flight.set_result(discovered)
+            return discovered
+        except BaseException as exc:
+            flight.set_exception(exc)
+            raise
+        finally:
+            with self._lock:
+                self._in_flight = None
+
+    def _timeout(self) -> float:
+        timeout = self._settings.upstream_timeout_seconds
+        left = remaining()
+        if left is not None:
+            timeout = max(min(timeout, left), 0.5)
+        return timeout
+
+    def _fetch_metadata(self) -> _Discovery:
+        action = "the OpenID metadata request"
+        try:
+            # The metadata names the signing keys: it is read from the authority itself, never
+            # from wherever a redirect would lead.
+            response = self._session.get(self._metadata_url, timeout=self._timeout(), allow_redirects=False)
+        except requests.RequestException as exc:
+            raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
+        if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
+            # No discovery document: Entra's well-known locations for a tenant-specific authority.
+            base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
+            metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
+        elif response.status_code != 200:
+            raise from_requests_response(response, Upstream.ENTRA, action=action)
+        else:
+            try:
+                metadata = response.json()
+            except ValueError:
+                metadata = None
+            if not isinstance(metadata, dict) or not metadata.get("issuer") or not metadata.get("jwks_uri"):
+                raise UpstreamFailed("Entra's OpenID metadata has no issuer or jwks_uri.", upstream=Upstream.ENTRA)
+            try:
+                https_jwks = connection_origin(str(metadata["jwks_uri"])).startswith("https://")
+            except UnsafeUrl:
+                https_jwks = False
+            if not https_jwks:
+                raise UpstreamFailed(
+                    "Entra's OpenID metadata names a jwks_uri that is not a plain https URL.",
+                    upstream=Upstream.ENTRA,
+                )
+        issuer = str(metadata["issuer"])
+        # The v2.0 issuer is {authority}/{tenant GUID}/v2.0; the GUID also names the v1 issuer.
+        tenant_guid = issuer.rstrip("/").split("/")[-2] if issuer.rstrip("/").endswith("/v2.0") else None
+        issuers = [issuer]
+        template = self._settings.cloud.v1_issuer_template
+        if template and tenant_guid:
+            issuers.append(template.format(tenant=tenant_guid))
+        try:
+            jwks = jwt.PyJWKClient(
                 str(metadata["jwks_uri"]),
                 # The set, not single keys, is cached: the per-kid LRU (cache_keys) never expires,
                 # so a withdrawn key would stay trusted for the life of the process.
@@ -167,12 +224,16 @@ class CallerAuthenticator:
                 cache_jwk_set=True,
                 lifespan=self._jwks_refresh_seconds,
                 timeout=self._settings.upstream_timeout_seconds,
+                # PyJWKClient (PyJWT >= 2.14) never follows a redirect of the JWKS request
+                # (tests/test_caller_metadata.py proves it against a trap).
                 ssl_context=_ssl_context(),
                 cooldown_duration=self._jwks_cooldown_seconds,
             )
-            self._issuers = issuers
-            self._tenant_guid = tenant_guid
-            return self._jwks, issuers, tenant_guid
+        except jwt.PyJWKClientError:
+            raise UpstreamFailed(
+                "Entra's OpenID metadata names a jwks_uri the function cannot use.", upstream=Upstream.ENTRA
+            ) from None
+        return _Discovery(jwks, issuers, tenant_guid)
 
     def authenticate(self, authorization: str | None) -> Caller:
         """The caller a valid token names (whatever kind of token it is); 401 for any other token."""
@@ -204,8 +265,13 @@ class CallerAuthenticator:
                 "The tenant's signing keys (JWKS) hold no usable key to validate the caller's token.",
                 upstream=Upstream.ENTRA,
             ) from None
-        except jwt.PyJWKClientError:
+        except (jwt.PyJWTError, TypeError, ValueError):
+            # PyJWKClientError (no such kid) or anything else PyJWT raises for the key set.
             raise Unauthorized("The bearer token was not signed by a key of the tenant.") from None
+        if signing_key.key_type != "RSA":
+            # Entra signs access tokens with RSA keys only; a key of another type under this kid
+            # (EC, oct) must not be tried with RS256 — it is refused, not an error of the function.
+            raise Unauthorized("The bearer token names a signing key that is not an RSA key of the tenant.")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -224,7 +290,8 @@ class CallerAuthenticator:
             raise Unauthorized("The bearer token was issued for another audience.") from None
         except jwt.InvalidIssuerError:
             raise Unauthorized("The bearer token was not issued by this function's tenant.") from None
-        except jwt.InvalidTokenError:
+        except (jwt.PyJWTError, TypeError, ValueError):
+            # InvalidTokenError, and also InvalidKeyError or a TypeError for a key PyJWT cannot use.
             raise Unauthorized("The bearer token's signature or claims are invalid.") from None
         if tenant_guid and claims.get("tid") not in (None, tenant_guid):
             raise Unauthorized("The bearer token was issued for another tenant.")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jwt
 import pytest
 
 from shared.caller_auth import CallerAuthenticator
-from shared.errors import UpstreamFailed
+from shared.errors import ProblemError, Unauthorized, UpstreamFailed
 from shared.settings import Settings
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
@@ -18,11 +22,16 @@ TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 class Metadata(BaseHTTPRequestHandler):
     answer: tuple[int, dict[str, str], bytes] = (200, {}, b"{}")
+    # Answers by path (e.g. the JWKS beside the metadata); any other path gets `answer`.
+    by_path: dict[str, tuple[int, dict[str, str], bytes]] = {}  # noqa: RUF012
+    delay_seconds = 0.0
     paths: list[str] = []  # noqa: RUF012 - the test server's record of what was asked
 
     def do_GET(self) -> None:
         Metadata.paths.append(self.path)
-        status, headers, body = self.answer
+        if Metadata.delay_seconds:
+            time.sleep(Metadata.delay_seconds)
+        status, headers, body = Metadata.by_path.get(self.path, self.answer)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -32,6 +41,13 @@ class Metadata(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.fixture(autouse=True)
+def fresh_server_state() -> Iterator[None]:
+    Metadata.answer, Metadata.by_path, Metadata.delay_seconds, Metadata.paths = (200, {}, b"{}"), {}, 0.0, []
+    yield
+    Metadata.by_path, Metadata.delay_seconds = {}, 0.0
 
 
 @pytest.fixture
@@ -109,3 +125,158 @@ def test_a_jwks_without_keys_is_a_502_naming_entra(tls_authority):
     with pytest.raises(UpstreamFailed) as raised:
         auth.authenticate(rs256_token())
     assert raised.value.upstream == "entra" and "JWKS" in raised.value.detail
+
+
+def _json(value: object) -> tuple[int, dict[str, str], bytes]:
+    return 200, {"Content-Type": "application/json"}, json.dumps(value).encode()
+
+
+def _serve_keys(authority: str, keys: list[dict]) -> None:
+    """The metadata at the authority, naming a JWKS at {authority}/{tenant}/keys that holds ``keys``."""
+    metadata = {"issuer": f"{authority}/{TENANT}/v2.0", "jwks_uri": f"{authority}/{TENANT}/keys"}
+    Metadata.by_path = {
+        f"/{TENANT}/v2.0/.well-known/openid-configuration": _json(metadata),
+        f"/{TENANT}/keys": _json({"keys": keys}),
+    }
+
+
+ED25519_X = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"  # RFC 8037 A.2's public key
+
+
+def _unsigned_token(kid: str) -> str:
+    """An RS256-labelled token under ``kid`` (its signature is never reached: the key is refused first)."""
+
+    def segment(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return "Bearer " + segment({"alg": "RS256", "typ": "JWT", "kid": kid}) + "." + segment({"aud": "api://x"}) + ".AAAA"
+
+
+def _rsa_jwk(kid: str) -> dict:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "use": "sig"}
+
+
+def _ec_jwk(kid: str) -> dict:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": kid, "use": "sig"}
+
+
+@pytest.mark.parametrize(
+    "kid",
+    [
+        "ec",  # an EC key under the token's kid
+        "oct",  # a symmetric key: must never be taken as the verification key
+        "okp",  # an Ed25519 key
+        "broken-rsa",  # an RSA entry PyJWT cannot parse (skipped from the set: no such kid)
+    ],
+)
+def test_a_key_that_is_not_a_usable_rsa_key_under_the_tokens_kid_is_a_401(tls_authority, kid):
+    keys = [
+        _rsa_jwk("rsa"),  # the set holds one usable key, so the set itself is fine
+        _ec_jwk("ec"),
+        {"kty": "oct", "kid": "oct", "use": "sig", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0"},
+        {"kty": "OKP", "kid": "okp", "use": "sig", "crv": "Ed25519", "x": ED25519_X},
+        {"kty": "RSA", "kid": "broken-rsa", "use": "sig", "n": "!!", "e": "AQAB"},
+    ]
+    _serve_keys(tls_authority, keys)
+    with pytest.raises(Unauthorized) as raised:
+        authenticator(tls_authority).authenticate(_unsigned_token(kid))
+    assert raised.value.status == 401
+    assert "key" in raised.value.detail
+
+
+class Trap:
+    """A TCP listener that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.2)
+        self.port = self._socket.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            connection.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self._socket.close()
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_a_redirected_jwks_request_is_not_followed(tls_authority, scheme):
+    trap = Trap()
+    try:
+        _serve_keys(tls_authority, [])
+        Metadata.by_path[f"/{TENANT}/keys"] = (302, {"Location": f"{scheme}://127.0.0.1:{trap.port}/keys"}, b"")
+        with pytest.raises(UpstreamFailed) as raised:
+            authenticator(tls_authority).authenticate(rs256_token())
+        assert raised.value.upstream == "entra" and "JWKS" in raised.value.detail
+        assert trap.connections == 0, "the JWKS request followed the redirect"
+    finally:
+        trap.close()
+
+
+def test_concurrent_first_callers_share_one_metadata_request_and_its_failure(tls_authority):
+    # A slow, failing Entra: with the request made under a lock, each caller would wait for the
+    # one before it and then repeat the request itself (8 requests, one after another).
+    Metadata.answer = (503, {"Content-Type": "application/json"}, b'{"error":"temporarily_unavailable"}')
+    Metadata.delay_seconds = 0.5
+    auth = authenticator(tls_authority)
+    start = threading.Barrier(8)
+    outcomes: list[object] = []
+
+    def call() -> None:
+        start.wait()
+        try:
+            auth.authenticate(rs256_token())
+        except ProblemError as problem:
+            outcomes.append(problem.status)
+        except Exception as exc:  # recorded: the test fails on anything but a problem
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == [503] * 8  # Entra's 503, as a problem naming Entra
+    assert Metadata.paths == [f"/{TENANT}/v2.0/.well-known/openid-configuration"]
+    # The failure is not cached: the next caller asks again.
+    with pytest.raises(ProblemError):
+        auth.authenticate(rs256_token())
+    assert len(Metadata.paths) == 2
+
+
+def test_known_metadata_is_read_without_taking_the_lock(tls_authority):
+    _serve_keys(tls_authority, [_rsa_jwk("rsa")])
+    auth = authenticator(tls_authority)
+    first = auth._discover()
+
+    class NoLock:
+        def __enter__(self) -> None:
+            raise AssertionError("the lock was taken although the metadata is known")
+
+        def __exit__(self, *args: object) -> None:
+            pass
+
+    auth._lock = NoLock()  # type: ignore[assignment]
+    assert auth._discover() is first
+    with pytest.raises(Unauthorized):
+        auth.authenticate(rs256_token())  # kid "k" is not in the set: 401, still no lock
