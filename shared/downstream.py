@@ -7,7 +7,8 @@ TLS trust follow the environment as ``requests`` reads it, read once (``outbound
 The token goes only to the API's own origin: each request is prepared first, and the prepared
 URL — exactly what urllib3 will connect to — must have the API's scheme, host and port and no
 userinfo, backslash, whitespace or control character (``shared.origins``); redirects are never
-followed. A link from the API (Graph's ``@odata.nextLink``) that fails this is a 502.
+followed. A link from the API (Graph's ``@odata.nextLink``) must also stay on the path being
+paged. A link that fails this is a 502.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ import functools
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.util import parse_url
 
 from .errors import BadRequest, Upstream, UpstreamFailed
 from .origins import UnsafeUrl, connection_origin, origin
@@ -74,6 +77,7 @@ class DownstreamClient:
         json: Any = None,
         hints: Mapping[int, str] | None = None,
         bad_request_is_callers: bool = False,
+        link_path: str | None = None,
     ) -> Any:
         """Call the API and return its JSON body (``None`` for 204); any non-2xx becomes a ProblemError.
 
@@ -81,13 +85,17 @@ class DownstreamClient:
 
         ``bad_request_is_callers``: the caller's input went to the upstream as is (Graph ``$select``),
         so an upstream 400 is the caller's 400, not a 502.
+
+        ``link_path``: ``path_or_url`` is a link the API returned (a page's ``@odata.nextLink``); it
+        is followed only if it stays on this path, so a forged link on the API's own origin cannot
+        make the function read another resource with its token (e.g. ``/v1.0/applications``).
         """
         # A path ("/v1.0/users") is the API's own; anything else (a link the API returned) is
         # judged as the absolute URL it claims to be — "//host/..." included.
         is_path = path_or_url.startswith("/") and not path_or_url.startswith("//")
         url = self.base_url + path_or_url if is_path else path_or_url
         for attempt in (1, 2):
-            prepared = self._prepare(method, url, params=params, json=json, action=action)
+            prepared = self._prepare(method, url, params=params, json=json, action=action, link_path=link_path)
             token = self._tokens.get(self._scope)
             prepared.headers["Authorization"] = f"Bearer {token.token}"
             try:
@@ -125,7 +133,14 @@ class DownstreamClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _prepare(
-        self, method: str, url: str, *, params: Mapping[str, str] | None, json: Any, action: str
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None,
+        json: Any,
+        action: str,
+        link_path: str | None = None,
     ) -> requests.PreparedRequest:
         """The request exactly as it will be sent, refused unless it connects to the API's own origin."""
         refusal = f"{self._upstream} returned a link the function refuses to follow during {action}"
@@ -149,6 +164,14 @@ class DownstreamClient:
             raise UpstreamFailed(f"{refusal}: {reason}.", upstream=self._upstream) from None
         if connects_to != self._origin:
             raise UpstreamFailed(f"{refusal}: it leads to another origin.", upstream=self._upstream)
+        if link_path is not None:
+            # The path as given and as urllib3 will send it (which resolves dot segments) must both be
+            # the paged resource's own; Graph's paths are case-insensitive.
+            paths = {urlsplit(url).path.lower(), (parse_url(prepared.url or "").path or "").lower()}
+            if paths != {link_path.lower()}:
+                raise UpstreamFailed(
+                    f"{refusal}: it leads to another resource than {link_path}.", upstream=self._upstream
+                )
         return prepared
 
     def close(self) -> None:

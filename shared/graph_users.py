@@ -15,6 +15,7 @@ from .downstream import DownstreamClient
 from .errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
 from .retry import remaining
 
+USERS_PATH = "/v1.0/users"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 GRAPH_MAX_PAGE = 999
@@ -59,7 +60,7 @@ class GraphUsersService:
         }
         users: list[Any] = []
         truncated = False
-        next_url: str | None = "/v1.0/users"
+        next_url: str | None = USERS_PATH
         request_params: Mapping[str, str] | None = params
         seen: set[str] = set()
         first_page = True
@@ -77,6 +78,8 @@ class GraphUsersService:
                 hints=hints,
                 # Only the first request carries the caller's $select; a later 400 is Graph's own fault.
                 bad_request_is_callers=first_page,
+                # A nextLink may only page the users list, never lead to another Graph resource.
+                link_path=None if first_page else USERS_PATH,
             )
             first_page = False
             if not isinstance(page, dict) or not isinstance(page.get("value"), list):

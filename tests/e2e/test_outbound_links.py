@@ -164,3 +164,31 @@ def test_an_account_name_with_a_trailing_newline_is_a_400(client, emu):
     response = client.get("cosmos/cosmos-orders%0A/keys")
     assert response.status_code == 400, response.text[:300]
     assert emu.counters.get("arm.listKeys") + emu.counters.get("arm.readonlykeys") == 0
+
+
+def _same_origin(link: str, path_and_query: str) -> str:
+    parts = urlsplit(link)
+    return f"{parts.scheme}://{parts.netloc}{path_and_query}"
+
+
+# Links on Graph's own origin that lead away from the users list (the app token would read them).
+OTHER_RESOURCES = {
+    "application": lambda link, app: _same_origin(link, f"/v1.0/applications/{app}?$select=id,keyCredentials"),
+    "application-by-appid": lambda link, app: _same_origin(link, f"/v1.0/applications(appId='{app}')"),
+    "dot-segments": lambda link, app: _same_origin(link, f"/v1.0/users/../applications/{app}"),
+    "encoded-dot-segments": lambda link, app: _same_origin(link, f"/v1.0/users/%2e%2e/applications/{app}"),
+    "users-sub-resource": lambda link, app: _same_origin(link, "/v1.0/users/delta"),
+    "beta": lambda link, app: _same_origin(link, "/beta/users"),
+}
+
+
+@pytest.mark.parametrize("forgery", OTHER_RESOURCES)
+def test_a_next_link_to_another_graph_resource_on_the_same_origin_is_refused(paged, emu, forgery):
+    emu.graph.forge_next_link(lambda link: OTHER_RESOURCES[forgery](link, emu.seed.app_object_id))
+    response = paged.get("graph/users", limit="150")
+    assert response.status_code == 502, response.text[:300]
+    problem = response.json()
+    assert problem["upstream"] == "graph"
+    assert "refuses to follow" in problem["detail"] and "/v1.0/users" in problem["detail"]
+    assert emu.counters.get("graph.users") == 1
+    assert emu.counters.get("graph.get_application") == 0, "the forged link read the application with the token"
