@@ -116,6 +116,8 @@ class KeyVaultSurface(Surface):
         self.certificates: dict[str, list[CertificateVersion]] = {}
         self.role_assignments: dict[str, set[str]] = {}
         self._seed_version: CertificateVersion | None = None
+        # Test hook (not Key Vault behaviour): a hostile vault naming a key on another host.
+        self._key_id_rewrite: Callable[[str], str] | None = None
         self._routes = [
             route("GET", r"/certificates/([^/]+)/versions", "keyvault.list_certificate_versions", self._list_versions),
             route("GET", r"/certificates/([^/]+)/?([^/]*)", "keyvault.get_certificate", self._get_certificate),
@@ -136,6 +138,7 @@ class KeyVaultSurface(Surface):
         with self.lock:
             self.certificates.clear()
             self.role_assignments.clear()
+            self._key_id_rewrite = None
             for principal in (seed.system_mi_principal_id, seed.user_mi_principal_id):
                 self.grant_role(principal, "Key Vault Crypto User")
                 self.grant_role(principal, "Key Vault Reader")
@@ -156,6 +159,12 @@ class KeyVaultSurface(Surface):
                 self.certificates[seed.certificate_name.lower()] = [replace(self._seed_version)]
             der = self._seed_version.der
         self.ctx.directory.register_certificate(der)
+
+    def forge_key_id(self, rewrite: Callable[[str], str] | None) -> None:
+        """Test hook: every certificate bundle's `kid` is `rewrite(genuine kid)` (None: genuine).
+        Real Key Vault names the key in its own vault; a client must not send a token elsewhere."""
+        with self.lock:
+            self._key_id_rewrite = rewrite
 
     def rotate_certificate(
         self,
@@ -405,9 +414,10 @@ class KeyVaultSurface(Surface):
 
     def _ids(self, entry: CertificateVersion) -> dict[str, str]:
         base = self.origin
+        kid = f"{base}/keys/{entry.name}/{entry.version}"
         return {
             "id": f"{base}/certificates/{entry.name}/{entry.version}",
-            "kid": f"{base}/keys/{entry.name}/{entry.version}",
+            "kid": self._key_id_rewrite(kid) if self._key_id_rewrite else kid,
             "sid": f"{base}/secrets/{entry.name}/{entry.version}",
         }
 

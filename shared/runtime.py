@@ -170,7 +170,9 @@ class Runtime:
                 certificate_client, s.certificate_name, pinned_version=s.certificate_version
             )
             self.selector = CertificateSelector(self.certificates, client_id=s.client_id)
-            signer = KeyVaultSigner(identity, retry_policy=bounded_retry_policy(s), **kv_options)
+            signer = KeyVaultSigner(
+                identity, vault_url=s.key_vault_url, retry_policy=bounded_retry_policy(s), **kv_options
+            )
             self._closables.append(signer)
             assertion = ClientAssertion(
                 select_certificate=self.selector.select,

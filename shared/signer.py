@@ -4,12 +4,18 @@ Requires the keys/sign permission (Key Vault Crypto User). Each ``CryptographyCl
 from a ``KeyVaultKey`` holding the certificate's *public* JWK, so the SDK goes straight to
 ``POST /keys/{name}/{version}/sign`` without first spending a ``GET key`` round trip
 (AZURE-PROTOCOLS §1.6). One client per key version is kept for the life of the process.
+
+The SDK sends the managed identity's vault token to whatever host the key id names, and that key
+id comes from Key Vault's answer (the certificate bundle's ``kid``). So before any ``sign`` the
+key id must be ``{KEY_VAULT_URL}/keys/{certificate name}/{version}`` on the vault's own origin,
+as Key Vault always names a certificate's key; anything else is refused as a 502 naming Key Vault.
 """
 
 from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
@@ -18,6 +24,7 @@ from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 
 from .certificate_source import CertificateInfo
 from .errors import Upstream, UpstreamFailed
+from .origins import UnsafeUrl, connection_origin, origin
 from .settings import Algorithm
 from .upstream_errors import from_azure_error
 
@@ -35,13 +42,31 @@ def _int_bytes(value: int) -> bytes:
 
 
 class KeyVaultSigner:
-    def __init__(self, credential: TokenCredential, **client_options: Any) -> None:
+    def __init__(self, credential: TokenCredential, *, vault_url: str, **client_options: Any) -> None:
         self._credential = credential
+        self._vault_origin = origin(vault_url)
         self._client_options = client_options
         self._clients: dict[str, CryptographyClient] = {}
         self._lock = threading.Lock()
 
+    def _check_key_id(self, certificate: CertificateInfo) -> None:
+        """The key id must name this certificate version's key in the configured vault."""
+        try:
+            connects_to = connection_origin(certificate.key_id)
+            path = urlsplit(certificate.key_id).path
+        except UnsafeUrl:
+            connects_to, path = "", ""
+        expected = f"/keys/{certificate.name}/{certificate.version}".lower()
+        if connects_to != self._vault_origin or path.rstrip("/").lower() != expected:
+            raise UpstreamFailed(
+                f"Key Vault named the key of certificate '{certificate.name}' version {certificate.version} "
+                f"outside the vault in KEY_VAULT_URL ({self._vault_origin}); the function does not send its "
+                "vault token there.",
+                upstream=Upstream.KEYVAULT,
+            )
+
     def _client_for(self, certificate: CertificateInfo) -> CryptographyClient:
+        self._check_key_id(certificate)
         with self._lock:
             client = self._clients.get(certificate.key_id)
             if client is None:

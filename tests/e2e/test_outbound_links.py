@@ -192,3 +192,37 @@ def test_a_next_link_to_another_graph_resource_on_the_same_origin_is_refused(pag
     assert "refuses to follow" in problem["detail"] and "/v1.0/users" in problem["detail"]
     assert emu.counters.get("graph.users") == 1
     assert emu.counters.get("graph.get_application") == 0, "the forged link read the application with the token"
+
+
+# Key ids as a hostile vault could name the certificate's key: the SDK would send the vault token there.
+KEY_IDS = {
+    "another-port": lambda kid, v, t: kid.replace(v, f"127.0.0.1:{t}", 1),
+    "localhost-another-port": lambda kid, v, t: kid.replace(v, f"localhost:{t}", 1),
+    "userinfo": lambda kid, v, t: kid.replace(v, f"127.0.0.1:{t}@{v}", 1),
+    "backslash-userinfo": lambda kid, v, t: kid.replace(v, f"127.0.0.1:{t}\\@{v}", 1),
+    "http-scheme": lambda kid, v, t: kid.replace("https://", "http://", 1),
+    "another-key-in-the-vault": lambda kid, v, t: kid.replace("/keys/", "/keys/other-key-", 1),
+    "another-version": lambda kid, v, t: kid.rsplit("/", 1)[0] + "/" + "0" * 32,
+    "a-secret-not-a-key": lambda kid, v, t: kid.replace("/keys/", "/secrets/", 1),
+}
+
+
+@pytest.mark.parametrize("forgery", KEY_IDS)
+def test_a_key_id_outside_the_vault_gets_no_sign_and_no_token(client, emu, trap, forgery):
+    vault = urlsplit(emu.urls["vault"]).netloc
+    emu.keyvault.forge_key_id(lambda kid: KEY_IDS[forgery](kid, vault, trap.port))
+    response = client.get("graph/users", limit="5")
+    assert response.status_code == 502, response.text[:300]
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["upstream"] == "keyvault"
+    assert "KEY_VAULT_URL" in problem["detail"]
+    assert emu.counters.get("keyvault.sign") == 0
+    assert trap.connections == 0, "something connected to the trap with the vault token"
+
+
+def test_a_key_id_spelled_with_other_case_in_the_same_vault_still_signs(client, emu):
+    emu.keyvault.forge_key_id(lambda kid: kid.replace("https://", "HTTPS://", 1).replace("/keys/", "/KEYS/", 1))
+    response = client.get("graph/users", limit="5")
+    assert response.status_code == 200, response.text[:300]
+    assert emu.counters.get("keyvault.sign") == 1
