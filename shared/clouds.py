@@ -23,6 +23,10 @@ class Cloud:
     federation_audience: str
     # Entra still issues v1-format tokens with this issuer in the public cloud only.
     v1_issuer_template: str | None
+    # The Entra hosts AZURE_AUTHORITY_HOST may name in this cloud (azure-identity's
+    # KnownAuthorities / AzureAuthorityHosts, plus login.partner.microsoftonline.cn, which
+    # azure-identity's shared_token_cache lists as the China cloud's other authority).
+    authority_hosts: tuple[str, ...] = ()
 
 
 PUBLIC = Cloud(
@@ -34,6 +38,7 @@ PUBLIC = Cloud(
     managed_hsm_suffix="managedhsm.azure.net",
     federation_audience="api://AzureADTokenExchange",
     v1_issuer_template="https://sts.windows.net/{tenant}/",
+    authority_hosts=("login.microsoftonline.com",),
 )
 CHINA = Cloud(
     name="AzureChinaCloud",
@@ -44,6 +49,7 @@ CHINA = Cloud(
     managed_hsm_suffix="managedhsm.azure.cn",
     federation_audience="api://AzureADTokenExchangeChina",
     v1_issuer_template=None,
+    authority_hosts=("login.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
 )
 US_GOVERNMENT = Cloud(
     name="AzureUSGovernment",
@@ -54,6 +60,7 @@ US_GOVERNMENT = Cloud(
     managed_hsm_suffix="managedhsm.usgovcloudapi.net",
     federation_audience="api://AzureADTokenExchangeUSGov",
     v1_issuer_template=None,
+    authority_hosts=("login.microsoftonline.us",),
 )
 
 CLOUDS: dict[str, Cloud] = {cloud.name: cloud for cloud in (PUBLIC, CHINA, US_GOVERNMENT)}

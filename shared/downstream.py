@@ -167,8 +167,10 @@ class DownstreamClient:
         if link_path is not None:
             # The path as given and as urllib3 will send it (which resolves dot segments) must both be
             # the paged resource's own; Graph's paths are case-insensitive.
+            # (An endpoint override may carry a base path: the link stays under it too.)
+            expected = (urlsplit(self.base_url).path.rstrip("/") + link_path).lower()
             paths = {urlsplit(url).path.lower(), (parse_url(prepared.url or "").path or "").lower()}
-            if paths != {link_path.lower()}:
+            if paths != {expected}:
                 raise UpstreamFailed(
                     f"{refusal}: it leads to another resource than {link_path}.", upstream=self._upstream
                 )

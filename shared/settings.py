@@ -268,19 +268,6 @@ class _Reader:
             return default
         return number
 
-    def https_url(self, name: str, default: str, *, add_scheme: bool = False) -> str:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if add_scheme and "://" not in value:
-            # azure-identity's normalize_authority does the same for AZURE_AUTHORITY_HOST.
-            value = "https://" + value
-        parts = urlsplit(value)
-        if parts.scheme != "https" or not parts.netloc:
-            self.problem(name, "must be an https:// URL")
-            return default
-        return value.rstrip("/")
-
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate every SPEC setting; never raises."""
@@ -359,9 +346,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         certificate_version=certificate_version.lower() if certificate_version else None,
         managed_identity_client_id=mi_client_id,
         cloud=cloud,
-        authority_host=r.https_url(AZURE_AUTHORITY_HOST, cloud.authority_host, add_scheme=True),
-        arm_endpoint=r.https_url(ARM_ENDPOINT, cloud.arm_endpoint),
-        graph_endpoint=r.https_url(GRAPH_ENDPOINT, cloud.graph_endpoint),
+        authority_host=_authority_host(r, cloud),
+        arm_endpoint=_endpoint(r, ARM_ENDPOINT, cloud.arm_endpoint),
+        graph_endpoint=_endpoint(r, GRAPH_ENDPOINT, cloud.graph_endpoint),
         assertion_algorithm=algorithm,
         assertion_send_x5c=r.boolean(ASSERTION_SEND_X5C, False),
         assertion_lifetime_seconds=r.integer(
@@ -435,6 +422,61 @@ def _token_credentials(r: _Reader) -> str | None:
         )
         return None
     return value
+
+
+def _clean_https_url(value: str) -> tuple[str, str] | None:
+    """(origin, path) of an https URL urllib3 and urllib.parse agree on, without userinfo, query or fragment."""
+    try:
+        connects_to = connection_origin(value)
+    except UnsafeUrl:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme.lower() != "https" or parts.query or parts.fragment or "#" in value or "?" in value:
+        return None
+    return connects_to, parts.path
+
+
+def _authority_host(r: _Reader, cloud: Cloud) -> str:
+    """The Entra authority: the cloud's own (azure-identity's known authority hosts), or a loopback emulator.
+
+    The function sends its client assertions there and trusts the signing keys it names for
+    caller tokens, so no other host may stand in for Entra.
+    """
+    value = r.raw(AZURE_AUTHORITY_HOST)
+    if value is None:
+        return cloud.authority_host
+    if "://" not in value:
+        # azure-identity's normalize_authority does the same for AZURE_AUTHORITY_HOST.
+        value = "https://" + value
+    known = ", ".join(f"https://{host}" for host in cloud.authority_hosts)
+    reason = f"must be {cloud.name}'s Entra authority ({known}), or a loopback address for an emulator"
+    clean = _clean_https_url(value)
+    if clean is None or clean[1] not in ("", "/"):
+        r.problem(AZURE_AUTHORITY_HOST, reason)
+        return cloud.authority_host
+    connects_to = clean[0]
+    host = urlsplit(connects_to).hostname or ""
+    if is_loopback_host(host):
+        return connects_to
+    if host not in cloud.authority_hosts or connects_to != f"https://{host}":
+        r.problem(AZURE_AUTHORITY_HOST, reason)
+        return cloud.authority_host
+    return connects_to
+
+
+def _endpoint(r: _Reader, name: str, default: str) -> str:
+    """An ARM / Graph endpoint override: a plain https URL (SPEC allows any host, e.g. a sovereign one).
+
+    The function sends that API's bearer token there: a URL with userinfo, a query or a fragment,
+    or one the URL parsers read differently, is refused.
+    """
+    value = r.raw(name)
+    if value is None:
+        return default
+    if _clean_https_url(value) is None:
+        r.problem(name, "must be a plain https:// URL (no userinfo, query or fragment)")
+        return default
+    return value.rstrip("/")
 
 
 def _vault_url(r: _Reader, cloud: Cloud) -> str | None:

@@ -186,3 +186,81 @@ def test_connection_origin_is_where_urllib3_connects(url, expected):
 def test_links_that_could_connect_elsewhere_are_unsafe(url):
     with pytest.raises(UnsafeUrl):
         connection_origin(url)
+
+
+# --------------------------------------------------------------------------- AZURE_AUTHORITY_HOST
+@pytest.mark.parametrize(
+    ("cloud", "value", "expected"),
+    [
+        (None, "login.microsoftonline.com", "https://login.microsoftonline.com"),
+        (None, "https://LOGIN.microsoftonline.com/", "https://login.microsoftonline.com"),
+        (None, "https://login.microsoftonline.com:443", "https://login.microsoftonline.com"),
+        ("AzureUSGovernment", "https://login.microsoftonline.us", "https://login.microsoftonline.us"),
+        ("AzureChinaCloud", "https://login.chinacloudapi.cn", "https://login.chinacloudapi.cn"),
+        ("AzureChinaCloud", "login.partner.microsoftonline.cn", "https://login.partner.microsoftonline.cn"),
+        (None, "https://127.0.0.1:8443", "https://127.0.0.1:8443"),
+        (None, "https://localhost:8443/", "https://localhost:8443"),
+        (None, "https://[::1]:8443", "https://[::1]:8443"),
+    ],
+)
+def test_the_clouds_authority_or_a_loopback_emulator_is_accepted(cloud, value, expected):
+    env = {**BASE, "AZURE_AUTHORITY_HOST": value}
+    if cloud:
+        vault_domain = {"AzureUSGovernment": "vault.usgovcloudapi.net", "AzureChinaCloud": "vault.azure.cn"}[cloud]
+        env.update(AZURE_CLOUD=cloud, KEY_VAULT_URL=f"https://contoso-kv.{vault_domain}/")
+    s = load_settings(env)
+    assert s.ok, s.problems
+    assert s.authority_host == expected
+    assert s.token_url == f"{expected}/{TENANT}/oauth2/v2.0/token"
+
+
+@pytest.mark.parametrize(
+    ("cloud", "value"),
+    [
+        (None, "https://login.example.test"),
+        (None, "https://login.microsoftonline.com.evil.example"),
+        (None, "https://evil.example/login.microsoftonline.com"),
+        (None, "https://login.microsoftonline.us"),  # another cloud's authority
+        ("AzureUSGovernment", "https://login.microsoftonline.com"),
+        (None, "http://login.microsoftonline.com"),
+        (None, "https://login.microsoftonline.com:8443"),
+        (None, "https://user@login.microsoftonline.com"),
+        (None, "https://evil.example\\@login.microsoftonline.com"),
+        (None, "https://login.microsoftonline.com/contoso"),
+        (None, "https://login.microsoftonline.com/?x=1"),
+        (None, "https://login.microsoftonline.com#x"),
+        (None, "https://10.0.0.5"),  # private, not loopback
+    ],
+)
+def test_any_other_authority_host_is_a_problem_naming_the_setting(cloud, value):
+    env = {**BASE, "AZURE_AUTHORITY_HOST": value}
+    if cloud:
+        env.update(AZURE_CLOUD=cloud, KEY_VAULT_URL="https://contoso-kv.vault.usgovcloudapi.net/")
+    s = load_settings(env)
+    assert names(s) == ["AZURE_AUTHORITY_HOST"]
+    assert "authority" in s.problems[0].reason
+
+
+# --------------------------------------------------------------------------- ARM_ENDPOINT / GRAPH_ENDPOINT
+@pytest.mark.parametrize("name", ["ARM_ENDPOINT", "GRAPH_ENDPOINT"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "http://graph.microsoft.com",
+        "https://user:pw@graph.microsoft.com",
+        "https://evil.example\\@graph.microsoft.com",
+        "https://graph.microsoft.com/?x=1",
+        "https://graph.microsoft.com/#x",
+        "https://graph.micro soft.com",
+        "ftp://graph.microsoft.com",
+    ],
+)
+def test_an_endpoint_override_that_is_not_a_plain_https_url_is_a_problem(name, value):
+    s = load_settings({**BASE, name: value})
+    assert names(s) == [name]
+
+
+@pytest.mark.parametrize("name", ["ARM_ENDPOINT", "GRAPH_ENDPOINT"])
+def test_an_endpoint_override_on_another_https_host_is_allowed_as_spec_says(name):
+    s = load_settings({**BASE, name: "https://graph.example.sovereign/"})
+    assert s.ok

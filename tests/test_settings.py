@@ -88,13 +88,13 @@ def test_endpoint_overrides_win_over_cloud_and_scope_is_their_origin():
             "KEY_VAULT_URL": "https://contoso-kv.vault.usgovcloudapi.net/",
             "ARM_ENDPOINT": "https://127.0.0.1:8443/",
             "GRAPH_ENDPOINT": "https://127.0.0.1:9443/some/path",
-            "AZURE_AUTHORITY_HOST": "login.example.test",
+            "AZURE_AUTHORITY_HOST": "login.microsoftonline.us",
         }
     )
     assert s.ok
     assert s.arm_scope == "https://127.0.0.1:8443/.default"
     assert s.graph_scope == "https://127.0.0.1:9443/.default"
-    assert s.authority_host == "https://login.example.test"
+    assert s.authority_host == "https://login.microsoftonline.us"
     assert s.federation_scope == "api://AzureADTokenExchangeUSGov/.default"
 
 

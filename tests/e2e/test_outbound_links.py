@@ -226,3 +226,24 @@ def test_a_key_id_spelled_with_other_case_in_the_same_vault_still_signs(client, 
     response = client.get("graph/users", limit="5")
     assert response.status_code == 200, response.text[:300]
     assert emu.counters.get("keyvault.sign") == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("AZURE_AUTHORITY_HOST", "https://login.example.test"),
+        ("AZURE_AUTHORITY_HOST", "https://login.microsoftonline.us"),  # another cloud's Entra
+        ("GRAPH_ENDPOINT", "https://user@graph.microsoft.com"),
+        ("ARM_ENDPOINT", "http://management.azure.com"),
+    ],
+)
+def test_an_authority_or_endpoint_the_function_must_not_trust_is_named_by_health(configure, emu, setting, value):
+    client = configure(**{setting: value})
+    health = client.get("health", key=False)
+    assert health.status_code == 503
+    assert setting in health.json()["missing"]
+    response = client.get("graph/users", limit="5")
+    assert response.status_code == 503, response.text[:300]
+    assert setting in response.json()["missing"]
+    assert emu.counters.get("identity.token") == 0
+    assert emu.counters.get("keyvault.sign") == 0
