@@ -13,7 +13,8 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .certificate_source import CertificateInfo, b64url
@@ -54,12 +55,20 @@ def signing_input(header: dict[str, Any], claims: dict[str, Any]) -> str:
     return f"{encode_segment(header)}.{encode_segment(claims)}"
 
 
+class SignedWith:
+    """Which certificate version signed the assertion of one token acquisition (None: none was signed)."""
+
+    def __init__(self) -> None:
+        self.certificate: CertificateInfo | None = None
+
+
 class ClientAssertion:
     """Callable for ``ClientAssertionCredential(func=...)``: a freshly signed assertion per call.
 
-    azure-identity calls it only when it must fetch a token, so it is off the hot path. The
-    version that signed the last assertion made *on this thread* is kept, so the caller that
-    sees Entra's answer knows which version Entra judged.
+    azure-identity calls it only when it must fetch a token, so it is off the hot path. A token
+    acquisition wraps its credential call in :meth:`recording`, and learns exactly which version
+    signed *its* assertion — not one signed by another thread, nor by an earlier acquisition on
+    this thread — so an AADSTS700027 is held against the version Entra actually judged.
     """
 
     def __init__(
@@ -82,15 +91,26 @@ class ClientAssertion:
         self._send_x5c = send_x5c
         self._lifetime_seconds = lifetime_seconds
         self._clock = clock
-        self._last = threading.local()
+        # The acquisition in progress on each thread: azure-identity calls the assertion
+        # synchronously, on the thread that asked for the token.
+        self._recording = threading.local()
 
-    @property
-    def last_certificate(self) -> CertificateInfo | None:
-        return getattr(self._last, "certificate", None)
+    @contextmanager
+    def recording(self) -> Iterator[SignedWith]:
+        """Records the version that signs an assertion made (on this thread) inside the block."""
+        record = SignedWith()
+        outer = getattr(self._recording, "record", None)
+        self._recording.record = record
+        try:
+            yield record
+        finally:
+            self._recording.record = outer
 
     def __call__(self) -> str:
         certificate = self._select_certificate()
-        self._last.certificate = certificate
+        record: SignedWith | None = getattr(self._recording, "record", None)
+        if record is not None:
+            record.certificate = certificate
         header = assertion_header(certificate, self._algorithm, send_x5c=self._send_x5c)
         claims = assertion_claims(
             client_id=self._client_id,

@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import nullcontext
 from typing import Any
 
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
-from .assertion import ClientAssertion
+from .assertion import ClientAssertion, SignedWith
 from .certificate_selector import NOT_REGISTERED, CertificateSelector
 from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
 from .retry import remaining
@@ -161,13 +162,17 @@ class TokenProvider:
     def _acquire(self, scope: str, claims: str | None) -> AccessTokenInfo:
         options: TokenRequestOptions | None = {"claims": claims} if claims else None
         for _ in range(_MAX_CERTIFICATE_FALLBACKS + 1):
+            signed = SignedWith()
             try:
-                return self._credential.get_token_info(scope, options=options)
+                with self._assertion.recording() if self._assertion else nullcontext(signed) as signed:
+                    return self._credential.get_token_info(scope, options=options)
             except ProblemError:
                 raise
             except ClientAuthenticationError as exc:
                 problem = entra_error(exc)
-                rejected = self._assertion.last_certificate if self._assertion else None
+                # The version that signed THIS acquisition's assertion: never one signed by another
+                # thread or an earlier acquisition (None: no assertion was signed, nothing to reject).
+                rejected = signed.certificate
                 if problem.code != NOT_REGISTERED or self._selector is None or rejected is None:
                     raise problem from None
                 if self._selector.pinned:

@@ -221,3 +221,108 @@ def test_errors_are_not_cached():
     with pytest.raises(UpstreamFailed):
         provider.get(SCOPE)
     assert provider.get(SCOPE).token == "ok"
+
+
+# --------------------------------------------------------------------------- which version Entra judged
+def _certificate(version: str):
+    from shared.certificate_source import CertificateInfo
+
+    return CertificateInfo(
+        name="broker-signing",
+        version=version,
+        key_id=f"https://contoso-kv.vault.azure.net/keys/broker-signing/{version}",
+        der=version.encode(),
+        enabled=True,
+        not_before=None,
+        expires_on=None,
+    )
+
+
+class _Signer:
+    def sign(self, certificate, algorithm, digest):
+        return b"signature"
+
+
+class _Selector:
+    """Records which versions the provider holds an AADSTS700027 against."""
+
+    pinned = False
+
+    def __init__(self):
+        self.rejected = []
+
+    def reject(self, certificate):
+        self.rejected.append(certificate.version)
+
+    def not_registered_error(self, certificate):
+        return UpstreamFailed("not registered", upstream="entra", code="AADSTS700027")
+
+
+def _assertion(select):
+    from shared.assertion import ClientAssertion
+    from shared.settings import Algorithm
+
+    return ClientAssertion(
+        select_certificate=select,
+        signer=_Signer(),
+        client_id="11111111-2222-3333-4444-555555555555",
+        token_url="https://login.microsoftonline.com/t/oauth2/v2.0/token",
+        algorithm=Algorithm.PS256,
+        send_x5c=False,
+        lifetime_seconds=300,
+    )
+
+
+NOT_REGISTERED_BODY = {"error": "invalid_client", "error_description": "AADSTS700027: not registered"}
+
+
+def test_a_rejection_of_an_acquisition_that_signed_nothing_holds_no_version_guilty():
+    # The same thread first signs with version A (and gets its token); its next acquisition is
+    # refused before any assertion is signed: version A must not be blamed for that.
+    selector = _Selector()
+    assertion = _assertion(lambda: _certificate("a" * 32))
+
+    class Credential:
+        def get_token_info(self, *scopes, options=None):
+            if scopes == (SCOPE,):
+                assertion()
+                return AccessTokenInfo("t", int(time.time()) + 3600)
+            raise _entra_error(401, NOT_REGISTERED_BODY)
+
+    provider = TokenProvider(Credential(), assertion=assertion, selector=selector)
+    provider.get(SCOPE)
+    with pytest.raises(UpstreamFailed) as info:
+        provider.get("https://graph.microsoft.com/.default")
+    assert info.value.code == "AADSTS700027"
+    assert selector.rejected == []
+
+
+def test_concurrent_acquisitions_each_blame_the_version_that_signed_their_own_assertion():
+    graph = "https://graph.microsoft.com/.default"
+    versions = {SCOPE: "a" * 32, graph: "b" * 32}  # each scope's acquisition signs with its own version
+    signing_for = threading.local()
+    selector = _Selector()
+    assertion = _assertion(lambda: _certificate(versions[signing_for.scope]))
+    both_signed = threading.Barrier(2)
+    refused = []
+
+    class Credential:
+        def get_token_info(self, *scopes, options=None):
+            signing_for.scope = scopes[0]
+            assertion()
+            if scopes[0] == graph and not refused:
+                both_signed.wait(timeout=5)  # the ARM acquisition has signed (with "a") meanwhile
+                refused.append(1)
+                raise _entra_error(401, NOT_REGISTERED_BODY)
+            if scopes[0] == SCOPE:
+                both_signed.wait(timeout=5)
+            return AccessTokenInfo(f"token-{scopes[0]}", int(time.time()) + 3600)
+
+    provider = TokenProvider(Credential(), assertion=assertion, selector=selector)
+    threads = [threading.Thread(target=provider.get, args=(scope,)) for scope in (SCOPE, graph)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert selector.rejected == ["b" * 32]
+    assert provider.get(graph).token == f"token-{graph}"  # the retry after the rejection succeeded
