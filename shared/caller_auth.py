@@ -29,10 +29,7 @@ from __future__ import annotations
 import logging
 import os
 import ssl
-import threading
 from collections.abc import Iterator
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -45,6 +42,7 @@ from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFai
 from .origins import UnsafeUrl, connection_origin
 from .retry import remaining
 from .settings import GUID, Settings
+from .single_flight import SingleFlight
 from .upstream_errors import from_requests_error, from_requests_response
 
 _LOGGER = logging.getLogger("shared.audit")
@@ -126,10 +124,8 @@ class CallerAuthenticator:
         self._jwks_cooldown_seconds = jwks_cooldown_seconds
         self._audiences = list(settings.caller_audiences)
         self._metadata_url = f"{settings.authority_host}/{settings.tenant_id}/v2.0/.well-known/openid-configuration"
-        # Guards only the single-flight bookkeeping, never a network call.
-        self._lock = threading.Lock()
         self._discovered: _Discovery | None = None
-        self._in_flight: Future[_Discovery] | None = None
+        self._flights: SingleFlight[_Discovery] = SingleFlight()
         self._session = requests.Session()
 
     def _discover(self) -> _Discovery:
@@ -143,33 +139,21 @@ class CallerAuthenticator:
         discovered = self._discovered
         if discovered is not None:
             return discovered
-        with self._lock:
-            discovered = self._discovered
-            if discovered is not None:
-                return discovered
-            flight = self._in_flight
-            leader = flight is None
-            if flight is None:
-                flight = self._in_flight = Future()
-        if not leader:
-            try:
-                return flight.result(timeout=self._timeout() + _WAIT_SLACK_SECONDS)
-            except FutureTimeout:
-                raise UpstreamTimeout(
-                    "Timed out waiting for Entra's OpenID metadata, requested by another call.",
-                    upstream=Upstream.ENTRA,
-                ) from None
-        try:
-            discovered = self._fetch_metadata()
-            self._discovered = discovered
-            flight.set_result(discovered)
-            return discovered
-        except BaseException as exc:
-            flight.set_exception(exc)
-            raise
-        finally:
-            with self._lock:
-                self._in_flight = None
+        return self._flights.run(
+            "metadata",
+            self._discover_once,
+            max_wait=self._timeout() + _WAIT_SLACK_SECONDS,
+            on_wait_timeout=lambda: UpstreamTimeout(
+                "Timed out waiting for Entra's OpenID metadata, requested by another call.", upstream=Upstream.ENTRA
+            ),
+        )
+
+    def _discover_once(self) -> _Discovery:
+        # A flight that landed just before this one took off already knows the answer.
+        discovered = self._discovered
+        if discovered is None:
+            discovered = self._discovered = self._fetch_metadata()
+        return discovered
 
     def _timeout(self) -> float:
         timeout = self._settings.upstream_timeout_seconds

@@ -24,7 +24,15 @@ class SingleFlight[V]:
         self._guard = threading.Lock()
         self._flights: dict[Hashable, Future[V]] = {}
 
-    def run(self, key: Hashable, call: Callable[[], V], *, on_wait_timeout: Callable[[], Exception]) -> V:
+    def run(
+        self,
+        key: Hashable,
+        call: Callable[[], V],
+        *,
+        on_wait_timeout: Callable[[], Exception],
+        max_wait: float | None = None,
+    ) -> V:
+        """``max_wait``: a waiter also gives up after this many seconds (e.g. the leader's own timeout)."""
         with self._guard:
             flight = self._flights.get(key)
             leader = flight is None
@@ -32,7 +40,9 @@ class SingleFlight[V]:
                 flight = self._flights[key] = Future()
         if not leader:
             try:
-                return flight.result(timeout=remaining())
+                left = remaining()
+                wait = max_wait if left is None else left if max_wait is None else min(left, max_wait)
+                return flight.result(timeout=wait)
             except FutureTimeout:
                 raise on_wait_timeout() from None
         try:

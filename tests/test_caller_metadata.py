@@ -264,19 +264,16 @@ def test_concurrent_first_callers_share_one_metadata_request_and_its_failure(tls
     assert len(Metadata.paths) == 2
 
 
-def test_known_metadata_is_read_without_taking_the_lock(tls_authority):
+def test_known_metadata_is_read_without_taking_any_lock(tls_authority):
     _serve_keys(tls_authority, [_rsa_jwk("rsa")])
     auth = authenticator(tls_authority)
     first = auth._discover()
 
-    class NoLock:
-        def __enter__(self) -> None:
-            raise AssertionError("the lock was taken although the metadata is known")
+    class NoFlight:
+        def run(self, *args: object, **kwargs: object) -> None:
+            raise AssertionError("the single-flight (and its lock) was entered although the metadata is known")
 
-        def __exit__(self, *args: object) -> None:
-            pass
-
-    auth._lock = NoLock()  # type: ignore[assignment]
+    auth._flights = NoFlight()  # type: ignore[assignment]
     assert auth._discover() is first
     with pytest.raises(Unauthorized):
         auth.authenticate(rs256_token())  # kid "k" is not in the set: 401, still no lock
