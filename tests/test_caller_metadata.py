@@ -25,12 +25,15 @@ class Metadata(BaseHTTPRequestHandler):
     # Answers by path (e.g. the JWKS beside the metadata); any other path gets `answer`.
     by_path: dict[str, tuple[int, dict[str, str], bytes]] = {}  # noqa: RUF012
     delay_seconds = 0.0
+    gate: threading.Event | None = None  # when set: every answer waits for it
     paths: list[str] = []  # noqa: RUF012 - the test server's record of what was asked
 
     def do_GET(self) -> None:
         Metadata.paths.append(self.path)
         if Metadata.delay_seconds:
             time.sleep(Metadata.delay_seconds)
+        if Metadata.gate is not None:
+            Metadata.gate.wait(timeout=10)
         status, headers, body = Metadata.by_path.get(self.path, self.answer)
         self.send_response(status)
         for name, value in headers.items():
@@ -46,8 +49,9 @@ class Metadata(BaseHTTPRequestHandler):
 @pytest.fixture(autouse=True)
 def fresh_server_state() -> Iterator[None]:
     Metadata.answer, Metadata.by_path, Metadata.delay_seconds, Metadata.paths = (200, {}, b"{}"), {}, 0.0, []
+    Metadata.gate = None
     yield
-    Metadata.by_path, Metadata.delay_seconds = {}, 0.0
+    Metadata.by_path, Metadata.delay_seconds, Metadata.gate = {}, 0.0, None
 
 
 @pytest.fixture
@@ -237,13 +241,19 @@ def test_concurrent_first_callers_share_one_metadata_request_and_its_failure(tls
     # A slow, failing Entra: with the request made under a lock, each caller would wait for the
     # one before it and then repeat the request itself (8 requests, one after another).
     Metadata.answer = (503, {"Content-Type": "application/json"}, b'{"error":"temporarily_unavailable"}')
-    Metadata.delay_seconds = 0.5
+    Metadata.gate = threading.Event()  # Entra answers only once every caller is waiting for the metadata
     auth = authenticator(tls_authority)
-    start = threading.Barrier(8)
+    entered = []
+    discover = auth._discover
+
+    def counting_discover():  # type: ignore[no-untyped-def]
+        entered.append(1)
+        return discover()
+
+    auth._discover = counting_discover  # type: ignore[method-assign]
     outcomes: list[object] = []
 
     def call() -> None:
-        start.wait()
         try:
             auth.authenticate(rs256_token())
         except ProblemError as problem:
@@ -254,6 +264,11 @@ def test_concurrent_first_callers_share_one_metadata_request_and_its_failure(tls
     threads = [threading.Thread(target=call) for _ in range(8)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 10
+    while len(entered) < 8 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # from _discover to waiting on the flight (or, before the fix, on the lock)
+    Metadata.gate.set()
     for thread in threads:
         thread.join(timeout=30)
     assert outcomes == [503] * 8  # Entra's 503, as a problem naming Entra
