@@ -14,7 +14,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Broker benchmarks against the emulator.")
     parser.add_argument("--quick", action="store_true", help="tiny N: checks the suite runs, figures are noise")
     parser.add_argument("--output", type=Path, default=RESULTS, help=f"Markdown file (default {RESULTS})")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead of the suite: cProfile N warm calls of the Cosmos route (key cache off), top functions",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        from bench.overhead import profile_route
+
+        print(profile_route(args.profile))
+        return 0
     report = run(quick=args.quick, progress=sys.stderr)
     markdown = report.markdown()
     print(markdown)

@@ -204,3 +204,33 @@ def chain_counts(h: Harness) -> dict[str, int]:
     before = h.counters()
     assert h.handler("cosmos_keys")(_request(h)).status_code == 200
     return delta(before, h.counters(), *KV_OPERATIONS, "identity.token", "entra.token")
+
+
+def profile_route(calls: int, top: int = 30) -> str:
+    """Where a warm request's time goes: cProfile over ``calls`` route invocations, by own time.
+
+    How the proxy-environment walk of ``requests`` (``merge_environment_settings``) and the
+    per-request settings check were found (README, "Hot path targets").
+    """
+    import cProfile
+    import io
+    import pstats
+
+    with Harness(COSMOS_KEYS_CACHE_SECONDS="0") as h:
+        h.cold()
+        route = h.handler("cosmos_keys")
+        request = _request(h)
+        for _ in range(100):
+            route(request)
+        profiler = cProfile.Profile()
+        with info_logging():
+            profiler.enable()
+            for _ in range(calls):
+                route(request)
+            profiler.disable()
+    out = io.StringIO()
+    # The in-process emulator's threads show up too (Python 3.12+ profiles every thread): keep the
+    # function's side only — its code, the HTTP client and logging.
+    function_side = r"shared/|function_app|requests/|urllib3/|http/client|logging/|json/|azure/functions/"
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(function_side, top)
+    return out.getvalue()

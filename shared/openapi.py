@@ -316,7 +316,6 @@ def _operation(op: Operation) -> dict[str, Any]:
                 "required": p.required,
                 "description": p.description,
                 "schema": p.schema,
-                **({"allowEmptyValue": False} if p.location == "query" else {}),
             }
             for p in op.parameters
         ]

@@ -300,3 +300,31 @@ def test_a_warm_success_logs_at_debug_and_a_failed_arm_call_at_info(configure, e
     arm = [r for r in caplog.records if r.name == "shared.upstream" and getattr(r, "upstream", None) == "arm"]
     assert [(r.levelno, r.http_status) for r in arm] == [(logging.INFO, 403)]
     assert any(r.name == "shared.http" and r.levelno == logging.INFO and r.http_status == 502 for r in caplog.records)
+
+
+def test_64_truly_concurrent_callers_of_the_function_share_one_arm_call(client, emu):
+    """The same through the function itself, without the worker's thread pool limiting concurrency."""
+    import azure.functions as func
+
+    import function_app
+
+    function_app.app.functions_bindings = {}
+    try:
+        handler = next(
+            f.get_user_function() for f in function_app.app.get_functions() if f.get_function_name() == "cosmos_keys"
+        )
+    finally:
+        function_app.app.functions_bindings = {}
+    assert client.get("health").status_code == 200  # settings in place; the key cache is still empty
+    emu.faults.inject("arm.readonlykeys", delay=0.3, times=None)
+    request = func.HttpRequest(
+        method="GET",
+        url="http://localhost/api/cosmos/cosmos-orders/keys",
+        headers={},
+        params={},
+        route_params={"account": "cosmos-orders"},
+        body=b"",
+    )
+    responses = _concurrently(64, lambda: handler(request))
+    assert [r.status_code for r in responses] == [200] * 64
+    assert emu.counters.get("arm.readonlykeys") == 1
