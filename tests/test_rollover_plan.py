@@ -245,3 +245,22 @@ def test_after_the_add_a_second_plan_is_idempotent():
 def test_no_valid_key_after_is_the_latest_end_of_a_registered_valid_version():
     result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", end=NOW + 200 * DAY)])
     assert result.no_valid_key_after == NOW + 200 * DAY
+
+
+def test_key_vaults_current_version_is_the_newest_whatever_the_timestamps_say():
+    from dataclasses import replace
+
+    # Created in the same second (or with skewed clocks): Key Vault's "current" decides.
+    tied = replace(OLD, version="ee", thumbprint="EE".ljust(40, "0"), current=True)
+    result = plan([tied, OLD], [key(OLD, "k1")], in_use="aa")
+    assert result.successor == tied
+    assert result.add == tied
+    assert result.rows[0].version.version == "ee"
+
+
+def test_grace_counts_from_the_earlier_of_creation_and_validity():
+    from dataclasses import replace
+
+    created_long_ago = replace(FRESH, created_on=NOW - 30 * DAY)  # valid since yesterday, created a month ago
+    result = plan([OLD, created_long_ago], [key(OLD, "k1"), key(created_long_ago, "k2")], in_use="cc", proven=True)
+    assert [r.key_id for r in result.remove] == ["k1"]

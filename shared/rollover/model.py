@@ -34,16 +34,19 @@ class CertificateVersion:
         return self.not_before is None or self.not_before <= now
 
     @property
-    def age_key(self) -> tuple[datetime, bool]:
-        """Order of creation (a renewal is created after the version it renews); on a tie of
-        timestamps, Key Vault's current version is the newer."""
-        return (self.created_on or self.not_before or _EPOCH, self.current)
+    def age_key(self) -> tuple[bool, datetime]:
+        """Order of creation: Key Vault's current version is the newest whatever the timestamps say
+        (they tie within a second); the others by creation (a renewal comes after what it renews)."""
+        return (self.current, self.created_on or self.not_before or _EPOCH)
 
     @property
     def available_since(self) -> datetime:
-        """When this version took over: the start of its validity (Key Vault back-dates a renewal's
-        ``nbf`` to its issuance), else its creation."""
-        return self.not_before or self.created_on or _EPOCH
+        """When this version took over: its creation in Key Vault or the start of its validity,
+        whichever came first (Key Vault back-dates a renewal's ``nbf`` a little before its creation;
+        an imported certificate may have been valid long before). The grace period counts from here;
+        the token obtained with it is what makes a removal safe."""
+        moments = [m for m in (self.created_on, self.not_before) if m is not None]
+        return min(moments) if moments else _EPOCH
 
 
 @dataclass(frozen=True)

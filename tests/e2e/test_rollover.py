@@ -96,14 +96,17 @@ def test_a_second_run_changes_nothing(client, emu):
 
 
 @pytest.mark.parametrize(
-    ("grace_days", "not_before_days_ago"),
-    [pytest.param("0", None, id="grace 0"), pytest.param(None, 8, id="renewal valid for 8 days")],
+    ("grace_days", "backdated"),
+    [
+        pytest.param("0", None, id="grace 0"),
+        pytest.param(None, "not_before", id="renewal valid for 8 days"),
+    ],
 )
-def test_after_the_grace_period_the_old_key_is_removed(configure, emu, grace_days, not_before_days_ago):
+def test_after_the_grace_period_the_old_key_is_removed(configure, emu, grace_days, backdated):
     client = configure(ROLLOVER_GRACE_DAYS=grace_days)
     first = emu.keyvault.current_version()
-    not_before = datetime.now(UTC) - timedelta(days=not_before_days_ago) if not_before_days_ago else None
-    second = renew(emu, not_before=not_before)
+    eight_days_ago = datetime.now(UTC) - timedelta(days=8)
+    second = renew(emu, **({backdated: eight_days_ago} if backdated else {}))
 
     report = rollover(client)
 
