@@ -15,6 +15,11 @@ from shared.openapi import document_json
 from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
 from shared.runtime import get_runtime
+from shared.telemetry import configure_telemetry
+
+# Off unless APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT is set; adopts the
+# worker's providers when the worker configured Azure Monitor itself. No network call.
+configure_telemetry()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

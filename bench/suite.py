@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bench import overhead
 from bench.harness import Harness, delta
+from bench.imports import MAX_RATIO, import_ratio
 from bench.scale import Scale
 from bench.stats import percentile, summary, timed
 
@@ -284,6 +285,21 @@ def chain_cost(h: Harness, cfg: Config) -> Row:
                ok=counts["entra.token"] == 1, note="see 'Scale' below")  # fmt: skip
 
 
+def import_cost(h: Harness, cfg: Config) -> list[Row]:
+    """`import function_app` vs the SDK imports alone: telemetry off, then on (OTLP, informative)."""
+    runs = 3 if cfg.quick else 7
+    ratio, app_ms, sdk_ms, otel = import_ratio(runs)
+    off = Row("j", "import function_app, telemetry off / SDK imports alone", "fresh interpreter", runs,
+              f"{ratio:.2f}x ({app_ms:.0f} / {sdk_ms:.0f} ms, fastest)", {}, ok=not otel,
+              target=f"≤ {MAX_RATIO}x", met=None if cfg.quick else ratio <= MAX_RATIO,
+              note=f"OpenTelemetry modules imported: {len(otel)}")  # fmt: skip
+    ratio_on, app_on, _, otel_on = import_ratio(runs, {"OTEL_EXPORTER_OTLP_ENDPOINT": "https://127.0.0.1:9"})
+    note = f"informative; {len(otel_on)} OpenTelemetry modules"
+    on = Row("j1", "import function_app, telemetry on (OTLP) / SDK imports alone", "fresh interpreter", runs,
+             f"{ratio_on:.2f}x ({app_on:.0f} ms)", {}, note=note)  # fmt: skip
+    return [off, on]
+
+
 SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
     ("(a) cold first request", cold_first_request),
     ("(b) hot path, no HTTP", hot_path_direct),
@@ -295,6 +311,7 @@ SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
     ("(g) key cache single flight", key_cache_single_flight),
     ("(h) memory over warm requests", memory_over_warm_requests),
     ("(i) one token acquisition", chain_cost),
+    ("(j) import cost", import_cost),
 ]
 
 

@@ -76,6 +76,11 @@ class ControlSurface(Surface):
             ("GET", "/_emulator/graph/key-credentials"): lambda r: json_response(
                 200, self.emulator.graph.key_credentials()
             ),
+            ("GET", "/_emulator/otlp/traces"): lambda r: json_response(200, self.emulator.otlp.received("traces")),
+            ("GET", "/_emulator/otlp/metrics"): lambda r: json_response(200, self.emulator.otlp.received("metrics")),
+            ("GET", "/_emulator/otlp/logs"): lambda r: json_response(200, self.emulator.otlp.received("logs")),
+            ("GET", "/_emulator/otlp"): lambda r: json_response(200, self.emulator.otlp.exports()),
+            ("DELETE", "/_emulator/otlp"): self._clear_otlp,
         }
 
     def handle(self, request: Request) -> Response:
@@ -133,6 +138,10 @@ class ControlSurface(Surface):
 
     def _clear_faults(self, request: Request) -> Response:
         self.emulator.faults.clear()
+        return Response(204)
+
+    def _clear_otlp(self, request: Request) -> Response:
+        self.emulator.otlp.reset()
         return Response(204)
 
     def _reset(self, request: Request) -> Response:

@@ -18,6 +18,7 @@ from emulator.graph import GraphSurface
 from emulator.httpd import HttpsServer
 from emulator.keyvault import KeyVaultSurface
 from emulator.managed_identity import ManagedIdentitySurface
+from emulator.otlp import OtlpSurface
 from emulator.seed import Seed
 from emulator.surface import Context, Surface
 from emulator.tls import EmulatorTls
@@ -47,8 +48,10 @@ class Emulator:
         self.keyvault = KeyVaultSurface(ctx)
         self.arm = ArmSurface(ctx)
         self.graph = GraphSurface(ctx)
+        self.otlp = OtlpSurface(ctx)  # not Azure: receives the function's OTLP exports (make demo, tests)
         self.control = ControlSurface(self)
         self._surfaces: list[Surface] = [self.identity, self.entra, self.keyvault, self.arm, self.graph, self.control]
+        self._surfaces.insert(-1, self.otlp)
         self._servers: list[HttpsServer] = []
         self._lock = threading.Lock()
         self._ca_bundle: Path | None = None
@@ -89,7 +92,7 @@ class Emulator:
         self.faults.clear()
         self.eventgrid.reset()
         self.directory.reset()  # before keyvault: the seed certificate registers on the app
-        for surface in (self.entra, self.keyvault, self.arm, self.graph, self.identity):
+        for surface in (self.entra, self.keyvault, self.arm, self.graph, self.identity, self.otlp):
             surface.reset()
         self.counters.clear()
 
@@ -126,6 +129,10 @@ class Emulator:
     def env(self) -> dict[str, str]:
         return self.env_for("keyvault")
 
+    def telemetry_env(self) -> dict[str, str]:
+        """Settings that send the function's traces, metrics and logs to the OTLP receiver, promptly."""
+        return telemetry_env(self.urls["otlp"], self.ca_bundle)
+
     def env_for(self, mode: str) -> dict[str, str]:
         """Settings for the function app in `mode` (docs/emulator.md, "Environment")."""
         if mode not in MODES:
@@ -149,6 +156,8 @@ class Emulator:
             "COSMOS_ACCOUNT_IDS": ",".join(seed.cosmos_account_id(name) for name in seed.cosmos_accounts),
             "REQUESTS_CA_BUNDLE": self.ca_bundle,
             "SSL_CERT_FILE": self.ca_bundle,
+            # Not an OTEL_* variable: telemetry stays off unless a run opts in (telemetry_env()).
+            "EMULATOR_OTLP_ENDPOINT": urls["otlp"],
             "EMULATOR_CONTROL_URL": urls["control"],
         }
         if mode == "federated-managed-identity":
@@ -166,3 +175,17 @@ class Emulator:
             ):
                 del env[name]
         return env
+
+
+def telemetry_env(otlp_endpoint: str, ca_bundle: str) -> dict[str, str]:
+    """OTLP/HTTP to ``otlp_endpoint`` (trusting the emulator's CA), every trace sampled, short delays."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_endpoint,
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE": ca_bundle,
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
+        "OTEL_BLRP_SCHEDULE_DELAY": "200",
+        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+        "APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL": "true",
+    }

@@ -39,10 +39,13 @@ from typing import Any, TextIO
 
 import requests
 
+from emulator.core import telemetry_env
 from emulator.demo_rollover import walk_through_rollover
+from emulator.waterfall import find_trace, render
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_READY_KEY = "EMULATOR_CONTROL_URL"  # the last line `python -m emulator` writes
+TRACE_WAIT_SECONDS = 10.0  # the function exports spans every 200 ms (telemetry_env)
 EMULATOR_START_SECONDS = 20.0
 MINIMAL_HOST_START_SECONDS = 20.0
 FUNC_START_SECONDS = 90.0  # first `func start` downloads the extension bundle
@@ -237,6 +240,12 @@ class Emulated:
         response.raise_for_status()
         return {str(k): int(v) for k, v in response.json().items()}
 
+    def otlp(self, signal: str) -> list[dict[str, Any]]:
+        """What the emulator's OTLP receiver got from the function (spans, metric points, log records)."""
+        response = requests.get(f"{self.url}/_emulator/otlp/{signal}", verify=self.ca, timeout=CALL_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return list(response.json())
+
 
 def delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[str, int]:
     return {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
@@ -277,6 +286,28 @@ def print_counters(counters: Mapping[str, int], out: TextIO) -> None:
         out.write(f"   {name:<{width}}  {count}\n")
 
 
+def cold_trace(emulated: Emulated, seconds: float = TRACE_WAIT_SECONDS) -> list[dict[str, Any]] | None:
+    """The cold request's trace (the first cosmos-keys request that fetched a token), once exported."""
+    deadline = time.monotonic() + seconds
+    while True:
+        trace = find_trace(emulated.otlp("traces"), route="cosmos-keys", containing="broker token")
+        # Complete once the request span (the last to end) has arrived.
+        if (trace and any(s["attributes"].get("broker.route") for s in trace)) or time.monotonic() > deadline:
+            return trace
+        time.sleep(0.2)
+
+
+def print_waterfall(trace: list[dict[str, Any]] | None, out: TextIO) -> bool:
+    out.write("\n== Trace of the cold request (received by the emulator over OTLP/HTTP)\n")
+    if not trace:
+        out.write("   no trace arrived: is OTEL_EXPORTER_OTLP_ENDPOINT reaching the emulator? (see the function log)\n")
+        return False
+    out.write(f"   trace {trace[0]['traceId']}, {len(trace)} spans\n")
+    for line in render(trace):
+        out.write(line + "\n")
+    return True
+
+
 def hot_path_check(results: list[Result], out: TextIO) -> bool:
     """The readwrite call reuses the ARM token the readonly call paid for: no chain operation."""
     hot = next(r for r in results if r.call.path.endswith("type=readwrite") and "orders" in r.call.path)
@@ -307,7 +338,12 @@ def run_demo(state_dir: Path, host_choice: str, out: TextIO) -> int:
         out.write(f"   control API {emulator_env['EMULATOR_CONTROL_URL']}, CA {emulator_env['REQUESTS_CA_BUNDLE']}\n")
         function_key = secrets.token_urlsafe(32)
         port = free_port()
-        plan = plan_host(host_choice, port, function_key, emulator_env)
+        # Telemetry on, exported over OTLP/HTTP to the emulator's receiver (the real exporter path).
+        function_env = {
+            **emulator_env,
+            **telemetry_env(emulator_env["EMULATOR_OTLP_ENDPOINT"], emulator_env["REQUESTS_CA_BUNDLE"]),
+        }
+        plan = plan_host(host_choice, port, function_key, function_env)
         base_url = f"http://127.0.0.1:{port}"
         out.write(f"== Starting the function: {plan.name} on {base_url} (log: {function_log})\n")
         # The minimal host prints its function key on stdout: that stream is not kept.
@@ -321,12 +357,13 @@ def run_demo(state_dir: Path, host_choice: str, out: TextIO) -> int:
                 print_result(result, out)
             print_counters(emulated.counters(), out)
             hot_ok = hot_path_check(results, out)
+            trace_ok = print_waterfall(cold_trace(emulated), out)
             with requests.Session() as session:
                 rollover_ok = walk_through_rollover(session, base_url, function_key, emulated.url, emulated.ca, out)
     failed = [r for r in results if not r.ok]
     out.write(f"\n== {len(results) - len(failed)}/{len(results)} calls as expected")
     out.write(f"; stopped everything; {time.monotonic() - started:.1f} s\n")
-    return 0 if not failed and hot_ok and rollover_ok else 1
+    return 0 if not failed and hot_ok and trace_ok and rollover_ok else 1
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:

@@ -121,6 +121,12 @@ param vnetEnabled bool = false
 @description('ALLOWED_CALLER_IP_RANGES: comma-separated CIDRs and service tags allowed to call the Function App; everything else is denied. Empty: no network restriction.')
 param allowedCallerIpRanges string = ''
 
+@description('Email address for the broker\'s alerts (certificate expiry, Key Vault throttling, 5xx rate, failed rollover); empty: the alerts fire with no receiver.')
+param alertEmail string = ''
+
+@description('Traces per second the Azure Monitor sampler keeps (OTEL_TRACES_SAMPLER microsoft.rate_limited); metrics are never sampled.')
+param tracesPerSecond string = '5'
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -269,11 +275,36 @@ module api 'app/api.bicep' = {
     storageTableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    tracesPerSecond: tracesPerSecond
     userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
     userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
     productSettings: union(productSettings, optionalSettings)
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     allowedCallerIpRanges: allowedCallerIpRanges
+  }
+}
+
+// Observability (README "Operating the broker"): alert rules and a workbook over the broker's
+// OpenTelemetry signals in Application Insights.
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: resourceToken
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
+    alertEmail: alertEmail
+  }
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsId: monitoring.outputs.applicationInsightsId
   }
 }
 

@@ -43,6 +43,7 @@ from .origins import UnsafeUrl, connection_origin
 from .retry import remaining
 from .settings import GUID, Settings
 from .single_flight import SingleFlight
+from .telemetry import set_caller
 from .upstream_errors import from_requests_error, from_requests_response
 
 _LOGGER = logging.getLogger("shared.audit")
@@ -295,6 +296,7 @@ class CallerAuthenticator:
         except ProblemError as problem:
             _audit(route, None, allowed=False, reason=problem.detail, status=problem.status)
             raise
+        set_caller(caller.app_id)
         if caller.not_app_reason:
             _audit(route, caller, allowed=False, reason=caller.not_app_reason, status=403)
             raise Forbidden(

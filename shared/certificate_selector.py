@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .certificate_source import CertificateInfo, CertificateSource
 from .errors import Upstream, UpstreamFailed
+from .telemetry import certificate_in_use
 
 _LOGGER = logging.getLogger(__name__)
 NOT_REGISTERED = "AADSTS700027"
@@ -99,6 +100,7 @@ class CertificateSelector:
         current = self._source.usable_current()
         if self._source.pinned_version or not self._is_rejected(current.version):
             self.state = SelectionState(current, False, current.version)
+            certificate_in_use(current.name, current.version, current.expires_on)
             return current
         for candidate in self._source.older_usable_versions(current):
             if self._is_rejected(candidate.version):
@@ -113,6 +115,7 @@ class CertificateSelector:
                 current.thumbprint_hex,
             )
             self.state = SelectionState(candidate, True, current.version)
+            certificate_in_use(candidate.name, candidate.version, candidate.expires_on)
             return candidate
         raise self.not_registered_error(current)
 

@@ -29,7 +29,7 @@ from .outbound_session import session_for
 from .retry import remaining, urllib3_retry
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
-from .upstream_logging import requests_hook
+from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
 
 _MIN_ATTEMPT_SECONDS = 0.5
 # The same verdict for the same URL, without re-parsing it twice per request: every warm ARM call
@@ -54,7 +54,9 @@ class DownstreamClient:
         self._upstream = upstream
         self._timeout_seconds = timeout_seconds
         self._session = session_for(self._origin)
-        adapter = HTTPAdapter(max_retries=urllib3_retry(timeout_seconds), pool_connections=2, pool_maxsize=32)
+        adapter = HTTPAdapter(
+            max_retries=urllib3_retry(timeout_seconds, upstream=str(upstream)), pool_connections=2, pool_maxsize=32
+        )
         self._session.mount("https://", adapter)
         self._session.hooks["response"].append(requests_hook(str(upstream)))
         # What Session.request would merge per call; with trust_env off it is the session's own
@@ -98,6 +100,7 @@ class DownstreamClient:
             prepared = self._prepare(method, url, params=params, json=json, action=action, link_path=link_path)
             token = self._tokens.get(self._scope)
             prepared.headers["Authorization"] = f"Bearer {token.token}"
+            begin_requests_call()
             try:
                 response = self._session.send(
                     prepared,
@@ -107,6 +110,7 @@ class DownstreamClient:
                     **self._send_settings,
                 )
             except requests.RequestException as exc:
+                requests_attempt_raised(str(self._upstream), method, url, exc)
                 raise from_requests_error(exc, self._upstream, action=action) from None
             if response.status_code == 401 and attempt == 1:
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))

@@ -13,6 +13,7 @@ that takes no caller token (health, the OpenAPI document) says so with ``roles=N
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import logging
 import time
@@ -26,6 +27,7 @@ from .caller_auth import caller_scope
 from .errors import ProblemError
 from .retry import request_deadline
 from .runtime import get_runtime
+from .telemetry import end_request, start_request
 
 _LOGGER = logging.getLogger("shared.http")
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -88,6 +90,13 @@ def _internal_error() -> func.HttpResponse:
     )
 
 
+def _with_context(signature: inspect.Signature) -> inspect.Signature:
+    if "context" in signature.parameters:
+        return signature
+    context = inspect.Parameter("context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=func.Context)
+    return signature.replace(parameters=[*signature.parameters.values(), context])
+
+
 def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Handler]:
     """Wrap a handler: caller authentication first, retry budget, problem responses, one log line.
 
@@ -100,41 +109,49 @@ def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Han
 
     def decorate(handler: Handler) -> Handler:
         @functools.wraps(handler)
-        def wrapper(req: func.HttpRequest) -> func.HttpResponse:
+        def wrapper(req: func.HttpRequest, context: func.Context | None = None) -> func.HttpResponse:
             started = time.monotonic()
+            # Telemetry off: None, and nothing else happens here.
+            span = start_request(name, req.method, getattr(context, "trace_context", None))
+            status = 500
             extra: dict[str, Any] = {}
             try:
-                with request_deadline(), caller_scope():
-                    if roles is not None:
-                        get_runtime().authorize(req.headers.get("Authorization"), route=name, any_of=roles)
-                    response = handler(req)
-            except ProblemError as error:
-                response = problem_response(error)
-                extra = {"upstream": str(error.upstream) if error.upstream else None, "code": error.code}
-            except Exception:
-                _LOGGER.exception("route=%s failed unexpectedly", name)
-                response = _internal_error()
-            duration_ms = (time.monotonic() - started) * 1000
-            # A success is logged at DEBUG: the Functions host already logs every invocation with its
-            # duration (and Application Insights records its status), and each upstream call has its own
-            # INFO line. A failure is INFO, with the upstream and its code. One record fewer per warm
-            # request is ~20 us (make bench, "overhead").
-            _LOGGER.log(
-                logging.DEBUG if response.status_code < 400 else logging.INFO,
-                "route=%s status=%s duration_ms=%.0f%s",
-                name,
-                response.status_code,
-                duration_ms,
-                "".join(f" {k}={v}" for k, v in extra.items() if v),
-                extra={
-                    "route": name,
-                    "http_status": response.status_code,
-                    "duration_ms": round(duration_ms),
-                    **extra,
-                },
-            )
-            return response
+                try:
+                    with request_deadline(), caller_scope():
+                        if roles is not None:
+                            get_runtime().authorize(req.headers.get("Authorization"), route=name, any_of=roles)
+                        response = handler(req)
+                except ProblemError as error:
+                    response = problem_response(error)
+                    extra = {"upstream": str(error.upstream) if error.upstream else None, "code": error.code}
+                except Exception:
+                    _LOGGER.exception("route=%s failed unexpectedly", name)
+                    response = _internal_error()
+                status = response.status_code
+                duration_ms = (time.monotonic() - started) * 1000
+                # A success is logged at DEBUG: the Functions host already logs every invocation with its
+                # duration (and Application Insights records its status), and each upstream call has its own
+                # INFO line. A failure is INFO, with the upstream and its code. One record fewer per warm
+                # request is ~20 us (make bench, "overhead"). Logged inside the request's span, so the line
+                # carries its trace and span ids.
+                _LOGGER.log(
+                    logging.DEBUG if status < 400 else logging.INFO,
+                    "route=%s status=%s duration_ms=%.0f%s",
+                    name,
+                    status,
+                    duration_ms,
+                    "".join(f" {k}={v}" for k, v in extra.items() if v),
+                    extra={"route": name, "http_status": status, "duration_ms": round(duration_ms), **extra},
+                )
+                return response
+            finally:
+                if span is not None:
+                    end_request(span, status, code=extra.get("code"), upstream=extra.get("upstream"))
 
+        # The Functions worker passes the invocation context (whose trace_context carries the
+        # host's traceparent) to a function that declares a ``context: func.Context`` parameter.
+        wrapper.__signature__ = _with_context(inspect.signature(handler))  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {**handler.__annotations__, "context": func.Context}
         # What the route asks of callers, for tests that walk every route of the app.
         wrapper.caller_roles = roles  # type: ignore[attr-defined]
         return wrapper

@@ -18,10 +18,13 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
+from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
+
+from .upstream_logging import RETRY_WAIT, azure_core_attempt_raised, requests_attempt_retried
 
 # 30 s is the SPEC's ceiling; keep a margin for the work after the last upstream answer.
 REQUEST_BUDGET_SECONDS = 28.0
@@ -85,6 +88,15 @@ class BoundedRetryPolicy(RetryPolicy):
         super().__init__(**kwargs)
         self._attempt_timeout = attempt_timeout
 
+    def send(self, request: Any) -> Any:
+        try:
+            return super().send(request)
+        except AzureError as error:
+            # The last attempt raised and was not retried (a read timeout on a POST, an auth
+            # error): record it once; attempts retried were recorded by increment().
+            azure_core_attempt_raised(request, error)
+            raise
+
     def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
         settings = super().configure_retries(options)
         left = remaining()
@@ -101,6 +113,9 @@ class BoundedRetryPolicy(RetryPolicy):
         return bool(settings["total"]) and _is_entra_transient(response)
 
     def increment(self, settings: dict[str, Any], response: Any = None, error: Any = None) -> bool:
+        if error is not None:
+            # An attempt that raised (connection refused, timeout): the per-attempt hooks never saw it.
+            azure_core_attempt_raised(response, error)
         if not super().increment(settings, response=response, error=error):
             return False
         wait = None
@@ -108,15 +123,18 @@ class BoundedRetryPolicy(RetryPolicy):
             wait = self.get_retry_after(response)
         if wait is None:
             wait = self.get_backoff_time(settings)
+        if response is not None and hasattr(response, "context"):
+            response.context[RETRY_WAIT] = wait  # the next attempt's hooks report it
         return budget_allows(wait, self._attempt_timeout)
 
 
 class BoundedUrllib3Retry(Retry):
     """urllib3's ``Retry`` for the ``requests`` clients, bounded by the request deadline."""
 
-    def __init__(self, *args: Any, attempt_timeout: float = 10.0, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, attempt_timeout: float = 10.0, upstream: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.attempt_timeout = attempt_timeout
+        self.upstream = upstream
 
     def parse_retry_after(self, retry_after: str) -> float:
         # Graph documents fractional values ("2.128"), which urllib3 rejects as an invalid header.
@@ -128,6 +146,7 @@ class BoundedUrllib3Retry(Retry):
     def new(self, **kw: Any) -> BoundedUrllib3Retry:
         new_retry = super().new(**kw)
         new_retry.attempt_timeout = self.attempt_timeout
+        new_retry.upstream = self.upstream
         return new_retry
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Retry:
@@ -138,10 +157,14 @@ class BoundedUrllib3Retry(Retry):
             wait = new_retry.get_backoff_time()
         if not budget_allows(wait, self.attempt_timeout):
             raise MaxRetryError(kwargs.get("_pool"), url or "", kwargs.get("error"))
+        # The retry happens: record the attempt that failed (the last one is recorded by the
+        # response hook, or by the client when it raised).
+        status = getattr(response, "status", None) if response is not None else None
+        requests_attempt_retried(self.upstream, method or "", url or "", status, wait, kwargs.get("error"))
         return new_retry
 
 
-def urllib3_retry(attempt_timeout: float) -> BoundedUrllib3Retry:
+def urllib3_retry(attempt_timeout: float, *, upstream: str = "") -> BoundedUrllib3Retry:
     return BoundedUrllib3Retry(
         total=RETRIES,
         connect=RETRIES,
@@ -156,4 +179,5 @@ def urllib3_retry(attempt_timeout: float) -> BoundedUrllib3Retry:
         # Hand the last throttled response back instead of raising, so its Retry-After reaches the caller.
         raise_on_status=False,
         attempt_timeout=attempt_timeout,
+        upstream=upstream,
     )

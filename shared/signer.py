@@ -26,6 +26,7 @@ from .certificate_source import CertificateInfo
 from .errors import Upstream, UpstreamFailed
 from .origins import UnsafeUrl, connection_origin, origin
 from .settings import Algorithm
+from .telemetry import count_sign
 from .upstream_errors import from_azure_error
 
 _SIGN_HINTS = {
@@ -94,6 +95,7 @@ class KeyVaultSigner:
         try:
             result = client.sign(SignatureAlgorithm(str(algorithm)), digest)
         except AzureError as exc:
+            count_sign(outcome="failure")
             raise from_azure_error(
                 exc,
                 Upstream.KEYVAULT,
@@ -101,7 +103,9 @@ class KeyVaultSigner:
                 hints=_SIGN_HINTS,
             ) from None
         if not result.signature:
+            count_sign(outcome="failure")
             raise UpstreamFailed("Key Vault returned an empty signature.", upstream=Upstream.KEYVAULT)
+        count_sign(outcome="success")
         return result.signature
 
     def close(self) -> None:

@@ -32,6 +32,7 @@ from .assertion import ClientAssertion, SignedWith
 from .certificate_selector import NOT_REGISTERED, CertificateSelector
 from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
 from .retry import remaining
+from .telemetry import count_token_acquisition, count_token_cache, token_fetch_span
 from .upstream_errors import from_azure_error
 
 REFRESH_MARGIN_SECONDS = 300
@@ -118,15 +119,18 @@ class TokenProvider:
     def get(self, scope: str) -> AccessTokenInfo:
         token = self._fresh(scope)
         if token is not None:
+            count_token_cache(scope, hit=True)
             return token
         with self._guard:
             token = self._fresh(scope)  # refreshed while we took the guard
             if token is not None:
+                count_token_cache(scope, hit=True)
                 return token
             flight = self._in_flight.get(scope)
             leader = flight is None
             if flight is None:
                 flight = self._in_flight[scope] = Future()
+        count_token_cache(scope, hit=not leader, source="in_flight")
         if not leader:
             # Share the leader's outcome, success or failure, instead of repeating the chain;
             # nothing is kept once this round is over, so a failure is never cached.
@@ -138,13 +142,16 @@ class TokenProvider:
                 ) from None
         try:
             obtained_at = self._clock()
-            token = self._acquire(scope, self._bypass_cache.get(scope))
+            with token_fetch_span(scope):
+                token = self._acquire(scope, self._bypass_cache.get(scope))
             self._bypass_cache.pop(scope, None)
             self._latest[scope] = (token, _refresh_at(token, obtained_at))
             flight.set_result(token)
+            count_token_acquisition(scope, outcome="success")
             return token
         except BaseException as exc:
             flight.set_exception(exc)
+            count_token_acquisition(scope, outcome="failure", code=getattr(exc, "code", None))
             raise
         finally:
             with self._guard:

@@ -53,6 +53,7 @@ def test_demo_runs_end_to_end(tmp_path: Path):
         '"code": "AuthorizationFailed"',
         "== Emulator counters",
         "== Hot path (second ARM request): no Key Vault/Entra/MI call",
+        "== Trace of the cold request (received by the emulator over OTLP/HTTP)",
         "== 8/8 calls as expected",
         "== Certificate rollover",
         "── POST /api/rollover?dryRun=true  →  200",
@@ -65,6 +66,24 @@ def test_demo_runs_end_to_end(tmp_path: Path):
     ):
         assert section in out
     assert '"primaryMasterKey": "' in out and "…(88 chars)" in out
+    # The waterfall: the token chain inside the cold request, each span on one line, in start order.
+    waterfall = out.split("== Trace of the cold request", 1)[1].split("\n== ", 1)[0].splitlines()
+    spans = [line for line in waterfall if re.match(r"^\s+\d+\.\dms\s+\d+\.\dms\s", line)]
+    names = [re.sub(r"^[│ ]*(?:[├└]─ )?", "", line.rsplit("█", 1)[1].lstrip()) for line in spans]
+    assert names[0].startswith("GET cosmos-keys  (200)"), spans
+    for expected in (
+        "broker token",
+        "managed-identity token  (200)",
+        "keyvault get_certificate  (200)",
+        "keyvault sign  (200)",
+        "entra token  (200)",
+        "arm readonlykeys  (200)",
+        "CryptographyClient.sign  [azure-core]",
+    ):
+        assert any(name.startswith(expected) for name in names), (expected, names)
+    order = [next(i for i, n in enumerate(names) if n.startswith(e)) for e in ("keyvault sign", "entra token", "arm")]
+    assert order == sorted(order)
+    assert all(" ok " in line for line in spans), spans
     assert not _SECRET_LIKE.search(out), _SECRET_LIKE.search(out)
 
 
@@ -77,7 +96,7 @@ def quick_report():
 
 def test_bench_quick(quick_report):
     report = quick_report
-    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i"]
+    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i", "j", "j1"]
     assert report.ok, report.markdown()
     concurrent = report.row("c")
     assert concurrent.counts["keyvault.sign"] == 1
@@ -85,7 +104,9 @@ def test_bench_quick(quick_report):
     hot = report.row("b")
     assert hot.counts["keyvault.sign"] == 0 and hot.counts["entra.token"] == 0
     table = report.markdown()
-    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i"):
+    imports = report.row("j")  # telemetry off: no OpenTelemetry module (the 1.2x ratio is judged in full runs)
+    assert imports.ok and imports.note.endswith("imported: 0"), imports.cells()
+    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i", "j", "j1"):
         assert f"| {key} |" in table
     # The hot-path targets: single flight is judged even in a quick run; timings are not (noise).
     assert report.row("g").met is True

@@ -41,6 +41,9 @@ param deploymentContainerName string
 @description('Application Insights connection string (ingestion endpoint; local auth is disabled).')
 param applicationInsightsConnectionString string
 
+@description('Traces per second the Azure Monitor sampler keeps.')
+param tracesPerSecond string = '5'
+
 @description('Resource ID of the user-assigned identity the app runs as; empty: the system-assigned identity only.')
 param userAssignedIdentityId string = ''
 
@@ -82,6 +85,16 @@ var hostStorageSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: useUserAssigned ? 'ClientId=${userAssignedIdentityClientId};Authorization=AAD' : 'Authorization=AAD'
+}
+// OpenTelemetry (host.json "telemetryMode": "OpenTelemetry"): the Python worker configures Azure
+// Monitor itself before importing function_app (AZURE-PROTOCOLS §11) and the app adopts it.
+// The broker records ARM/Graph attempts itself (URL path only), so the generic HTTP
+// instrumentations, which record full URLs with their query, are off.
+var telemetrySettings = {
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+  OTEL_TRACES_SAMPLER: 'microsoft.rate_limited'
+  OTEL_TRACES_SAMPLER_ARG: tracesPerSecond
+  OTEL_PYTHON_DISABLED_INSTRUMENTATIONS: 'requests,urllib,urllib3'
 }
 var hostUserAssignedSettings = useUserAssigned ? {
   AzureWebJobsStorage__clientId: userAssignedIdentityClientId
@@ -193,7 +206,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_88:Flex Consumption has no Azure Files content share; the package lives in a blob container.
   parent: functionApp
   name: 'appsettings'
-  properties: union(hostStorageSettings, hostUserAssignedSettings, productSettings)
+  properties: union(hostStorageSettings, hostUserAssignedSettings, telemetrySettings, productSettings)
 }
 
 // No FTP or basic-auth (SCM) publishing credentials: azd deploys through the deployment

@@ -50,6 +50,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' = {
 }
 
 output applicationInsightsName string = applicationInsights.name
+output applicationInsightsId string = applicationInsights.id
 // The connection string carries only the ingestion endpoint and the (non-secret) instrumentation
 // key; with DisableLocalAuth the key alone cannot send telemetry.
 output applicationInsightsConnectionString string = applicationInsights.properties.ConnectionString

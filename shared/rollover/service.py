@@ -24,6 +24,7 @@ from typing import Any
 
 from ..certificate_source import CertificateInfo
 from ..errors import ProblemError, Upstream, UpstreamFailed
+from ..telemetry import count_rollover_run
 from .application_keys import ApplicationKeys
 from .model import CertificateVersion, KeyCredential
 from .plan import Plan, Removal, Skip, plan_rollover
@@ -117,6 +118,22 @@ class RolloverService:
 
     # ------------------------------------------------------------------ the run
     def run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
+        """One run; a real one (not a dry run) is counted in ``broker.rollover.runs`` by outcome."""
+        if dry_run:
+            return self._run(dry_run=True, trigger=trigger)
+        source = trigger.split(" ", 1)[0]  # "timer (past due)" counts as timer
+        previous = self.last_run
+        try:
+            report = self._run(dry_run=False, trigger=trigger)
+        except Exception:
+            # This run got as far as a plan that needs an operator (last_run is replaced then).
+            blocked = self.last_run is not previous and bool(self.last_run and self.last_run.get("blocked"))
+            count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
+            raise
+        count_rollover_run(outcome="success", trigger=source)
+        return report
+
+    def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
         started = time.monotonic()
         if dry_run:
             report = self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)

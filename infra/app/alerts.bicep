@@ -1,0 +1,179 @@
+// Alerts on the broker's own telemetry (README "Operating the broker"): an action group that
+// mails one address, and four log search alert rules over the Application Insights component.
+// The queries read the broker.* metrics (never sampled) and the broker's log lines; the names
+// are those of shared/telemetry/names.py.
+// References: https://learn.microsoft.com/azure/templates/microsoft.insights/actiongroups
+//             https://learn.microsoft.com/azure/templates/microsoft.insights/scheduledqueryrules
+//             https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule
+
+@description('Prefix of the alert rule and action group names.')
+param namePrefix string
+
+@description('Azure region of the alert rules (the action group is global).')
+param location string
+
+@description('Resource tags.')
+param tags object = {}
+
+@description('Resource ID of the Application Insights component the broker exports to.')
+param applicationInsightsId string
+
+@description('Email address the alerts are sent to; empty: the action group has no receiver yet.')
+param alertEmail string = ''
+
+@description('Alert when the signing certificate in use expires within this many days.')
+@minValue(1)
+param certificateExpiryDays int = 30
+
+@description('Alert when more than this percentage of requests answered 5xx in the window.')
+@minValue(1)
+@maxValue(100)
+param serverErrorPercent int = 5
+
+@description('Requests needed in the window before the 5xx rate is judged (avoids one failure out of two).')
+@minValue(1)
+param serverErrorMinimumRequests int = 20
+
+@description('Alert when Key Vault answered 429 at least this many times in the window.')
+@minValue(1)
+param keyVaultThrottlingThreshold int = 1
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${namePrefix}-broker-alerts'
+  location: 'global'
+  tags: tags
+  properties: {
+    groupShortName: 'broker'
+    enabled: true
+    emailReceivers: empty(alertEmail) ? [] : [
+      {
+        name: 'operator'
+        emailAddress: alertEmail
+        useCommonAlertSchema: true
+      }
+    ]
+  }
+}
+
+// The version in use is the newest version Entra accepts (the broker falls back only when a newer
+// one is not registered), so "in use and within N days" means "no newer registered version".
+// Multi-line Bicep strings are verbatim: thresholds go in with format().
+var certificateQuery = format('''
+customMetrics
+| where name == "broker.certificate.days_to_expiry"
+| extend certificate = tostring(customDimensions["broker.certificate"]), version = tostring(customDimensions["broker.certificate.version"])
+| summarize arg_max(timestamp, value, version) by certificate
+| where value < {0}
+| project certificate, version, daysToExpiry = value
+''', certificateExpiryDays)
+
+var keyVaultThrottlingQuery = format('''
+customMetrics
+| where name == "broker.upstream.throttled" and tostring(customDimensions["broker.upstream"]) == "keyvault"
+| summarize throttled = sum(value) by operation = tostring(customDimensions["broker.operation"])
+| where throttled >= {0}
+''', keyVaultThrottlingThreshold)
+
+var serverErrorQuery = format('''
+requests
+| where isnotempty(tostring(customDimensions["broker.route"]))
+| summarize total = sum(itemCount), failed = sumif(itemCount, toint(resultCode) >= 500)
+| where total >= {0}
+| extend failedPercent = 100.0 * failed / total
+| where failedPercent > {1}
+''', serverErrorMinimumRequests, serverErrorPercent)
+
+// The rollover counts its runs in broker.rollover.runs (broker.outcome failure or blocked: a key
+// needs an operator) and logs its failures at ERROR with messages starting "rollover"; either one
+// fires the alert.
+var rolloverQuery = '''
+union
+  (customMetrics
+   | where name == "broker.rollover.runs" and tostring(customDimensions["broker.outcome"]) in ("failure", "blocked")
+   | project timestamp, failures = value),
+  (traces
+   | where severityLevel >= 3 and message startswith "rollover"
+   | project timestamp, failures = 1.0)
+| summarize failures = sum(failures)
+| where failures > 0
+'''
+
+var rules = [
+  {
+    name: 'certificate-expiry'
+    displayName: 'Broker: signing certificate expires within ${certificateExpiryDays} days'
+    description: 'The certificate version that signs assertions expires soon and no newer version is registered. Check the rollover, create or register a new version (README "Operating the broker").'
+    severity: 2
+    frequency: 'PT1H'
+    window: 'PT6H'
+    query: certificateQuery
+  }
+  {
+    name: 'keyvault-throttling'
+    displayName: 'Broker: Key Vault throttles the broker'
+    description: 'Key Vault answered 429 to the broker. Token caching keeps sign calls rare: look for a restart loop or a cache that stopped working.'
+    severity: 2
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: keyVaultThrottlingQuery
+  }
+  {
+    name: 'server-errors'
+    displayName: 'Broker: 5xx rate above ${serverErrorPercent}%'
+    description: 'More than ${serverErrorPercent}% of the broker\'s requests failed with 5xx. The failed requests name the upstream and its error code.'
+    severity: 1
+    frequency: 'PT5M'
+    window: 'PT15M'
+    query: serverErrorQuery
+  }
+  {
+    name: 'rollover-failed'
+    displayName: 'Broker: certificate rollover failed'
+    description: 'A rollover run (timer, Event Grid or POST /api/rollover) failed or was blocked. Its log line says why.'
+    severity: 2
+    frequency: 'PT15M'
+    window: 'PT1H'
+    query: rolloverQuery
+  }
+]
+
+resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for rule in rules: {
+  name: '${namePrefix}-broker-${rule.name}'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: rule.displayName
+    description: rule.description
+    severity: rule.severity
+    enabled: true
+    scopes: [
+      applicationInsightsId
+    ]
+    evaluationFrequency: rule.frequency
+    windowSize: rule.window
+    criteria: {
+      allOf: [
+        {
+          query: rule.query
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}]
+
+output actionGroupId string = actionGroup.id
+output alertRuleNames array = [for (rule, i) in rules: alertRules[i].name]
