@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,17 @@ def test_parameter_patterns_match_what_the_code_accepts(schema_path, valid, inva
         assert validator.is_valid(value) and code_accepts(value), value
     for value in invalid:
         assert not validator.is_valid(value) and not code_accepts(value), value
+
+
+# RFC 4151 §2.1: "tag:" taggingEntity ":" specific; taggingEntity = authorityName "," date.
+_TAG_URI = re.compile(
+    r"tag:(?P<authority>[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)"
+    r",(?P<date>\d{4}(?:-\d{2}(?:-\d{2})?)?):(?P<specific>[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]+)"
+)
+
+
+def test_problem_types_are_rfc_4151_tag_uris_and_distinct():
+    types = problem_types()
+    assert len(set(types)) == len(types)
+    for uri in types:
+        assert _TAG_URI.fullmatch(uri), uri

@@ -53,6 +53,9 @@ CONTRACT = OpenAPI.from_dict(
 )
 
 
+OBSERVED: set[tuple[str, str, int]] = set()
+
+
 def assert_conforms(response: requests.Response) -> None:
     """Every response the suite receives must be one the OpenAPI document describes.
 
@@ -60,6 +63,7 @@ def assert_conforms(response: requests.Response) -> None:
     answers are the host's, not the app's: a path the app does not serve (404 without a body), and
     the bodyless 401 for a missing or wrong function key.
     """
+    OBSERVED.add((response.request.method, response.request.path_url.split("?")[0], response.status_code))
     try:
         CONTRACT.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
     except PathNotFound:
@@ -132,3 +136,37 @@ def client(configure: Configure) -> FunctionClient:
 @pytest.fixture
 def function_key() -> str:
     return FUNCTION_KEY
+
+
+def _whole_e2e_suite_ran(session: pytest.Session) -> bool:
+    config = session.config
+    if config.getoption("keyword") or config.getoption("markexpr") or config.getoption("deselect"):
+        return False
+    e2e = Path(__file__).parent.resolve()
+    targets = [Path(str(a).split("::")[0]).resolve() for a in (config.args or [])]
+    return any(t == e2e or t in e2e.parents for t in targets)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole end-to-end suite: every status the document promises was seen (but 500, a bug).
+
+    The per-response validation above catches a status the code answers but the document lacks; this
+    catches the reverse, a documented status nothing produces. Skipped for partial runs.
+    """
+    import re
+
+    from shared.openapi import OPERATIONS
+
+    if exitstatus != 0 or not OBSERVED or not _whole_e2e_suite_ran(session):
+        return
+    unseen = []
+    for op in OPERATIONS:
+        path = re.compile("^/api" + re.sub(r"\{[^}]+\}", "[^/]+", op.path) + "$")
+        seen = {status for method, url, status in OBSERVED if method.lower() == op.method and path.match(url)}
+        documented = {200, *op.errors, *((503,) if op.function == "health" else ())} - {500}
+        unseen += [f"{op.method.upper()} {op.path} {status}" for status in sorted(documented - seen)]
+    if unseen:
+        session.config.get_terminal_writer().line(
+            "OpenAPI statuses documented but never answered in the e2e suite: " + ", ".join(unseen), red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
