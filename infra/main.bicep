@@ -106,6 +106,9 @@ param grantGraphAdminConsent bool = false
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
 param grantDeployerSignAccess bool = false
 
+@description('GRANT_DEPLOYER_CERTIFICATES_OFFICER: give the deploying principal Key Vault Certificates Officer, which the postprovision hook needs to create the signing certificate. Set false once the certificate exists (and delete the assignment): whoever can import a certificate version could otherwise bring a key of their own.')
+param grantDeployerCertificatesOfficer bool = true
+
 @description('ROLLOVER_SCHEDULE: NCRONTAB (six fields, UTC) of the timer that runs the certificate rollover; the Event Grid trigger registers renewals within seconds, the timer is the safety net.')
 @minLength(11)
 param rolloverSchedule string = '0 0 3 * * *'
@@ -126,6 +129,9 @@ param alertEmail string = ''
 
 @description('Traces per second the Azure Monitor sampler keeps (OTEL_TRACES_SAMPLER microsoft.rate_limited); metrics are never sampled.')
 param tracesPerSecond string = '5'
+
+@description('ALLOWED_DEPLOYER_IP_RANGES: CIDRs and service tags allowed to reach the SCM (deployment) site. Empty: the SCM site follows ALLOWED_CALLER_IP_RANGES.')
+param allowedDeployerIpRanges string = ''
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -281,6 +287,7 @@ module api 'app/api.bicep' = {
     productSettings: union(productSettings, optionalSettings)
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     allowedCallerIpRanges: allowedCallerIpRanges
+    allowedDeployerIpRanges: allowedDeployerIpRanges
   }
 }
 
@@ -320,6 +327,7 @@ module rbac 'app/rbac.bicep' = {
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
     grantDeployerSignAccess: grantDeployerSignAccess
+    grantDeployerCertificatesOfficer: grantDeployerCertificatesOfficer
     keyVaultName: keyVault.outputs.name
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
@@ -362,6 +370,8 @@ module diagnostics 'app/diagnostics.bicep' = {
     keyVaultName: keyVault.outputs.name
     functionAppName: api.outputs.name
     cosmosAccountName: createCosmos ? cosmosAccount.outputs.name : ''
+    location: location
+    tags: tags
   }
 }
 
@@ -434,3 +444,4 @@ output AZURE_FUNCTION_APP_ID string = api.outputs.id
 output EVENT_GRID_SYSTEM_TOPIC_NAME string = credentialMode == 'keyvault' ? keyVaultEvents.outputs.name : ''
 output VNET_ENABLED string = vnetEnabled ? 'true' : 'false'
 output ALLOWED_CALLER_IP_RANGES string = allowedCallerIpRanges
+output ALLOWED_DEPLOYER_IP_RANGES string = allowedDeployerIpRanges

@@ -64,6 +64,9 @@ param virtualNetworkSubnetId string = ''
 @description('ALLOWED_CALLER_IP_RANGES: comma-separated CIDRs (or single addresses) and service tags (e.g. AzureFrontDoor.Backend, ApiManagement.WestEurope) allowed to call the app; empty: no network restriction (function keys and caller tokens still apply).')
 param allowedCallerIpRanges string = ''
 
+@description('ALLOWED_DEPLOYER_IP_RANGES: CIDRs / addresses / service tags allowed to reach the SCM (deployment) site; empty: the SCM site follows ALLOWED_CALLER_IP_RANGES (or is open when that is empty too).')
+param allowedDeployerIpRanges string = ''
+
 @description('Instance memory size in MB.')
 @allowed([
   512
@@ -102,8 +105,9 @@ var hostUserAssignedSettings = useUserAssigned ? {
 
 // Inbound restriction (optional). Each entry is an address range (starts with a digit, or holds
 // ':' as IPv6 does; a bare address gets /32 or /128) or else an App Service service tag. With any
-// entry, everything else is denied; the SCM site keeps its own (empty) list so `azd deploy` still
-// works: it authenticates with Entra (basic-auth publishing is off, see below). Spaces are
+// entry, everything else is denied. The SCM (Kudu, deployment) site is never left open when the
+// app is restricted: it gets its own list, ALLOWED_DEPLOYER_IP_RANGES, or else the main site's
+// (scmIpSecurityRestrictionsUseMain), so `azd deploy` runs from an allowed address. Spaces are
 // ignored; an empty item (",,") is not an address and fails the deployment. (No filter()/map()
 // lambdas: checkov's pinned Bicep parser cannot read them.)
 var callerRanges = empty(trim(allowedCallerIpRanges)) ? [] : split(replace(allowedCallerIpRanges, ' ', ''), ',')
@@ -115,6 +119,21 @@ var callerRules = [for (entry, i) in callerRanges: (contains(entry, ':') || cont
   ipAddress: contains(entry, '/') ? entry : (contains(entry, ':') ? '${entry}/128' : '${entry}/32')
 } : {
   name: 'allowed-caller-${i}'
+  action: 'Allow'
+  priority: 100 + i
+  tag: 'ServiceTag'
+  ipAddress: entry
+}]
+
+var deployerRanges = empty(trim(allowedDeployerIpRanges)) ? [] : split(replace(allowedDeployerIpRanges, ' ', ''), ',')
+var deployerRules = [for (entry, i) in deployerRanges: (contains(entry, ':') || contains('0123456789', first(entry))) ? {
+  name: 'allowed-deployer-${i}'
+  action: 'Allow'
+  priority: 100 + i
+  tag: 'Default'
+  ipAddress: contains(entry, '/') ? entry : (contains(entry, ':') ? '${entry}/128' : '${entry}/32')
+} : {
+  name: 'allowed-deployer-${i}'
   action: 'Allow'
   priority: 100 + i
   tag: 'ServiceTag'
@@ -171,7 +190,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       remoteDebuggingEnabled: false
       ipSecurityRestrictions: callerRules
       ipSecurityRestrictionsDefaultAction: empty(callerRules) ? 'Allow' : 'Deny'
-      scmIpSecurityRestrictionsUseMain: false
+      // Kudu can deploy code: restricted whenever the app is (own list, else the main site's rules).
+      scmIpSecurityRestrictions: deployerRules
+      scmIpSecurityRestrictionsDefaultAction: (empty(callerRules) && empty(deployerRules)) ? 'Allow' : 'Deny'
+      scmIpSecurityRestrictionsUseMain: (!empty(callerRules)) && empty(deployerRules)
     }
     functionAppConfig: {
       deployment: {

@@ -2,9 +2,13 @@
 // another resource group). Role definition IDs come from the one table in roles.json:
 //
 //   role                              GUID                                  grantee / why
-//   Key Vault Crypto User             12338af0-0e69-4776-bea7-57ae8d297424  function: keys/sign
+//   Key Vault Crypto User             12338af0-0e69-4776-bea7-57ae8d297424  function: keys/sign (vault
+//                                      scope: the key is created by the postprovision hook, after this
+//                                      deployment, and a role assignment's scope must already exist;
+//                                      the vault is dedicated to the signing certificate)
 //   Key Vault Reader                  21090545-7ca7-4776-b22c-e363652d74d2  function: certificate metadata
 //   Key Vault Certificates Officer    a4417e6f-fecd-4de8-b567-7b0420556985  deploying user: the hook
+//                                      (first provisioning; GRANT_DEPLOYER_CERTIFICATES_OFFICER=false after)
 //   Storage Blob Data Owner           b7e6dc6d-f1e8-4753-8033-0f276bb0955b  function: host + deployment blobs
 //   Storage Queue Data Contributor    974c5e8b-45b9-4653-ba55-5f855dd0fb88  function: host queues
 //   Storage Table Data Contributor    0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3  function: host tables
@@ -31,6 +35,9 @@ param deployerPrincipalType string = 'User'
 
 @description('Also give the deploying principal Key Vault Crypto User + Key Vault Reader so `func start` on a laptop can sign with the deployed certificate.')
 param grantDeployerSignAccess bool = false
+
+@description('Give the deploying principal Key Vault Certificates Officer (the postprovision hook creates the certificate with it). Meant for the first provisioning only: set false afterwards and delete the assignment, since an officer can import a certificate version whose key exists outside the vault.')
+param grantDeployerCertificatesOfficer bool = true
 
 param keyVaultName string
 param storageAccountName string
@@ -115,7 +122,7 @@ resource functionMonitoringMetricsPublisher 'Microsoft.Authorization/roleAssignm
 
 // --- deploying principal -----------------------------------------------------------------
 
-resource deployerKeyVaultCertificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer) {
+resource deployerKeyVaultCertificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer && grantDeployerCertificatesOfficer) {
   name: guid(vault.id, deployerPrincipalId, roles.keyVaultCertificatesOfficer.id)
   scope: vault
   properties: {

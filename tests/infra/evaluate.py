@@ -113,9 +113,11 @@ class Template:
             return [self.value(n, scope) for n in node]
         if not isinstance(node, dict):
             raise Unsupported(repr(node))
-        if "operator" in node:
+        # An expression node holds a dict under "operator"/"function"; a plain object may have a
+        # property of that name (a log alert criterion's operator: 'GreaterThan').
+        if isinstance(node.get("operator"), dict):
             return self._operator(node["operator"], scope)
-        if "function" in node:
+        if isinstance(node.get("function"), dict):
             return self._function(node["function"], scope)
         if "loop_type" in node:
             return self._loop(node, scope)

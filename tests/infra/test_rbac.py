@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -116,3 +117,29 @@ def test_cosmos_role_follows_key_access() -> None:
     for rel in ("app/cosmos.bicep", "app/cosmos-account.bicep"):
         for res in bicep.resources(bicep.template(rel), "Microsoft.DocumentDB/databaseAccounts").values():
             assert res["api_version"] == "2025-10-15", rel
+
+
+def _officer_deploys(**params: Any) -> bool:
+    from .evaluate import Template
+
+    doc = bicep.template("app/rbac.bicep")
+    base = {
+        "functionPrincipalId": "f",
+        "deployerPrincipalId": "d",
+        "keyVaultName": "kv",
+        "storageAccountName": "st",
+        "applicationInsightsName": "ai",
+    }
+    return Template(doc, {**base, **params}, bicep.INFRA / "app").deploys(
+        "resources", "deployerKeyVaultCertificatesOfficer"
+    )
+
+
+def test_the_deployers_certificates_officer_role_can_be_turned_off_after_provisioning() -> None:
+    # Needed by the postprovision hook on the first provisioning; an officer can import a certificate
+    # version (a key from outside the vault), so it is not meant to stay.
+    assert _officer_deploys() is True
+    assert _officer_deploys(grantDeployerCertificatesOfficer=False) is False
+    assert _officer_deploys(deployerPrincipalId="") is False
+    parameters = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters["grantDeployerCertificatesOfficer"]["value"] == "${GRANT_DEPLOYER_CERTIFICATES_OFFICER=true}"

@@ -19,6 +19,7 @@ from . import bicep
 from .evaluate import Symbol, Template
 
 DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
+SCHEDULED_QUERY = "Microsoft.Insights/scheduledQueryRules"
 
 
 def main(**params: Any) -> Template:
@@ -100,7 +101,7 @@ def test_diagnostic_targets_are_the_deployed_resources() -> None:
     )
     names = {}
     for name, res in doc["resources"].items():
-        if res["type"] != DIAGNOSTIC_SETTINGS:
+        if res["type"] not in (DIAGNOSTIC_SETTINGS, SCHEDULED_QUERY):
             assert res["existing"] is True, f"{name}: diagnostics.bicep must not create {res['type']}"
             names[res["type"]] = tpl.body("resources", name, "name")
     assert names == {
@@ -278,8 +279,70 @@ def test_allowed_caller_ranges_and_service_tags() -> None:
     priorities = [r["priority"] for r in rules]
     assert len(set(priorities)) == len(priorities)
     assert config["ipSecurityRestrictionsDefaultAction"] == "Deny"
-    # the SCM (deployment) endpoint keeps its own list: azd deploy authenticates with Entra
+    # the SCM (Kudu, deployment) site is not left open: without a list of its own it uses the main rules
+    assert config["scmIpSecurityRestrictionsUseMain"] is True
+    assert config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+
+
+def test_the_scm_site_is_open_only_when_nothing_is_restricted() -> None:
+    config = _site_config("")
+    assert config["scmIpSecurityRestrictions"] == []
+    assert config["scmIpSecurityRestrictionsDefaultAction"] == "Allow"
     assert config["scmIpSecurityRestrictionsUseMain"] is False
+
+
+@pytest.mark.parametrize("callers", ["", "203.0.113.0/24"])
+def test_deployer_ranges_give_the_scm_site_its_own_deny_list(callers: str) -> None:
+    config = module(
+        "app/api.bicep", allowedCallerIpRanges=callers, allowedDeployerIpRanges="198.51.100.9, AzureCloud"
+    ).body("resources", "functionApp", "properties", "siteConfig")
+    assert [(r["ipAddress"], r["tag"], r["action"]) for r in config["scmIpSecurityRestrictions"]] == [
+        ("198.51.100.9/32", "Default", "Allow"),
+        ("AzureCloud", "ServiceTag", "Allow"),
+    ]
+    assert config["scmIpSecurityRestrictionsDefaultAction"] == "Deny"
+    assert config["scmIpSecurityRestrictionsUseMain"] is False
+    # the main site is unaffected by the deployer's list
+    assert config["ipSecurityRestrictionsDefaultAction"] == ("Deny" if callers else "Allow")
+
+
+def test_parameters_file_and_main_pass_the_deployer_ranges() -> None:
+    parameters = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters["allowedDeployerIpRanges"]["value"] == "${ALLOWED_DEPLOYER_IP_RANGES}"
+    assert main(allowedDeployerIpRanges="10.1.0.0/16").body("modules", "api", "params", "allowedDeployerIpRanges") == (
+        "10.1.0.0/16"
+    )
+
+
+# --- certificate import alert ----------------------------------------------------------------
+
+
+def _import_alert(**params: Any) -> dict[str, Any]:
+    doc = bicep.template("app/diagnostics.bicep")
+    tpl = Template(doc, {"workspaceId": "/ws", "keyVaultName": "kv", "functionAppName": "func", **params})
+    [name] = bicep.resources(doc, SCHEDULED_QUERY)
+    assert tpl.deploys("resources", name), "the certificate-import alert is not optional"
+    return tpl.body("resources", name)
+
+
+def test_an_imported_certificate_version_raises_an_alert_on_the_vault_audit_log() -> None:
+    body = _import_alert()
+    props = body["properties"]
+    assert props["enabled"] is True
+    assert props["scopes"] == ["/ws"]
+    [criterion] = props["criteria"]["allOf"]
+    query = str(criterion["query"])
+    assert query.startswith("AZKVAuditLogs")
+    assert 'OperationName == "CertificateImport"' in query
+    assert "_ResourceId" in query, "only this vault's imports"
+    assert criterion["operator"] == "GreaterThan" and criterion["threshold"] == 0
+    assert props["actions"]["actionGroups"] == []
+    assert _import_alert(alertActionGroupId="/ag")["properties"]["actions"]["actionGroups"] == ["/ag"]
+
+
+def test_main_deploys_the_import_alert_with_the_audit_trail() -> None:
+    params = main().body("modules", "diagnostics", "params")
+    assert params["location"] == Symbol("param:location")
 
 
 def test_a_bare_ipv6_address_becomes_a_single_host_range() -> None:
