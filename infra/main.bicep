@@ -301,6 +301,8 @@ module alerts 'app/alerts.bicep' = {
     location: location
     tags: tags
     applicationInsightsId: monitoring.outputs.applicationInsightsId
+    logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
+    keyVaultId: keyVault.outputs.id
     alertEmail: alertEmail
   }
 }
@@ -370,8 +372,6 @@ module diagnostics 'app/diagnostics.bicep' = {
     keyVaultName: keyVault.outputs.name
     functionAppName: api.outputs.name
     cosmosAccountName: createCosmos ? cosmosAccount.outputs.name : ''
-    location: location
-    tags: tags
   }
 }
 

@@ -2,7 +2,13 @@
 // mails one address, and four log search alert rules over the Application Insights component.
 // The queries read the broker.* metrics (never sampled) and the broker's log lines; the names
 // are those of shared/telemetry/names.py.
+// One more rule reads the Key Vault audit log in the Log Analytics workspace (diagnostics.bicep):
+// a certificate version IMPORTED into the signing vault (operation CertificateImport). The broker
+// only ever signs with keys Key Vault generated; an imported version's private key exists outside
+// the vault, so an import is an operator's deliberate act or an attack (README "Security model").
 // References: https://learn.microsoft.com/azure/templates/microsoft.insights/actiongroups
+//             https://learn.microsoft.com/azure/azure-monitor/reference/tables/azkvauditlogs
+//               (OperationName, Id, CallerIpAddress, Identity, HttpStatusCode)
 //             https://learn.microsoft.com/azure/templates/microsoft.insights/scheduledqueryrules
 //             https://learn.microsoft.com/azure/azure-monitor/alerts/alerts-create-log-alert-rule
 
@@ -17,6 +23,12 @@ param tags object = {}
 
 @description('Resource ID of the Application Insights component the broker exports to.')
 param applicationInsightsId string
+
+@description('Resource ID of the Log Analytics workspace that receives the Key Vault audit log (diagnostics.bicep).')
+param logAnalyticsWorkspaceId string
+
+@description('Resource ID of the Key Vault that holds the signing certificate.')
+param keyVaultId string
 
 @description('Email address the alerts are sent to; empty: the action group has no receiver yet.')
 param alertEmail string = ''
@@ -174,6 +186,49 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for r
     }
   }
 }]
+
+// Every CertificateImport on this vault, successful or refused. ingestion_time() keeps each record
+// to one evaluation although the window (15 min) outlasts the frequency (5 min), which is there so
+// that records ingested late (Log Analytics latency) are still seen.
+var certificateImportQuery = 'AZKVAuditLogs | where OperationName == "CertificateImport" and _ResourceId =~ "${keyVaultId}" and ingestion_time() > ago(5m) | project TimeGenerated, Id, HttpStatusCode, CallerIpAddress, Identity'
+
+resource certificateImportAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${namePrefix}-broker-certificate-import'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Key Vault: a certificate version was imported into the signing vault'
+    description: 'A certificate version was imported into the vault that holds the signing certificate: its private key exists outside Key Vault. The rollover refuses to register imported versions; check who imported it (Identity, CallerIpAddress) and disable that version unless the import was intended.'
+    severity: 1
+    enabled: true
+    scopes: [
+      logAnalyticsWorkspaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    criteria: {
+      allOf: [
+        {
+          query: certificateImportQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
 
 output actionGroupId string = actionGroup.id
 output alertRuleNames array = [for (rule, i) in rules: alertRules[i].name]

@@ -8,10 +8,7 @@
 //  - Cosmos DB (the account this deployment creates): ControlPlaneRequests, resource-specific
 //    (CDBControlPlaneRequests), as Cosmos DB recommends for every API but Table.
 // No metrics, no data-plane request logs: the audit trail, not a performance log.
-// One alert on that trail: a certificate version IMPORTED into the signing vault (Key Vault audit
-// operation CertificateImport). The function only ever signs with keys Key Vault generated; an
-// imported version's private key exists outside the vault, so an import is either an operator's
-// deliberate act or an attack, and someone should look (README "Security model").
+// The alert on that trail (a certificate version imported into the vault) is in alerts.bicep.
 // References:
 //   https://learn.microsoft.com/azure/azure-monitor/reference/supported-logs/microsoft-keyvault-vaults-logs
 //     (AuditEvent -> AZKVAuditLogs; category group `audit`)
@@ -22,9 +19,6 @@
 //     (ControlPlaneRequests -> CDBControlPlaneRequests)
 //   https://learn.microsoft.com/azure/cosmos-db/monitor-resource-logs (resource-specific mode recommended)
 //   https://learn.microsoft.com/azure/templates/microsoft.insights/diagnosticsettings
-//   https://learn.microsoft.com/azure/azure-monitor/reference/tables/azkvauditlogs (OperationName,
-//     Id, CallerIpAddress, Identity, HttpStatusCode)
-//   https://learn.microsoft.com/azure/templates/microsoft.insights/scheduledqueryrules
 
 @description('Resource ID of the Log Analytics workspace that receives the logs.')
 param workspaceId string
@@ -40,15 +34,6 @@ param cosmosAccountName string = ''
 
 @description('Name of each diagnostic setting.')
 param settingName string = 'audit-to-log-analytics'
-
-@description('Azure region of the certificate-import alert rule.')
-param location string = resourceGroup().location
-
-@description('Resource tags of the alert rule.')
-param tags object = {}
-
-@description('Action group the certificate-import alert notifies; empty: the alert shows in the portal only.')
-param alertActionGroupId string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
   name: keyVaultName
@@ -103,48 +88,5 @@ resource cosmosControlPlane 'Microsoft.Insights/diagnosticSettings@2021-05-01-pr
         enabled: true
       }
     ]
-  }
-}
-
-// Every CertificateImport on this vault, successful or refused. ingestion_time() keeps each record
-// to one evaluation although the window (15 min) outlasts the frequency (5 min), which is there so
-// that records ingested late (Log Analytics latency) are still seen.
-var certificateImportQuery = 'AZKVAuditLogs | where OperationName == "CertificateImport" and _ResourceId =~ "${vault.id}" and ingestion_time() > ago(5m) | project TimeGenerated, Id, HttpStatusCode, CallerIpAddress, Identity'
-
-resource certificateImportAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
-  name: '${keyVaultName}-certificate-import'
-  location: location
-  tags: tags
-  kind: 'LogAlert'
-  properties: {
-    displayName: 'Key Vault: a certificate version was imported into the signing vault'
-    description: 'A certificate version was imported into the vault that holds the signing certificate: its private key exists outside Key Vault. The rollover refuses to register imported versions; check who imported it (Identity, CallerIpAddress) and disable that version unless the import was intended.'
-    severity: 1
-    enabled: true
-    scopes: [
-      workspaceId
-    ]
-    evaluationFrequency: 'PT5M'
-    windowSize: 'PT15M'
-    criteria: {
-      allOf: [
-        {
-          query: certificateImportQuery
-          timeAggregation: 'Count'
-          operator: 'GreaterThan'
-          threshold: 0
-          failingPeriods: {
-            numberOfEvaluationPeriods: 1
-            minFailingPeriodsToAlert: 1
-          }
-        }
-      ]
-    }
-    autoMitigate: false
-    actions: {
-      actionGroups: empty(alertActionGroupId) ? [] : [
-        alertActionGroupId
-      ]
-    }
   }
 }

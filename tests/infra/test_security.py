@@ -19,7 +19,6 @@ from . import bicep
 from .evaluate import Symbol, Template
 
 DIAGNOSTIC_SETTINGS = "Microsoft.Insights/diagnosticSettings"
-SCHEDULED_QUERY = "Microsoft.Insights/scheduledQueryRules"
 
 
 def main(**params: Any) -> Template:
@@ -101,7 +100,7 @@ def test_diagnostic_targets_are_the_deployed_resources() -> None:
     )
     names = {}
     for name, res in doc["resources"].items():
-        if res["type"] not in (DIAGNOSTIC_SETTINGS, SCHEDULED_QUERY):
+        if res["type"] != DIAGNOSTIC_SETTINGS:
             assert res["existing"] is True, f"{name}: diagnostics.bicep must not create {res['type']}"
             names[res["type"]] = tpl.body("resources", name, "name")
     assert names == {
@@ -317,12 +316,12 @@ def test_parameters_file_and_main_pass_the_deployer_ranges() -> None:
 # --- certificate import alert ----------------------------------------------------------------
 
 
-def _import_alert(**params: Any) -> dict[str, Any]:
-    doc = bicep.template("app/diagnostics.bicep")
-    tpl = Template(doc, {"workspaceId": "/ws", "keyVaultName": "kv", "functionAppName": "func", **params})
-    [name] = bicep.resources(doc, SCHEDULED_QUERY)
-    assert tpl.deploys("resources", name), "the certificate-import alert is not optional"
-    return tpl.body("resources", name)
+def _import_alert() -> dict[str, Any]:
+    doc = bicep.template("app/alerts.bicep")
+    params = {"namePrefix": "p", "location": "l", "applicationInsightsId": "/ai", "logAnalyticsWorkspaceId": "/ws"}
+    tpl = Template(doc, {**params, "keyVaultId": "/vaults/kv"})
+    assert tpl.deploys("resources", "certificateImportAlert"), "the certificate-import alert is not optional"
+    return tpl.body("resources", "certificateImportAlert")
 
 
 def test_an_imported_certificate_version_raises_an_alert_on_the_vault_audit_log() -> None:
@@ -334,15 +333,15 @@ def test_an_imported_certificate_version_raises_an_alert_on_the_vault_audit_log(
     query = str(criterion["query"])
     assert query.startswith("AZKVAuditLogs")
     assert 'OperationName == "CertificateImport"' in query
-    assert "_ResourceId" in query, "only this vault's imports"
+    assert '_ResourceId =~ "/vaults/kv"' in query, "only this vault's imports"
     assert criterion["operator"] == "GreaterThan" and criterion["threshold"] == 0
-    assert props["actions"]["actionGroups"] == []
-    assert _import_alert(alertActionGroupId="/ag")["properties"]["actions"]["actionGroups"] == ["/ag"]
+    assert [str(group) for group in props["actions"]["actionGroups"]] == [str(Symbol("actionGroup.id"))]
 
 
-def test_main_deploys_the_import_alert_with_the_audit_trail() -> None:
-    params = main().body("modules", "diagnostics", "params")
-    assert params["location"] == Symbol("param:location")
+def test_main_gives_the_import_alert_the_workspace_and_the_vault() -> None:
+    params = main().body("modules", "alerts", "params")
+    assert params["logAnalyticsWorkspaceId"] == Symbol("monitoring.outputs.logAnalyticsWorkspaceId")
+    assert params["keyVaultId"] == Symbol("keyVault.outputs.id")
 
 
 def test_a_bare_ipv6_address_becomes_a_single_host_range() -> None:
