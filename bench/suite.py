@@ -50,7 +50,7 @@ class Config:
                        throughput_seconds=0.3, baseline_seconds=0.3, overhead_pairs=100, rss_requests=300,
                        quick=True)  # fmt: skip
         return cls(cold_runs=5, hot_requests=500, concurrent=32, throughput_threads=8,
-                   throughput_seconds=3.0, baseline_seconds=1.5, overhead_pairs=5000,
+                   throughput_seconds=3.0, baseline_seconds=1.5, overhead_pairs=10_000,
                    rss_requests=10_000)  # fmt: skip
 
 
