@@ -18,7 +18,9 @@ Signing keys: the JWK Set is cached for at most ``JWKS_REFRESH_SECONDS`` (PyJWKC
 no per-``kid`` cache outlives it (PyJWKClient's ``cache_keys`` LRU has no expiry and stays off).
 An unknown ``kid`` refetches the set at most once per ``cooldown_duration``. The key under the
 token's ``kid`` must be an RSA key; any other key, or one PyJWT cannot use, is a 401 (never a 500).
-Neither the metadata request nor the JWKS request follows a redirect.
+Neither the metadata request nor the JWKS request follows a redirect: both go through the
+project's ``requests`` sessions (``_EntraJwks`` replaces only PyJWKClient's urllib fetch), so they
+are logged and traced like every other upstream call.
 
 The OpenID metadata is read once (single-flight: concurrent first callers share one request and
 wait at most the upstream timeout); once read, it is used without taking any lock.
@@ -27,8 +29,7 @@ wait at most the upstream timeout); once read, it is used without taking any loc
 from __future__ import annotations
 
 import logging
-import os
-import ssl
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -39,12 +40,14 @@ import jwt
 import requests
 
 from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
-from .origins import UnsafeUrl, connection_origin
+from .origins import UnsafeUrl, connection_origin, origin
+from .outbound_session import session_for
 from .retry import remaining
 from .settings import GUID, Settings
 from .single_flight import SingleFlight
 from .telemetry import set_caller
 from .upstream_errors import from_requests_error, from_requests_response
+from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
@@ -105,10 +108,57 @@ def _missing_role(caller: Caller, any_of: frozenset[str]) -> str:
     )
 
 
-def _ssl_context() -> ssl.SSLContext:
-    # Same trust as requests: honour REQUESTS_CA_BUNDLE / SSL_CERT_FILE when set.
-    cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
-    return ssl.create_default_context(cafile=cafile) if cafile else ssl.create_default_context()
+def _entra_session(url: str) -> requests.Session:
+    """The project's session for one Entra origin: proxies and CA read once, every attempt logged."""
+    session = session_for(origin(url))
+    session.hooks["response"].append(requests_hook(str(Upstream.ENTRA)))
+    return session
+
+
+class _EntraJwks(jwt.PyJWKClient):
+    """PyJWT's JWKS client (its set cache, ``lifespan`` and ``cooldown_duration`` unchanged) that
+    fetches the set with the project's ``requests`` session instead of urllib: no redirect is
+    followed, the attempt is logged and traced like every other upstream call, proxies and CA
+    trust are those of every other client, and the request's time budget bounds the timeout."""
+
+    def __init__(self, uri: str, *, timeout: float, **options: Any) -> None:
+        super().__init__(uri, timeout=timeout, **options)
+        self._session = _entra_session(uri)
+
+    def fetch_data(self) -> Any:
+        timeout = self.timeout
+        left = remaining()
+        if left is not None:
+            timeout = max(min(timeout, left), 0.5)
+        begin_requests_call()
+        try:
+            response = self._session.get(
+                self.uri, timeout=timeout, allow_redirects=False, headers={"Accept": "application/json"}
+            )
+        except requests.RequestException as exc:
+            requests_attempt_raised(str(Upstream.ENTRA), "GET", self.uri, exc)
+            raise jwt.PyJWKClientConnectionError(f"the JWKS request failed ({type(exc).__name__})") from None
+        if response.status_code != 200:
+            # A redirect (3xx) included: the keys are read from the metadata's jwks_uri only.
+            raise jwt.PyJWKClientConnectionError(f"the JWKS request answered {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise jwt.PyJWKClientError("The JWKS endpoint did not return a JSON object")
+        # As PyJWKClient.fetch_data does (PyJWT 2.14 and 2.15): cache on success only, and start
+        # the cooldown for unknown kids.
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        self._last_successful_fetch = time.monotonic()
+        return data
+
+    def close(self) -> None:
+        self._session.close()
+        discovered = self._discovered
+        if discovered is not None and isinstance(discovered.jwks, _EntraJwks):
+            discovered.jwks.close()
 
 
 class CallerAuthenticator:
@@ -127,7 +177,7 @@ class CallerAuthenticator:
         self._metadata_url = f"{settings.authority_host}/{settings.tenant_id}/v2.0/.well-known/openid-configuration"
         self._discovered: _Discovery | None = None
         self._flights: SingleFlight[_Discovery] = SingleFlight()
-        self._session = requests.Session()
+        self._session = _entra_session(self._metadata_url)
 
     def _discover(self) -> _Discovery:
         """The tenant's issuers and signing-key client, read once from the OpenID metadata.
@@ -168,8 +218,10 @@ class CallerAuthenticator:
         try:
             # The metadata names the signing keys: it is read from the authority itself, never
             # from wherever a redirect would lead.
+            begin_requests_call()
             response = self._session.get(self._metadata_url, timeout=self._timeout(), allow_redirects=False)
         except requests.RequestException as exc:
+            requests_attempt_raised(str(Upstream.ENTRA), "GET", self._metadata_url, exc)
             raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
         if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
             # No discovery document: Entra's well-known locations for a tenant-specific authority.
@@ -201,7 +253,7 @@ class CallerAuthenticator:
         if template and tenant_guid:
             issuers.append(template.format(tenant=tenant_guid))
         try:
-            jwks = jwt.PyJWKClient(
+            jwks = _EntraJwks(
                 str(metadata["jwks_uri"]),
                 # The set, not single keys, is cached: the per-kid LRU (cache_keys) never expires,
                 # so a withdrawn key would stay trusted for the life of the process.
@@ -209,9 +261,6 @@ class CallerAuthenticator:
                 cache_jwk_set=True,
                 lifespan=self._jwks_refresh_seconds,
                 timeout=self._settings.upstream_timeout_seconds,
-                # PyJWKClient (PyJWT >= 2.14) never follows a redirect of the JWKS request
-                # (tests/test_caller_metadata.py proves it against a trap).
-                ssl_context=_ssl_context(),
                 cooldown_duration=self._jwks_cooldown_seconds,
             )
         except jwt.PyJWKClientError:

@@ -292,3 +292,19 @@ def test_known_metadata_is_read_without_taking_any_lock(tls_authority):
     assert auth._discover() is first
     with pytest.raises(Unauthorized):
         auth.authenticate(rs256_token())  # kid "k" is not in the set: 401, still no lock
+
+
+def test_the_metadata_and_jwks_requests_are_logged_as_entra_attempts(tls_authority, caplog):
+    _serve_keys(tls_authority, [_rsa_jwk("rsa")])
+    with caplog.at_level("DEBUG", logger="shared.upstream"), pytest.raises(Unauthorized):
+        authenticator(tls_authority).authenticate(rs256_token())  # kid "k" is not in the set
+    attempts = [
+        (r.upstream, r.http_method, r.http_path, r.http_status) for r in caplog.records if hasattr(r, "upstream")
+    ]
+    assert (
+        "entra",
+        "GET",
+        f"/{TENANT}/v2.0/.well-known/openid-configuration",
+        200,
+    ) in attempts
+    assert ("entra", "GET", f"/{TENANT}/keys", 200) in attempts
