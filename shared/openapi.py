@@ -80,7 +80,7 @@ def _boolean_query(name: str, description: str) -> Parameter:
 
 _NO_STORE = {
     "Cache-Control": {
-        "description": "`no-store`: the body carries keys, tokens' facts or directory data.",
+        "description": "`no-store`: never cached (keys, token facts, directory data, problems).",
         "schema": {"type": "string", "const": "no-store"},
     }
 }
