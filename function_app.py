@@ -13,7 +13,7 @@ from shared.health import health_report
 from shared.http import json_response, query_param, route
 from shared.openapi import document_json
 from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
-from shared.rollover import parse_dry_run, parse_flag, run_on_event, run_on_timer
+from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 from shared.telemetry import configure_telemetry
 
@@ -68,6 +68,7 @@ def diagnostics(req: func.HttpRequest) -> func.HttpResponse:
 @route("rollover", roles=ROLLOVER_ROLES)
 def rollover(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
+    refuse_unexpected_input(req.url, req.get_body())
     dry_run = parse_dry_run(query_param(req, "dryRun"))
     return json_response(runtime.require_rollover().run(dry_run=dry_run, trigger="http"), no_store=True)
 

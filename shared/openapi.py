@@ -194,7 +194,9 @@ OPERATIONS: tuple[Operation, ...] = (
         description=(
             "Registers the newest enabled, valid certificate version on the app registration (Graph "
             "`addKey`) and retires superseded or expired ones (`removeKey`). With `dryRun=true` only the "
-            "plan is returned. Needs a function or admin key."
+            "plan is returned. Any other query parameter (a misspelt `dryrun`, `dry_run`, ...; the function key "
+            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. Needs a "
+            "function or admin key."
         ),
         success=_json("Rollover", "The plan (dry run) or what was added and removed."),
         errors=(400, 401, 403, 409, 500, 502, 503, 504),

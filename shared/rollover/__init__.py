@@ -9,7 +9,7 @@ from .events import HANDLED_EVENT_TYPES, EventVerdict, judge_event
 from .plan import Plan, plan_rollover
 from .proof import GRAPH_PROOF_AUDIENCE, ProofBuilder
 from .service import RolloverService
-from .triggers import BOOLEAN_VALUES, parse_dry_run, parse_flag, run_on_event, run_on_timer
+from .triggers import BOOLEAN_VALUES, parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from .versions import CertificateVersions
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "parse_dry_run",
     "parse_flag",
     "plan_rollover",
+    "refuse_unexpected_input",
     "run_on_event",
     "run_on_timer",
 ]

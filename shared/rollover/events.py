@@ -48,16 +48,24 @@ def _host(url: str) -> str | None:
     return f"{parts.hostname.lower()}:{port or 443}"
 
 
-def judge_event(
-    *, event_type: str | None, subject: str | None, data: Any, vault_url: str, certificate_name: str
-) -> EventVerdict:
+def judge_event(*, event_type: Any, subject: Any, data: Any, vault_url: str, certificate_name: str) -> EventVerdict:
+    # Every field is checked for its JSON type first: Event Grid hands over whatever the publisher
+    # sent, and a list where a string belongs must be dropped, not crash the function (a 500 makes
+    # Event Grid redeliver it for a day).
+    if not isinstance(event_type, str):
+        return EventVerdict(False, "invalid event: 'eventType' is not a string")
     if event_type not in HANDLED_EVENT_TYPES:
-        return EventVerdict(False, f"event type {event_type!r} is not handled")
+        return EventVerdict(False, f"event type {event_type[:200]!r} is not handled")
+    if subject is not None and not isinstance(subject, str):
+        return EventVerdict(False, "invalid event: 'subject' is not a string")
     if not isinstance(data, Mapping):
         return EventVerdict(False, "invalid event: 'data' is not an object")
+    for name in ("ObjectType", "Id", "VaultName", "ObjectName", "Version"):
+        if _field(data, name) is not None and not isinstance(_field(data, name), str):
+            return EventVerdict(False, f"invalid event: 'data.{name}' is not a string")
     object_type = _field(data, "ObjectType")
-    if object_type is not None and str(object_type).lower() != "certificate":
-        return EventVerdict(False, f"object type {object_type!r} is not a certificate")
+    if object_type is not None and object_type.lower() != "certificate":
+        return EventVerdict(False, f"object type {object_type[:100]!r} is not a certificate")
     vault_host = _host(vault_url) or ""
     names: list[str] = []
     object_id = _field(data, "Id")
@@ -89,4 +97,4 @@ def judge_event(
     if other is not None:
         return EventVerdict(False, f"event for another object ({other!r})")
     version = _field(data, "Version")
-    return EventVerdict(True, f"{event_type} for certificate '{certificate_name}'", str(version) if version else None)
+    return EventVerdict(True, f"{event_type} for certificate '{certificate_name}'", version or None)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
 from ..retry import request_deadline
@@ -48,6 +49,43 @@ def parse_dry_run(value: str | None) -> bool:
     return parse_flag(value, "dryRun")
 
 
+# ``code`` is the function key as a query parameter: the Functions host consumes it, but the URL the
+# worker sees still carries it.
+_ROLLOVER_QUERY = frozenset({"dryRun", "code"})
+
+
+def refuse_unexpected_input(url: str, body: bytes) -> None:
+    """Refuses a ``POST /api/rollover`` carrying anything that might have meant another ``dryRun``.
+
+    ``dryRun`` defaults to false (SPEC), so a misspelt ``dryrun=true`` / ``dry_run=true`` /
+    ``dryRun%20=true`` that were ignored would perform a real rollover, removals included: every
+    query parameter other than ``dryRun`` (exact case) and ``code`` is a 400, as is a repeated
+    ``dryRun`` and any request body (the route takes none; a ``{"dryRun": true}`` body is refused
+    rather than silently run for real).
+    """
+    given = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    unknown = sorted({name for name, _ in given if name not in _ROLLOVER_QUERY})
+    if unknown:
+        hint = next((n for n in unknown if n.strip().replace("_", "").replace("-", "").lower() == "dryrun"), None)
+        raise BadRequest(
+            f"Unknown query parameter(s) {', '.join(repr(n) for n in unknown)}: POST /api/rollover accepts "
+            "only 'dryRun' (true or false, default false)"
+            + (
+                f"; did you mean 'dryRun' instead of {hint!r}? Nothing was changed."
+                if hint
+                else "; nothing was changed."
+            )
+        )
+    values = [value for name, value in given if name == "dryRun"]
+    if len(values) > 1:
+        raise BadRequest("Query parameter 'dryRun' is given more than once; nothing was changed.")
+    if body.strip():
+        raise BadRequest(
+            "POST /api/rollover takes no request body (use the query parameter dryRun=true for a dry run); "
+            "nothing was changed."
+        )
+
+
 def _problem_fields(error: ProblemError) -> dict[str, Any]:
     return {"status": error.status, "upstream": str(error.upstream) if error.upstream else None, "code": error.code}
 
@@ -65,22 +103,29 @@ def run_on_timer(host: RolloverHost, *, past_due: bool) -> None:
         raise
 
 
-def run_on_event(
-    host: RolloverHost, *, event_id: str | None, event_type: str | None, subject: str | None, data: Any
-) -> None:
+def _loggable(value: Any) -> str:
+    """An event field for the log line: strings as sent (bounded), anything else by its JSON type."""
+    return value[:200] if isinstance(value, str) else f"<{type(value).__name__}>"
+
+
+def run_on_event(host: RolloverHost, *, event_id: Any, event_type: Any, subject: Any, data: Any) -> None:
     settings = host.settings
-    where = f"id={event_id} type={event_type} subject={subject}"
+    where = f"id={_loggable(event_id)} type={_loggable(event_type)} subject={_loggable(subject)}"
     if settings.credential_mode is not CredentialMode.KEYVAULT or not settings.ok:
         _LOGGER.info("rollover event ignored (%s): the function app has no certificate to roll", where)
         return
     assert settings.key_vault_url and settings.certificate_name
-    verdict = judge_event(
-        event_type=event_type,
-        subject=subject,
-        data=data if isinstance(data, Mapping) else None,
-        vault_url=settings.key_vault_url,
-        certificate_name=settings.certificate_name,
-    )
+    try:
+        verdict = judge_event(
+            event_type=event_type,
+            subject=subject,
+            data=data if isinstance(data, Mapping) else None,
+            vault_url=settings.key_vault_url,
+            certificate_name=settings.certificate_name,
+        )
+    except Exception:  # a malformed event is dropped, never redelivered for a day
+        _LOGGER.warning("rollover event dropped (%s): it could not be judged", where, exc_info=True)
+        return
     if not verdict.relevant:
         _LOGGER.info("rollover event ignored (%s): %s", where, verdict.reason)
         return
