@@ -6,6 +6,12 @@
 # https://vault.azure.net (AKV10022), issuer check (AKV10032), RBAC data actions with the
 # ForbiddenByRbac body, CertificateBundle/KeyBundle shapes (`cer` standard base64, `x5t`
 # base64url), sign over a digest (PS256 salt = hash length).
+# Key custody facts the rollover checks (learn.microsoft.com/rest/api/keyvault/keys/get-key/get-key:
+# KeyAttributes.exportable "Indicates if the private key can be exported"; certificates/
+# get-certificate-policy: GET {vault}/certificates/{name}/policy -> CertificatePolicy with
+# `issuer.name` ("Self" for a self-signed certificate Key Vault generated) and
+# `key_props.exportable`; certificates/import-certificate: an imported certificate's key was made
+# outside the vault, and its policy names no issuer Key Vault enrols with ("Unknown")).
 # No endpoint returns private key material and there is no secrets endpoint at all: a
 # certificate's secret is the PFX with the private key, which the product never reads.
 from __future__ import annotations
@@ -88,6 +94,7 @@ class CertificateVersion:
     enabled: bool
     not_before: int
     expires: int
+    exportable: bool = False  # the key's KeyAttributes.exportable (an import or exportable policy: true)
 
     def attributes(self) -> dict[str, Any]:
         return {
@@ -115,11 +122,14 @@ class KeyVaultSurface(Surface):
         super().__init__(ctx)
         self.certificates: dict[str, list[CertificateVersion]] = {}
         self.role_assignments: dict[str, set[str]] = {}
+        # Per certificate (lower-case name): the policy's issuer name and key_props.exportable.
+        self.policies: dict[str, dict[str, Any]] = {}
         self._seed_version: CertificateVersion | None = None
         # Test hook (not Key Vault behaviour): a hostile vault naming a key on another host.
         self._key_id_rewrite: Callable[[str], str] | None = None
         self._routes = [
             route("GET", r"/certificates/([^/]+)/versions", "keyvault.list_certificate_versions", self._list_versions),
+            route("GET", r"/certificates/([^/]+)/policy", "keyvault.get_certificate_policy", self._get_policy),
             route("GET", r"/certificates/([^/]+)/?([^/]*)", "keyvault.get_certificate", self._get_certificate),
             route("GET", r"/keys/([^/]+)/?([^/]*)", "keyvault.get_key", self._get_key),
             # Versionless sign (empty version, the SDK's `/keys/{name}//sign`, or no segment) uses
@@ -138,6 +148,7 @@ class KeyVaultSurface(Surface):
         with self.lock:
             self.certificates.clear()
             self.role_assignments.clear()
+            self.policies.clear()
             self._key_id_rewrite = None
             for principal in (seed.system_mi_principal_id, seed.user_mi_principal_id):
                 self.grant_role(principal, "Key Vault Crypto User")
@@ -176,13 +187,19 @@ class KeyVaultSurface(Surface):
         expires_on: dt.datetime | float | None = None,
         publish: bool = True,
         created: dt.datetime | float | None = None,
+        exportable: bool = False,
+        imported: bool = False,
     ) -> str:
         """Creates a new version (new RSA key, self-signed certificate) that becomes current, as
         a renewal or a manual rotation does; `register` also uploads its public part to the app
         registration (False: the renewal nobody registered yet). Like Key Vault, publishes
         `CertificateNewVersionCreated` to the Event Grid subscriptions (`publish=False`: an event
         lost or not yet delivered). `created` back-dates the version's `created`/`updated`
-        attributes (a renewal that happened days ago). Returns the version."""
+        attributes (a renewal that happened days ago). `exportable`: the version's key (and the
+        policy) allow exporting the private key; `imported`: the version was imported (`az keyvault
+        certificate import`), its key made outside the vault: the policy's issuer becomes `Unknown`
+        and the key is exportable. A later non-imported rotation sets the issuer back to `Self`.
+        Returns the version."""
         name = name or self.ctx.seed.certificate_name
         now = int(time.time())
         made = _epoch(created) if created is not None else now
@@ -196,9 +213,10 @@ class KeyVaultSurface(Surface):
             not_after=dt.datetime.fromtimestamp(exp, dt.UTC),
         )
         version = uuid.uuid4().hex
-        entry = CertificateVersion(name, version, key, der, made, made, enabled, nbf, exp)
+        entry = CertificateVersion(name, version, key, der, made, made, enabled, nbf, exp, exportable or imported)
         with self.lock:
             self.certificates.setdefault(name.lower(), []).append(entry)
+            self.policies[name.lower()] = {"issuer": "Unknown" if imported else "Self", "exportable": entry.exportable}
         if register:
             self.ctx.directory.register_certificate(der)
         if publish:
@@ -259,6 +277,18 @@ class KeyVaultSurface(Surface):
             if expires_on is not None:
                 entry.expires = int(_epoch(expires_on) or 0)
             entry.updated = int(time.time())
+
+    def set_certificate_policy(
+        self, name: str | None = None, *, issuer: str | None = None, exportable: bool | None = None
+    ) -> None:
+        """Changes the certificate's policy (as `update_certificate_policy` does): its issuer name
+        and/or `key_props.exportable`; existing versions and their keys are unchanged."""
+        with self.lock:
+            policy = self.policies[(name or self.ctx.seed.certificate_name).lower()]
+            if issuer is not None:
+                policy["issuer"] = issuer
+            if exportable is not None:
+                policy["exportable"] = exportable
 
     def versions(self, name: str | None = None) -> list[str]:
         with self.lock:
@@ -423,9 +453,10 @@ class KeyVaultSurface(Surface):
 
     def _policy(self, entry: CertificateVersion) -> dict[str, Any]:
         first = self.certificates[entry.name.lower()][0]
+        policy = self.policies.get(entry.name.lower(), {"issuer": "Self", "exportable": False})
         return {
             "id": f"{self.origin}/certificates/{entry.name}/policy",
-            "key_props": {"exportable": False, "kty": "RSA", "key_size": 2048, "reuse_key": False},
+            "key_props": {"exportable": policy["exportable"], "kty": "RSA", "key_size": 2048, "reuse_key": False},
             "secret_props": {"contentType": "application/x-pkcs12"},
             "x509_props": {
                 "subject": f"CN={entry.name}",
@@ -436,9 +467,19 @@ class KeyVaultSurface(Surface):
                 "basic_constraints": {"ca": False},
             },
             "lifetime_actions": [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}],
-            "issuer": {"name": "Self"},
+            "issuer": {"name": policy["issuer"]},
             "attributes": {"enabled": True, "created": first.created, "updated": first.created},
         }
+
+    def _get_policy(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
+        name = match.group(1)
+        denied = self._forbidden(claims, _A + "certificates/read", f"certificates/{name}")
+        if denied is not None:
+            return denied
+        entry = self._version(name, "")
+        if entry is None:
+            return self._cert_not_found(name)
+        return json_response(200, self._policy(entry))
 
     def _get_certificate(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
         name, version = match.group(1), match.group(2) or ""
@@ -511,7 +552,8 @@ class KeyVaultSurface(Surface):
             "key_ops": ["sign", "verify"],  # digitalSignature usage only
             **certs.public_jwk(entry.private_key.public_key()),  # n and e only: never d/p/q/dp/dq/qi
         }
-        return json_response(200, {"key": jwk, "attributes": entry.attributes(), "managed": True, "tags": {}})
+        attributes = {**entry.attributes(), "exportable": entry.exportable}
+        return json_response(200, {"key": jwk, "attributes": attributes, "managed": True, "tags": {}})
 
     def _sign(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
         name, version = match.group(1), match.group(2) or ""

@@ -14,6 +14,7 @@ from typing import Any
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import ClientAssertionCredential
 from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.keys import KeyClient
 
 from .assertion import ClientAssertion
 from .caller_auth import Caller, CallerAuthenticator
@@ -26,7 +27,7 @@ from .downstream import DownstreamClient
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .graph_users import GraphUsersService
 from .keyvault_challenge import KeyVaultChallengeErrors
-from .rollover import ApplicationKeys, CertificateVersions, ProofBuilder, RolloverService
+from .rollover import ApplicationKeys, CertificateVersions, KeyCustody, ProofBuilder, RolloverService
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -186,7 +187,10 @@ class Runtime:
             credential = ClientAssertionCredential(s.tenant_id, s.client_id, assertion, **entra_options)
             self._closables.append(credential)
             self.tokens = TokenProvider(credential, assertion=assertion, selector=self.selector)
-            rollover_parts = (certificate_client, signer, entra_options)
+            # Reads key properties only (custody.py): Key Vault Reader, no keys/sign, no secret.
+            key_client = KeyClient(s.key_vault_url, identity, retry_policy=bounded_retry_policy(s), **kv_options)
+            self._closables.append(key_client)
+            rollover_parts = (certificate_client, key_client, signer, entra_options)
         elif s.credential_mode is CredentialMode.FEDERATED_MANAGED_IDENTITY:
             assert s.tenant_id and s.client_id
             exchange_scope = s.federation_scope
@@ -231,7 +235,11 @@ class Runtime:
             )
 
     def _build_rollover(
-        self, certificate_client: CertificateClient, signer: KeyVaultSigner, entra_options: dict[str, Any]
+        self,
+        certificate_client: CertificateClient,
+        key_client: KeyClient,
+        signer: KeyVaultSigner,
+        entra_options: dict[str, Any],
     ) -> RolloverService:
         s = self.settings
         assert s.application_object_id and s.certificate_name and s.client_id and s.tenant_id
@@ -273,6 +281,7 @@ class Runtime:
 
         return RolloverService(
             versions=CertificateVersions(certificate_client, s.certificate_name),
+            custody=KeyCustody(certificate_client, key_client, s.certificate_name),
             keys=ApplicationKeys(
                 self.graph,
                 object_id=s.application_object_id,

@@ -5,6 +5,7 @@ which Key Vault events start one; ``plan_rollover`` is the pure decision it rest
 """
 
 from .application_keys import ApplicationKeys
+from .custody import KeyCustody
 from .events import HANDLED_EVENT_TYPES, EventVerdict, judge_event
 from .plan import Plan, plan_rollover
 from .proof import GRAPH_PROOF_AUDIENCE, ProofBuilder
@@ -19,6 +20,7 @@ __all__ = [
     "ApplicationKeys",
     "CertificateVersions",
     "EventVerdict",
+    "KeyCustody",
     "Plan",
     "ProofBuilder",
     "RolloverService",

@@ -17,7 +17,7 @@ Nothing here performs I/O, so every rule is a parametrized unit test.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .model import CertificateVersion, KeyCredential
@@ -61,6 +61,19 @@ class Plan:
     blocked: str | None
     no_valid_key_after: datetime | None
     foreign_key_ids: tuple[str, ...] = field(default=())
+    refused: CertificateVersion | None = None  # the successor whose key may exist outside the vault
+
+    def refuse(self, reason: str) -> Plan:
+        """The same view with nothing to do: the successor may not be registered (see custody.py),
+        and nothing that depends on it (retiring the keys it supersedes) may happen either."""
+        assert self.successor is not None
+        successor = self.successor
+        skipped = (
+            *self.skipped,
+            Skip("add", reason, version=successor.version, thumbprint=successor.thumbprint),
+            *(Skip("remove", reason, key_id=r.key_id, version=r.version, thumbprint=r.thumbprint) for r in self.remove),
+        )
+        return replace(self, add=None, remove=(), skipped=skipped, blocked=reason, refused=successor)
 
     @property
     def awaiting_proof_of_use(self) -> bool:

@@ -23,9 +23,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..certificate_source import CertificateInfo
-from ..errors import ProblemError, Upstream, UpstreamFailed
+from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
 from .application_keys import ApplicationKeys
+from .custody import KeyCustody
 from .model import CertificateVersion, KeyCredential
 from .plan import Plan, Removal, Skip, plan_rollover
 from .versions import CertificateVersions
@@ -53,6 +54,7 @@ class RolloverService:
         *,
         versions: CertificateVersions,
         keys: ApplicationKeys,
+        custody: KeyCustody,
         proof: Callable[[CertificateInfo], str],
         prove_token: Callable[[CertificateInfo], bool],
         accept: Callable[[CertificateInfo], None],
@@ -66,6 +68,8 @@ class RolloverService:
         ``forget_rejection``: it was just registered, so an earlier AADSTS700027 for it is stale."""
         self._versions = versions
         self._keys = keys
+        self._custody = custody
+        self._refusals: dict[str, str | None] = {}  # per run: version -> why it may not be registered
         self._proof = proof
         self._prove_token = prove_token
         self._accept = accept
@@ -81,7 +85,7 @@ class RolloverService:
     def _plan(
         self, versions: Sequence[CertificateVersion], keys: Sequence[KeyCredential], *, proven: bool = False
     ) -> Plan:
-        return plan_rollover(
+        plan = plan_rollover(
             versions,
             keys,
             now=self._clock(),
@@ -90,11 +94,21 @@ class RolloverService:
             successor_proven=proven,
             certificate_name=self._versions.name,
         )
+        successor = plan.successor
+        if successor is None or plan.blocked:
+            return plan
+        # Every plan that relies on the successor (adding it, or retiring what it supersedes) first
+        # checks that its key can only be in the vault; read once per run.
+        if successor.version not in self._refusals:
+            self._refusals[successor.version] = self._custody.refusal(successor.version)
+        refusal = self._refusals[successor.version]
+        return plan if refusal is None else plan.refuse(refusal)
 
     def status(self, *, live: bool) -> dict[str, Any]:
         """The registration state for /api/diagnostics: as the last run on this instance saw it, or
         read now (``live``: one Key Vault list and one Graph read; changes nothing)."""
         if live:
+            self._refusals = {}
             self._remember(
                 self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             )
@@ -135,6 +149,7 @@ class RolloverService:
 
     def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
         started = time.monotonic()
+        self._refusals = {}
         if dry_run:
             report = self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             self._log(report, trigger, started)
@@ -166,6 +181,15 @@ class RolloverService:
         self._log(report, trigger, started)
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
+            if plan.refused is not None:
+                # 409, not 502: Key Vault answered correctly; the vault's state conflicts with what the
+                # rollover may register, and only the operator can change it (a retry never will).
+                raise Conflict(
+                    plan.blocked,
+                    upstream=Upstream.KEYVAULT,
+                    code="CertificateKeyNotVaultBound",
+                    extensions={"thumbprint": plan.refused.thumbprint, "version": plan.refused.version},
+                )
             successor = plan.successor
             error = UpstreamFailed(
                 plan.blocked,

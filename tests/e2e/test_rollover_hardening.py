@@ -110,3 +110,74 @@ def test_a_malformed_event_is_logged_and_dropped_not_a_500(master_key, client, e
     assert emu.counters.get("graph.get_application") == 0
     messages = [r.getMessage() for r in caplog.records if r.name == "shared.rollover"]
     assert any(("rollover event ignored" in m and "invalid event" in m) or "dropped" in m for m in messages), messages
+
+
+# ---------------------------------------------------------------- 1. only keys that cannot leave the vault
+
+
+def _thumbprint(emu, version):
+    import hashlib
+
+    return hashlib.sha1(emu.keyvault.certificate_der(version)).hexdigest().upper()
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda kv: kv.rotate_certificate(register=False, publish=False, imported=True), id="imported"),
+        pytest.param(lambda kv: kv.rotate_certificate(register=False, publish=False, exportable=True), id="exportable"),
+        pytest.param(
+            lambda kv: (
+                kv.rotate_certificate(register=False, publish=False, imported=True),
+                kv.set_certificate_policy(issuer="Self", exportable=False),
+            )[0],
+            id="imported, policy reset to Self",
+        ),
+        pytest.param(
+            lambda kv: (
+                kv.rotate_certificate(register=False, publish=False),
+                kv.set_certificate_policy(issuer="DigiCert"),
+            )[0],
+            id="issuer not Self",
+        ),
+    ],
+)
+def test_a_version_whose_key_may_exist_outside_the_vault_is_never_registered(configure, emu, caplog, make):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="shared.rollover")
+    client = configure()
+    first = emu.keyvault.current_version()
+    outsider = make(emu.keyvault)
+    before = emu.graph.key_credentials()
+
+    dry = client.post("rollover", dryRun="true")
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["plan"] == {"add": [], "remove": []}
+    assert outsider in dry.json()["blocked"]
+
+    response = client.post("rollover")
+    assert response.status_code == 409, response.text
+    problem = response.json()
+    assert (problem["code"], problem["upstream"], problem["version"]) == ("CertificateKeyNotVaultBound", "keyvault", outsider)
+    assert problem["thumbprint"] == _thumbprint(emu, outsider)
+    assert "outside Key Vault" in problem["detail"] and "--enabled false" in problem["detail"]
+    assert graph_writes(emu) == 0
+    assert emu.graph.key_credentials() == before
+    assert _thumbprint(emu, outsider) not in [k["customKeyIdentifier"] for k in before]
+    assert any(r.levelname == "ERROR" and "rollover blocked" in r.getMessage() for r in caplog.records)
+    registration = client.get("diagnostics", registration="true").json()["registration"]
+    assert outsider in registration["actionRequired"]
+    # The function keeps signing with the registered version meanwhile.
+    assert client.get("diagnostics").json()["certificate"]["version"] == first
+
+
+def test_once_the_outside_version_is_disabled_the_rollover_proceeds(configure, emu):
+    client = configure()
+    outsider = emu.keyvault.rotate_certificate(register=False, publish=False, imported=True)
+    assert client.post("rollover").status_code == 409
+    emu.keyvault.update_certificate_version(outsider, enabled=False)
+    good = emu.keyvault.rotate_certificate(register=False, publish=False)
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    assert [a["version"] for a in response.json()["added"]] == [good]
