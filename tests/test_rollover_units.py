@@ -104,7 +104,12 @@ def test_events_for_this_vault_and_certificate_are_relevant(overrides):
     [
         ({"event_type": "Microsoft.KeyVault.CertificateExpired"}, "not handled"),
         ({"event_type": "Microsoft.KeyVault.SecretNewVersionCreated"}, "not handled"),
-        ({"event_type": None}, "not handled"),
+        ({"event_type": None}, "invalid event"),
+        ({"event_type": ["Microsoft.KeyVault.CertificateNewVersionCreated"]}, "'eventType' is not a string"),
+        ({"subject": 5}, "'subject' is not a string"),
+        ({"data": {"ObjectType": {"x": 1}}}, "'data.ObjectType' is not a string"),
+        ({"data": {"Version": ["1"]}}, "'data.Version' is not a string"),
+        ({"data": {"Id": 5}}, "'data.Id' is not a string"),
         ({"data": {"Id": "https://other-kv.vault.azure.net/certificates/broker-signing/1"}}, "another vault"),
         ({"data": {"Id": None, "VaultName": "other-kv"}}, "another vault"),
         ({"subject": "other-cert"}, "another object"),
