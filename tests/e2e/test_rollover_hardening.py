@@ -159,7 +159,11 @@ def test_a_version_whose_key_may_exist_outside_the_vault_is_never_registered(con
     response = client.post("rollover")
     assert response.status_code == 409, response.text
     problem = response.json()
-    assert (problem["code"], problem["upstream"], problem["version"]) == ("CertificateKeyNotVaultBound", "keyvault", outsider)
+    assert (problem["code"], problem["upstream"], problem["version"]) == (
+        "CertificateKeyNotVaultBound",
+        "keyvault",
+        outsider,
+    )
     assert problem["thumbprint"] == _thumbprint(emu, outsider)
     assert "outside Key Vault" in problem["detail"] and "--enabled false" in problem["detail"]
     assert graph_writes(emu) == 0
