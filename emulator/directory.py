@@ -196,6 +196,16 @@ class Directory:
             app = self._live(app_id)
             app.key_credentials = [k for k in app.key_credentials if k.der != der]
 
+    def update_key_credential(self, key_id: str, *, display_name: str, app_id: str | None = None) -> None:
+        """Changes a key credential's displayName (as a PATCH of the application's keyCredentials
+        does); e.g. a test back-dates the rollover's registration record."""
+        with self.lock:
+            for credential in self._live(app_id).key_credentials:
+                if credential.key_id.lower() == key_id.lower():
+                    credential.display_name = display_name
+                    return
+        raise KeyError(key_id)
+
     def key_credentials(self, *, app_id: str | None = None) -> list[KeyCredential]:
         with self.lock:
             return copy.deepcopy(self._live(app_id).key_credentials)

@@ -542,6 +542,13 @@ class GraphSurface(Surface):
             raise bad("Key credential 'key' is not a valid base64-encoded X.509 certificate.") from None
         if not isinstance(credential.certificate.public_key(), rsa.RSAPublicKey):
             raise bad("The emulator supports RSA certificates only.")  # an emulator limit, not Graph's
+        display_name = key_credential.get("displayName")
+        if display_name is not None and not isinstance(display_name, str):
+            raise bad("The property 'displayName' of keyCredential must be a string.")  # [U] wording
+        if display_name:
+            # [D] resources/keycredential.md: "The friendly name for the key, with a maximum length of
+            # 90 characters. Longer values are accepted but shortened. Optional." (default: the subject)
+            credential.display_name = display_name[:90]
         return credential
 
     def _remove_key(self, request: Request, match: re.Match[str]) -> Response:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.rollover.model import CertificateVersion, KeyCredential
+from shared.rollover.model import CertificateVersion, KeyCredential, registration_name
 from shared.rollover.plan import plan_rollover
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -29,12 +29,26 @@ def version(name: str, *, created: int, lifetime: int = 365, enabled: bool = Tru
     )
 
 
-def key(v: CertificateVersion | str, key_id: str, *, end: datetime | None = None, certificate: bool = True):
+def key(
+    v: CertificateVersion | str,
+    key_id: str,
+    *,
+    end: datetime | None = None,
+    certificate: bool = True,
+    registered: datetime | None = None,
+):
     thumbprint = v.thumbprint if isinstance(v, CertificateVersion) else v
     start = v.not_before if isinstance(v, CertificateVersion) else NOW - DAY
     if end is None:
         end = v.expires_on if isinstance(v, CertificateVersion) else NOW + 100 * DAY
-    return KeyCredential(key_id=key_id, thumbprint=thumbprint, start=start, end=end, verify_certificate=certificate)
+    return KeyCredential(
+        key_id=key_id,
+        thumbprint=thumbprint,
+        start=start,
+        end=end,
+        verify_certificate=certificate,
+        display_name=registration_name(registered) if registered else "CN=broker",
+    )
 
 
 OLD = version("aa", created=-300)  # valid until NOW + 65 days
@@ -60,9 +74,12 @@ def test_an_unregistered_renewal_is_added_with_a_proof_from_the_registered_versi
     assert result.add == FRESH
     assert result.signers == (OLD,)
     assert result.remove == ()
-    # Past the grace period, the old key is planned too, but only after a token with the new one.
+    # A renewal 10 days old, registered only now: its grace period starts now, not at its notBefore.
     result = plan([OLD, NEW], [key(OLD, "k1")], in_use="aa")
-    assert [(r.key_id, r.needs_proof_of_use) for r in result.remove] == [("k1", True)]
+    assert result.add == NEW
+    assert result.remove == ()
+    (skip,) = [s for s in result.skipped if s.key_id == "k1"]
+    assert "registered in this run" in skip.reason
     assert [r.state for r in result.rows] == ["current", "superseded"]
 
 
@@ -169,10 +186,23 @@ def test_a_disabled_successor_candidate_is_skipped_for_the_newest_enabled_one():
     assert result.add is None
 
 
-def test_removal_waits_for_a_token_with_a_successor_added_by_the_same_plan():
+def test_a_successor_added_by_the_same_plan_never_lets_a_removal_happen():
     result = plan([OLD, NEW], [key(OLD, "k1")], in_use=None, proven=True, grace=0 * DAY)
     assert result.add == NEW
-    assert [(r.key_id, r.needs_proof_of_use) for r in result.remove] == [("k1", True)]
+    assert result.remove == ()
+    # Re-planned after the add (the run re-reads Graph): still nothing, whatever the grace.
+    again = plan_rollover(
+        [OLD, NEW],
+        [key(OLD, "k1"), key(NEW, "k2")],
+        now=NOW,
+        grace=0 * DAY,
+        in_use=None,
+        successor_proven=True,
+        certificate_name="broker",
+        added=frozenset({"bb"}),
+    )
+    assert again.remove == ()
+    assert any("grace period of 0 days starts now" in s.reason for s in again.skipped)
 
 
 def test_an_ended_registration_of_the_successor_is_registered_again_and_then_removed():
@@ -264,3 +294,75 @@ def test_grace_counts_from_the_earlier_of_creation_and_validity():
     created_long_ago = replace(FRESH, created_on=NOW - 30 * DAY)  # valid since yesterday, created a month ago
     result = plan([OLD, created_long_ago], [key(OLD, "k1"), key(created_long_ago, "k2")], in_use="cc", proven=True)
     assert [r.key_id for r in result.remove] == ["k1"]
+
+
+# ---------------------------------------------------------------- duplicates and the last valid key (REVIEW-1, 4)
+
+SHORT_ID, LONG_ID = "00000000-0000-0000-0000-000000000001", "ffffffff-0000-0000-0000-000000000002"
+
+
+def test_of_duplicate_registrations_the_one_that_lasts_longest_stays_whatever_its_key_id():
+    # `az ad app credential reset --cert --end-date` registered the only version a second time,
+    # ending in 2 days, under the LOWER keyId.
+    short, long_ = key(OLD, SHORT_ID, end=NOW + 2 * DAY), key(OLD, LONG_ID)
+    result = plan([OLD], [short, long_], in_use="aa")
+    assert [r.key_id for r in result.remove] == [SHORT_ID]
+    assert result.no_valid_key_after == OLD.expires_on
+    # Three days later the app still has a valid key.
+    later = plan([OLD], [long_], in_use="aa", now=NOW + 3 * DAY)
+    assert (later.blocked, later.remove) == (None, ())
+
+
+def test_equal_duplicates_keep_the_lowest_key_id():
+    result = plan([OLD], [key(OLD, LONG_ID), key(OLD, SHORT_ID)], in_use="aa")
+    assert [r.key_id for r in result.remove] == [LONG_ID]
+
+
+def test_no_valid_key_after_is_what_is_left_once_the_plan_ran():
+    # The add is part of the plan: the app has a key until the renewal expires.
+    result = plan([OLD, FRESH], [key(OLD, "k1")], in_use="aa")
+    assert result.add == FRESH
+    assert result.no_valid_key_after == FRESH.expires_on
+    # A short duplicate that goes does not count; the longer registration that stays does.
+    result = plan([OLD], [key(OLD, SHORT_ID), key(OLD, LONG_ID, end=NOW + 2 * DAY)], in_use="aa")
+    assert [r.key_id for r in result.remove] == [LONG_ID]
+    assert result.no_valid_key_after == OLD.expires_on
+
+
+def test_a_valid_key_that_outlives_every_key_that_would_remain_is_kept():
+    # The successor's registration ends in 5 days (registered by hand with --end-date); the superseded
+    # version's key lasts 65 more days: removing it would leave the app keyless in 5 days.
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", end=NOW + 5 * DAY)], in_use="bb", proven=True)
+    assert result.remove == ()
+    assert any(s.key_id == "k1" and "later than every key that would remain" in s.reason for s in result.skipped)
+    assert result.no_valid_key_after == OLD.expires_on
+
+
+# ---------------------------------------------------------------- grace from the registration (REVIEW-1, 3)
+
+
+def test_grace_counts_from_the_successors_registration_record_not_its_not_before():
+    # NEW became valid 10 days ago but the rollover registered it only 2 days ago.
+    result = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", registered=NOW - 2 * DAY)], in_use="bb", proven=True)
+    assert result.remove == ()
+    (skip,) = [s for s in result.skipped if s.key_id == "k1"]
+    assert "registered since 2026-05-30T12:00:00Z" in skip.reason
+    assert "grace period ends 2026-06-06T12:00:00Z" in skip.reason
+    # Eight days after the registration it goes.
+    later = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", registered=NOW - 8 * DAY)], in_use="bb", proven=True)
+    assert [r.key_id for r in later.remove] == ["k1"]
+    assert "registered since 2026-05-24T12:00:00Z" in later.remove[0].reason
+
+
+def test_a_registration_record_before_the_successor_became_valid_counts_from_its_validity():
+    result = plan([OLD, FRESH], [key(OLD, "k1"), key(FRESH, "k2", registered=NOW - 30 * DAY)], proven=True)
+    assert result.remove == ()  # FRESH is valid since yesterday: the grace has not passed
+
+
+def test_the_registration_record_survives_a_round_trip_through_its_display_name():
+    moment = datetime(2026, 11, 30, 5, 33, 22, tzinfo=UTC)
+    name = registration_name(moment)
+    assert len(name) <= 90  # Graph shortens longer displayNames
+    assert key(OLD, "k1", registered=moment).registered_at == moment
+    for other in ("CN=broker", "", "rollover registered yesterday", name + " (edited)"):
+        assert KeyCredential("k", "AA", None, None, display_name=other).registered_at is None

@@ -122,8 +122,9 @@ class ApplicationKeys:
         keys = [key_credential(raw) for raw in body["keyCredentials"] if isinstance(raw, dict)]
         return [key for key in keys if key is not None]
 
-    def add(self, der: bytes, proof: str) -> str | None:
-        """``addKey`` of a public certificate; returns the new ``keyId``."""
+    def add(self, der: bytes, proof: str, *, display_name: str) -> str | None:
+        """``addKey`` of a public certificate; returns the new ``keyId``. ``display_name`` records
+        when it was registered (model.registration_name): Graph keeps it, unlike startDateTime."""
         body = self._graph.request(
             "POST",
             f"{self._path}/addKey",
@@ -132,6 +133,7 @@ class ApplicationKeys:
                     "type": "AsymmetricX509Cert",
                     "usage": "Verify",
                     "key": base64.b64encode(der).decode("ascii"),
+                    "displayName": display_name,
                 },
                 "passwordCredential": None,
                 "proof": proof,

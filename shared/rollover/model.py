@@ -6,10 +6,23 @@ this certificate" exactly when its SHA-1 thumbprint is one of the certificate's 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
+
+# The durable record of when the rollover registered a version: the keyCredential's displayName,
+# set in the addKey request. Graph keeps displayName as sent (up to 90 characters) and returns it
+# on every read, on every instance, across restarts; startDateTime is no use for this, as Graph
+# fills it from the certificate's notBefore (Key Vault back-dates a renewal's to its issuance).
+_REGISTERED = "rollover registered "
+_REGISTERED_AT = re.compile(r"rollover registered (\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")
+
+
+def registration_name(moment: datetime) -> str:
+    """The displayName addKey sets: ``rollover registered 2026-11-30T05:33:22Z``."""
+    return _REGISTERED + moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -64,3 +77,14 @@ class KeyCredential:
         if self.end is not None and now >= self.end:
             return False
         return self.start is None or self.start <= now
+
+    @property
+    def registered_at(self) -> datetime | None:
+        """When the rollover registered it (its displayName), None when registered some other way."""
+        match = _REGISTERED_AT.fullmatch(self.display_name or "")
+        if match is None:
+            return None
+        try:
+            return datetime.strptime(match.group(1), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None

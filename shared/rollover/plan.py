@@ -6,10 +6,17 @@ Rules (issue 7, SPEC "Certificate rollover"):
   carries its thumbprint; the proof comes from a registered, valid version — without one the plan
   is *blocked* and names the thumbprint to register by hand;
 * only key credentials whose thumbprint is a version of this certificate are ever removed; extra
-  registrations of one thumbprint go first (the lowest ``keyId`` stays, so concurrent runs agree);
-* a registered version is removed when it has expired, or when the successor, registered, has been
-  available for ``grace`` and a token was obtained with it (``successor_proven``);
-* never the version in use, never the successor, never the last valid key.
+  registrations of one thumbprint go first (the valid one registered longest — latest
+  ``endDateTime`` — stays, the lowest ``keyId`` on a tie, so concurrent runs agree);
+* a registered version is removed when it has expired, or when the successor has been registered
+  for ``grace`` and a token was obtained with it (``successor_proven``). "Registered" counts from
+  the registration's own record (``KeyCredential.registered_at``, the displayName our addKey set),
+  never from the certificate's notBefore: a renewal registered late must still give other instances
+  the whole grace period. A successor registered some other way (by hand, the postprovision hook)
+  has no record, and the grace counts from its notBefore; one registered in this very run
+  (``added``) never lets a removal happen in the same run;
+* never the version in use, never the successor, and never a valid key that would outlive every
+  key left after the plan (the app must not be left with only keys that expire sooner).
 
 Nothing here performs I/O, so every rule is a parametrized unit test.
 """
@@ -84,6 +91,20 @@ def _iso(moment: datetime | None) -> str:
     return moment.isoformat().replace("+00:00", "Z") if moment else "unknown"
 
 
+def _timestamp(moment: datetime | None) -> float:
+    """For ordering ends: no end is the latest of all."""
+    return float("inf") if moment is None else moment.timestamp()
+
+
+def _registered_since(successor: CertificateVersion, keys: Iterable[KeyCredential], now: datetime) -> datetime:
+    """Since when the successor is registered: the earliest record among its valid registrations
+    (never before it became valid), else — registered without a record — its notBefore."""
+    records = [k.registered_at for k in keys if k.valid(now) and k.registered_at is not None]
+    if not records:
+        return successor.available_since
+    return max(min(m for m in records if m is not None), successor.available_since)
+
+
 def _newest_first(versions: Iterable[CertificateVersion]) -> list[CertificateVersion]:
     return sorted(versions, key=lambda v: v.age_key, reverse=True)
 
@@ -111,6 +132,7 @@ def plan_rollover(
     in_use: str | None,
     successor_proven: bool = False,
     certificate_name: str = "",
+    added: frozenset[str] = frozenset(),
 ) -> Plan:
     by_thumbprint = {v.thumbprint: v for v in versions}
     ours: dict[str, list[KeyCredential]] = {}
@@ -130,8 +152,9 @@ def plan_rollover(
                 )
             )
     for group in ours.values():
-        # The registration that stays: a valid one first, then the lowest keyId (concurrent runs agree).
-        group.sort(key=lambda k: (not k.valid(now), k.key_id))
+        # The registration that stays: a valid one first, then the one that lasts longest, then the
+        # lowest keyId (concurrent runs agree).
+        group.sort(key=lambda k: (not k.valid(now), -_timestamp(k.end), k.key_id))
 
     def registered_valid(version: CertificateVersion) -> bool:
         return version.valid(now) and any(k.valid(now) for k in ours.get(version.thumbprint, ()))
@@ -201,10 +224,17 @@ def plan_rollover(
         if not successor_registered and add is None:
             skip(f"its successor, version {successor.version}, is not registered")
             continue
-        grace_ends = successor.available_since + grace
+        if successor.version in added or add is not None:
+            skip(
+                f"its successor, version {successor.version}, is registered in this run: "
+                f"the grace period of {grace.days} days starts now"
+            )
+            continue
+        since = _registered_since(successor, ours.get(successor.thumbprint, ()), now)
+        grace_ends = since + grace
         if now < grace_ends:
             skip(
-                f"superseded by version {successor.version} since {_iso(successor.available_since)}; "
+                f"superseded by version {successor.version}, registered since {_iso(since)}; "
                 f"the grace period ends {_iso(grace_ends)}"
             )
             continue
@@ -213,38 +243,60 @@ def plan_rollover(
                 keep.key_id,
                 version.version,
                 thumbprint,
-                f"superseded by version {successor.version} since {_iso(successor.available_since)} "
+                f"superseded by version {successor.version}, registered since {_iso(since)}, "
                 f"and the grace period of {grace.days} days has passed",
                 # A successor added by this plan is proven only by a token obtained after the add.
                 needs_proof_of_use=not successor_proven or add is not None,
             )
         )
 
-    # Never leave the app without a valid key of this certificate, whatever the rules above said.
-    removed_ids = {r.key_id for r in removals}
-    remaining_valid = [
-        k
-        for thumbprint, group in ours.items()
-        for k in group
-        if k.key_id not in removed_ids and by_thumbprint[thumbprint].valid(now) and k.valid(now)
-    ]
-    if not remaining_valid and not (add is not None):
-        kept: list[Removal] = []
-        by_key_id = {k.key_id: k for group in ours.values() for k in group}
-        for removal in removals:
-            if by_thumbprint[removal.thumbprint].valid(now) and by_key_id[removal.key_id].valid(now):
-                skipped.append(
-                    Skip(
-                        "remove",
-                        "the last valid key of this certificate on the application",
-                        key_id=removal.key_id,
-                        version=removal.version,
-                        thumbprint=removal.thumbprint,
-                    )
+    # Never leave the app with only keys that end sooner than one being removed, whatever the rules
+    # above said: a valid key goes only while another key that stays lasts at least as long.
+    by_key_id = {k.key_id: k for group in ours.values() for k in group}
+
+    def ends(key: KeyCredential, version: CertificateVersion) -> datetime | None:
+        """When this registration stops working: the earlier of the certificate's and the key's end."""
+        return min((m for m in (version.expires_on, key.end) if m is not None), default=None)
+
+    def usable(key: KeyCredential) -> bool:
+        return key.valid(now) and by_thumbprint[key.thumbprint or ""].valid(now)
+
+    staying = {k.key_id for k in by_key_id.values() if usable(k)}
+    staying -= {r.key_id for r in removals}
+    horizon = [ends(by_key_id[i], by_thumbprint[by_key_id[i].thumbprint or ""]) for i in staying]
+    if add is not None:
+        horizon.append(add.expires_on)
+    kept: list[Removal] = []
+    # The longest-lived candidates are judged first, so a shorter duplicate still goes.
+    for removal in sorted(removals, key=lambda r: -_timestamp(ends(by_key_id[r.key_id], by_thumbprint[r.thumbprint]))):
+        key = by_key_id[removal.key_id]
+        end = ends(key, by_thumbprint[removal.thumbprint])
+        if usable(key) and _timestamp(end) > max(map(_timestamp, horizon), default=float("-inf")):
+            skipped.append(
+                Skip(
+                    "remove",
+                    "the last valid key of this certificate on the application"
+                    if not horizon
+                    else f"valid until {_iso(end)}, later than every key that would remain",
+                    key_id=removal.key_id,
+                    version=removal.version,
+                    thumbprint=removal.thumbprint,
                 )
-            else:
-                kept.append(removal)
-        removals = kept
+            )
+            horizon.append(end)
+        else:
+            kept.append(removal)
+    removals = [r for r in removals if r in kept]
+    # noValidKeyAfter: when the last key left after this plan (removals done, the add made) ends.
+    removed_ids = {r.key_id for r in removals}
+    last = [
+        ends(k, by_thumbprint[k.thumbprint or ""])
+        for k in by_key_id.values()
+        if usable(k) and k.key_id not in removed_ids
+    ]
+    if add is not None:
+        last.append(add.expires_on)
+    no_valid_key_after = None if not last or None in last else max(m for m in last if m is not None)
 
     rows = tuple(
         VersionRow(
@@ -255,12 +307,6 @@ def plan_rollover(
         )
         for v in _newest_first(versions)
     )
-    ends = [
-        min(m for m in (v.expires_on, k.end) if m is not None)
-        for v in signers
-        for k in ours.get(v.thumbprint, ())
-        if k.valid(now) and (v.expires_on is not None or k.end is not None)
-    ]
     return Plan(
         rows=rows,
         successor=successor,
@@ -269,6 +315,6 @@ def plan_rollover(
         remove=tuple(removals),
         skipped=tuple(skipped),
         blocked=blocked,
-        no_valid_key_after=max(ends) if ends else None,
+        no_valid_key_after=no_valid_key_after,
         foreign_key_ids=tuple(foreign),
     )

@@ -27,7 +27,7 @@ from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
 from .application_keys import ApplicationKeys
 from .custody import KeyCustody
-from .model import CertificateVersion, KeyCredential
+from .model import CertificateVersion, KeyCredential, registration_name
 from .plan import Plan, Removal, Skip, plan_rollover
 from .versions import CertificateVersions
 
@@ -83,7 +83,12 @@ class RolloverService:
 
     # ------------------------------------------------------------------ reading
     def _plan(
-        self, versions: Sequence[CertificateVersion], keys: Sequence[KeyCredential], *, proven: bool = False
+        self,
+        versions: Sequence[CertificateVersion],
+        keys: Sequence[KeyCredential],
+        *,
+        proven: bool = False,
+        added: frozenset[str] = frozenset(),
     ) -> Plan:
         plan = plan_rollover(
             versions,
@@ -93,6 +98,7 @@ class RolloverService:
             in_use=self._in_use(),
             successor_proven=proven,
             certificate_name=self._versions.name,
+            added=added,
         )
         successor = plan.successor
         if successor is None or plan.blocked:
@@ -241,7 +247,10 @@ class RolloverService:
                 signer = proof_by(plan, excluding=set())
                 new = info(plan.add)
                 assert signer is not None  # the plan adds only when a signer exists
-                key_id = self._write(lambda: self._keys.add(new.der, proof(signer)), lambda ks: _has(ks, new))
+                name = registration_name(self._clock())
+                key_id = self._write(
+                    lambda: self._keys.add(new.der, proof(signer), display_name=name), lambda ks: _has(ks, new)
+                )
                 added_now.add(new.version)
                 self._forget_rejection(new)  # the next token may be signed by it: no restart needed
                 outcome.added.append(
@@ -262,7 +271,7 @@ class RolloverService:
                 )
                 # Re-read: a concurrent run may have added it too; the plan then removes the extra key.
                 keys = self._keys.read()
-                plan = self._plan(versions, keys)
+                plan = self._plan(versions, keys, added=frozenset(added_now))
 
         successor_version = plan.successor
         if (added_now or plan.awaiting_proof_of_use) and successor_version in plan.signers:
@@ -273,7 +282,9 @@ class RolloverService:
             outcome.successor_token = self._prove_token(successor)
             if outcome.successor_token:
                 self._accept(successor)
-                plan = self._plan(versions, keys if keys is not None else self._keys.read(), proven=True)
+                plan = self._plan(
+                    versions, keys if keys is not None else self._keys.read(), proven=True, added=frozenset(added_now)
+                )
             else:
                 waiting = [r for r in plan.remove if r.needs_proof_of_use]
                 for removal in waiting:
@@ -315,7 +326,9 @@ class RolloverService:
                 removal.reason,
             )
         if outcome.added or outcome.removed:
-            plan = self._plan(versions, self._keys.read(), proven=bool(outcome.successor_token))
+            plan = self._plan(
+                versions, self._keys.read(), proven=bool(outcome.successor_token), added=frozenset(added_now)
+            )
         return plan
 
     def _write(self, call: Callable[[], Any], done: Callable[[list[KeyCredential]], bool]) -> Any:

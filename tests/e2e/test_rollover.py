@@ -16,6 +16,7 @@ import requests
 
 from emulator.directory import KeyCredential
 from emulator.eventgrid import deliver
+from shared.rollover.model import registration_name
 from shared.runtime import Runtime
 from shared.settings import load_settings
 from tests.helpers import self_signed
@@ -49,6 +50,21 @@ def wait_for(predicate, timeout=15.0):
     return predicate()
 
 
+def registered_days_ago(emu, version, days):
+    """Back-dates the rollover's registration record of a version (the displayName its addKey set)."""
+    der = emu.keyvault.certificate_der(version)
+    (credential,) = [k for k in emu.directory.key_credentials() if k.der == der]
+    assert credential.display_name.startswith("rollover registered ")
+    when = datetime.now(UTC) - timedelta(days=days)
+    emu.directory.update_key_credential(credential.key_id, display_name=registration_name(when))
+
+
+def renew_30_days_ago(emu):
+    """A renewal valid for 30 days already (nobody registered it); it lasts longer than the first."""
+    now = datetime.now(UTC)
+    return renew(emu, not_before=now - timedelta(days=30), expires_on=now + timedelta(days=400))
+
+
 def renew(emu, **kwargs):
     """Key Vault renews the certificate: a new current version nobody has registered yet."""
     return emu.keyvault.rotate_certificate(register=False, publish=False, **kwargs)
@@ -78,10 +94,10 @@ def test_route_registers_the_renewal_and_the_function_switches_to_it(client, emu
     assert (certificate["version"], certificate["fallback"]) == (second, False)
     rows = {row["version"]: row for row in report["versions"]}
     assert (rows[second]["state"], rows[second]["registered"], rows[second]["inUse"]) == ("current", True, True)
-    assert rows[first]["state"] == "superseded" and rows[first]["daysToExpiry"] >= 364
+    assert rows[first]["state"] == "superseded" and rows[first]["daysToExpiry"] >= 363
     # The old key stays for the grace period (7 days by default): said so, with the date.
     (kept,) = [s for s in report["skipped"] if s.get("version") == first]
-    assert "grace period ends" in kept["reason"]
+    assert "grace period of 7 days starts now" in kept["reason"]
     assert emu.counters.get("graph.addKey") == 1
 
 
@@ -96,21 +112,28 @@ def test_a_second_run_changes_nothing(client, emu):
 
 
 @pytest.mark.parametrize(
-    ("grace_days", "backdated"),
+    ("grace_days", "days_ago"),
     [
-        pytest.param("0", None, id="grace 0"),
-        pytest.param(None, "not_before", id="renewal valid for 8 days"),
+        pytest.param(None, 8, id="default grace of 7 days"),
+        pytest.param("1", 2, id="grace of 1 day"),
     ],
 )
-def test_after_the_grace_period_the_old_key_is_removed(configure, emu, grace_days, backdated):
+def test_after_the_grace_period_from_the_registration_the_old_key_is_removed(configure, emu, grace_days, days_ago):
     client = configure(ROLLOVER_GRACE_DAYS=grace_days)
     first = emu.keyvault.current_version()
-    eight_days_ago = datetime.now(UTC) - timedelta(days=8)
-    second = renew(emu, **({backdated: eight_days_ago} if backdated else {}))
+    # A renewal Key Vault made 30 days ago that nobody registered (the rollover was broken): the
+    # grace period counts from its registration, not from its notBefore.
+    second = renew_30_days_ago(emu)
 
     report = rollover(client)
-
     assert [a["version"] for a in report["added"]] == [second]
+    assert report["removed"] == []
+    (kept,) = [s for s in report["skipped"] if s.get("version") == first]
+    assert "registered in this run" in kept["reason"]
+    assert rollover(client)["removed"] == []  # still within the grace period
+
+    registered_days_ago(emu, second, days_ago)
+    report = rollover(client)
     assert report["successorToken"]["obtained"] is True
     assert [(r["version"], r["thumbprint"]) for r in report["removed"]] == [(first, thumbprint(emu, first))]
     assert "grace period" in report["removed"][0]["reason"]
@@ -153,18 +176,26 @@ def test_timer_registers_the_renewal(master_key, client, emu):
 # ---------------------------------------------------------------- dry run, inputs, callers
 
 
-def test_dry_run_changes_nothing(configure, emu):
-    client = configure(ROLLOVER_GRACE_DAYS="0")
+def test_dry_run_changes_nothing(client, emu):
     first = emu.keyvault.current_version()
-    second = renew(emu)
+    second = renew_30_days_ago(emu)
     before = emu.graph.key_credentials()
     report = rollover(client, dryRun="true")
     assert report["dryRun"] is True
     assert report["plan"]["add"] == [{"version": second, "thumbprint": thumbprint(emu, second)}]
-    assert [(r["version"], r["afterTokenWithSuccessor"]) for r in report["plan"]["remove"]] == [(first, True)]
+    assert report["plan"]["remove"] == []  # the grace period starts when it is registered
     assert (report["added"], report["removed"]) == ([], [])
     assert emu.graph.key_credentials() == before
     assert emu.counters.get("graph.addKey") + emu.counters.get("graph.removeKey") == 0
+    # Registered 8 days ago: the plan retires the first version, after a token with the second.
+    rollover(client)
+    registered_days_ago(emu, second, 8)
+    before = emu.graph.key_credentials()
+    report = rollover(client, dryRun="true")
+    assert [(r["version"], r["afterTokenWithSuccessor"]) for r in report["plan"]["remove"]] == [(first, True)]
+    assert report["removed"] == []
+    assert emu.graph.key_credentials() == before
+    assert emu.counters.get("graph.removeKey") == 0
 
 
 @pytest.mark.parametrize("value", ["", "yes", "TRUE1", "0"])
@@ -196,8 +227,7 @@ def test_with_caller_tokens_the_rollover_needs_rollover_write(configure, emu):
 # ---------------------------------------------------------------- what is never removed
 
 
-def test_another_teams_key_and_the_last_valid_key_are_never_removed(configure, emu):
-    client = configure(ROLLOVER_GRACE_DAYS="0")
+def test_another_teams_key_and_the_last_valid_key_are_never_removed(client, emu):
     _, team_b = self_signed("team-b")
     emu.entra.register_certificate(team_b)
     team_b_thumbprint = hashlib.sha1(team_b).hexdigest().upper()
@@ -205,7 +235,9 @@ def test_another_teams_key_and_the_last_valid_key_are_never_removed(configure, e
     report = rollover(client)  # nothing superseded: the only version of this certificate stays
     assert (report["added"], report["removed"]) == ([], [])
     assert any(s.get("thumbprint") == team_b_thumbprint and "not a version" in s["reason"] for s in report["skipped"])
-    second = renew(emu)
+    second = renew_30_days_ago(emu)
+    assert rollover(client)["added"] != []
+    registered_days_ago(emu, second, 8)
     report = rollover(client)
     assert [r["version"] for r in report["removed"]] == [first]
     assert registered(emu) == sorted([team_b_thumbprint, thumbprint(emu, second)])
@@ -288,20 +320,25 @@ def test_two_concurrent_runs_leave_no_duplicate_and_keep_the_key_in_use(client, 
 
 
 @pytest.mark.parametrize(
-    ("operation", "let_through"),
+    ("phase", "operation", "let_through"),
     [
-        pytest.param("graph.get_application", 1, id="re-read before addKey"),
-        pytest.param("graph.addKey", 0, id="addKey"),
-        pytest.param("graph.get_application", 2, id="re-read after addKey"),
-        pytest.param("keyvault.sign", 2, id="signing the proof"),
-        pytest.param("entra.token", 1, id="token with the new version"),
-        pytest.param("graph.removeKey", 0, id="removeKey"),
+        pytest.param("add", "graph.get_application", 1, id="re-read before addKey"),
+        pytest.param("add", "graph.addKey", 0, id="addKey"),
+        pytest.param("add", "graph.get_application", 2, id="re-read after addKey"),
+        pytest.param("add", "keyvault.sign", 2, id="signing the proof"),
+        pytest.param("add", "entra.token", 1, id="token with the new version"),
+        pytest.param("remove", "entra.token", 0, id="token before removeKey"),
+        pytest.param("remove", "keyvault.sign", 1, id="signing the removeKey proof"),
+        pytest.param("remove", "graph.removeKey", 0, id="removeKey"),
+        pytest.param("remove", "graph.get_application", 1, id="re-read after removeKey"),
     ],
 )
-def test_a_failure_at_any_step_converges_on_the_next_run(configure, emu, operation, let_through):
-    client = configure(ROLLOVER_GRACE_DAYS="0")
+def test_a_failure_at_any_step_converges_on_the_next_run(client, emu, phase, operation, let_through):
     first = emu.keyvault.current_version()
-    second = renew(emu)
+    second = renew_30_days_ago(emu)
+    if phase == "remove":  # registered a while ago: this run retires the first version
+        rollover(client)
+        registered_days_ago(emu, second, 8)
     if let_through:
         emu.faults.inject(operation, delay=0.01, times=let_through)  # these calls succeed
     emu.faults.inject(operation, status=500, times=None)  # then the step fails (a crash there)
@@ -313,11 +350,13 @@ def test_a_failure_at_any_step_converges_on_the_next_run(configure, emu, operati
     last_run = client.get("diagnostics").json()["registration"]["lastRun"]
     assert last_run["failed"]["status"] == response.status_code
     report = rollover(client)
-    assert registered(emu) == [thumbprint(emu, second)]
     assert report["blocked"] is None
+    if phase == "add":
+        assert registered(emu) == sorted([thumbprint(emu, first), thumbprint(emu, second)])
+    else:
+        assert registered(emu) == [thumbprint(emu, second)]
     again = rollover(client)
     assert (again["added"], again["removed"]) == ([], [])
-    assert first not in [v["version"] for v in again["versions"] if v["registered"]]
 
 
 def test_graph_throttling_is_a_503_with_retry_after(client, emu):
