@@ -15,7 +15,7 @@ from emulator.httpd import Request, Response, json_response
 from emulator.keyvault import KeyVaultSurface
 from emulator.surface import Context, Surface
 
-_FAULT_FIELDS = ("status", "retry_after", "delay", "times")
+_FAULT_FIELDS = ("status", "retry_after", "delay", "times", "after")
 _TOKEN_FIELDS = ("audience", "roles", "app_id", "issuer", "expires_in", "not_before", "signing_key", "alg", "kid",
                  "tenant_id", "user", "scopes", "idtyp", "user_object_id")  # fmt: skip
 _SIGNING_KEY_FIELDS = ("kid",)

@@ -14,6 +14,7 @@ OPERATIONS = frozenset(
         "identity.token",
         "keyvault.challenge",
         "keyvault.get_certificate",
+        "keyvault.get_certificate_policy",
         "keyvault.list_certificate_versions",
         "keyvault.get_key",
         "keyvault.sign",
@@ -62,6 +63,9 @@ class Fault:
     status: int | None = None
     retry_after: int | None = None
     delay: float = 0.0
+    # The request is carried out and only then answered with the error: a write that took effect
+    # although its response was lost or failed (a gateway 5xx after the backend applied it).
+    after: bool = False
 
 
 @dataclass
@@ -85,6 +89,7 @@ class Faults:
         retry_after: int | None = None,
         delay: float = 0.0,
         times: int | None = 1,
+        after: bool = False,
     ) -> None:
         if operation not in OPERATIONS:
             raise ValueError(f"unknown operation {operation!r}; one of {sorted(OPERATIONS)}")
@@ -103,6 +108,7 @@ class Faults:
             status=None if status is None else int(status),
             retry_after=None if retry_after is None else int(retry_after),
             delay=float(delay),
+            after=bool(after),
         )
         with self._lock:
             self._queues.setdefault(operation, deque()).append(_Entry(fault, times))

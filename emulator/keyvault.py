@@ -163,7 +163,7 @@ class KeyVaultSurface(Surface):
                     publish=False,
                     created=now - SEED_AGE_SECONDS,
                     not_before=now - SEED_AGE_SECONDS - 600,
-                    expires_on=now - SEED_AGE_SECONDS - 600 + 365 * 86400,  # 12 months from its nbf
+                    expires_on=now + 365 * 86400,
                 )
                 self._seed_version = replace(self.certificates[seed.certificate_name.lower()][0])
             else:

@@ -102,6 +102,8 @@ class Surface(ABC):
                 # Interruptible: stop() must not wait for a 15 s "timeout" fault.
                 self.ctx.stopping.wait(fault.delay)
             if fault.status is not None:
+                if fault.after:
+                    handler()  # applied; the caller never learns it
                 response = self.fault_response(operation, fault.status, request)
                 if fault.retry_after is not None:
                     response.headers["Retry-After"] = str(fault.retry_after)

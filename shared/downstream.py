@@ -13,6 +13,7 @@ paged. A link that fails this is a 502.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
 from collections.abc import Mapping
@@ -26,7 +27,7 @@ from urllib3.util import parse_url
 from .errors import BadRequest, Upstream, UpstreamFailed
 from .origins import UnsafeUrl, connection_origin, origin
 from .outbound_session import session_for
-from .retry import remaining, urllib3_retry
+from .retry import non_idempotent, remaining, urllib3_retry
 from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
 from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
@@ -80,6 +81,7 @@ class DownstreamClient:
         hints: Mapping[int, str] | None = None,
         bad_request_is_callers: bool = False,
         link_path: str | None = None,
+        idempotent: bool = True,
     ) -> Any:
         """Call the API and return its JSON body (``None`` for 204); any non-2xx becomes a ProblemError.
 
@@ -87,6 +89,8 @@ class DownstreamClient:
 
         ``bad_request_is_callers``: the caller's input went to the upstream as is (Graph ``$select``),
         so an upstream 400 is the caller's 400, not a 502.
+
+        ``idempotent=False``: a write that must not be resent blindly (see ``retry.non_idempotent``).
 
         ``link_path``: ``path_or_url`` is a link the API returned (a page's ``@odata.nextLink``); it
         is followed only if it stays on this path, so a forged link on the API's own origin cannot
@@ -102,13 +106,14 @@ class DownstreamClient:
             prepared.headers["Authorization"] = f"Bearer {token.token}"
             begin_requests_call()
             try:
-                response = self._session.send(
-                    prepared,
-                    timeout=self._timeout(),
-                    # A redirect would take the request (and, on the same host, the token) elsewhere.
-                    allow_redirects=False,
-                    **self._send_settings,
-                )
+                with non_idempotent() if not idempotent else contextlib.nullcontext():
+                    response = self._session.send(
+                        prepared,
+                        timeout=self._timeout(),
+                        # A redirect would take the request (and, on the same host, the token) elsewhere.
+                        allow_redirects=False,
+                        **self._send_settings,
+                    )
             except requests.RequestException as exc:
                 requests_attempt_raised(str(self._upstream), method, url, exc)
                 raise from_requests_error(exc, self._upstream, action=action) from None

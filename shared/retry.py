@@ -21,7 +21,7 @@ from typing import Any
 from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
 from .upstream_logging import RETRY_WAIT, azure_core_attempt_raised, requests_attempt_retried
@@ -34,6 +34,21 @@ BACKOFF_MAX = 4.0
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 _deadline: ContextVar[float | None] = ContextVar("upstream_deadline", default=None)
+_write: ContextVar[bool] = ContextVar("non_idempotent_write", default=False)
+
+
+@contextlib.contextmanager
+def non_idempotent() -> Iterator[None]:
+    """Requests made inside this block are writes that must not be repeated blindly (Graph
+    ``addKey``: a retried POST after a 5xx that did apply registers the key twice). urllib3 resends
+    them only when the service cannot have processed them: the connection was never made, or a 429
+    (Graph: throttled requests are not processed). Anything else is handed back to the caller,
+    which re-reads and reconciles (shared/rollover/service.py ``_write``)."""
+    token = _write.set(True)
+    try:
+        yield
+    finally:
+        _write.reset(token)
 
 
 @contextlib.contextmanager
@@ -150,8 +165,11 @@ class BoundedUrllib3Retry(Retry):
         return new_retry
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> Retry:
-        new_retry = super().increment(method, url, *args, **kwargs)
         response = kwargs.get("response")
+        if _write.get() and not _not_processed(response, kwargs.get("error")):
+            # With raise_on_status off, urllib3 hands a status answer back as is; an error is raised.
+            raise MaxRetryError(kwargs.get("_pool"), url or "", kwargs.get("error"))
+        new_retry = super().increment(method, url, *args, **kwargs)
         wait = new_retry.get_retry_after(response) if response is not None else None
         if wait is None:
             wait = new_retry.get_backoff_time()
@@ -162,6 +180,13 @@ class BoundedUrllib3Retry(Retry):
         status = getattr(response, "status", None) if response is not None else None
         requests_attempt_retried(self.upstream, method or "", url or "", status, wait, kwargs.get("error"))
         return new_retry
+
+
+def _not_processed(response: Any, error: Any) -> bool:
+    """The request certainly did not take effect, so sending it again cannot apply it twice."""
+    if response is not None:
+        return getattr(response, "status", None) == 429
+    return isinstance(error, ConnectTimeoutError)  # NewConnectionError included: nothing was sent
 
 
 def urllib3_retry(attempt_timeout: float, *, upstream: str = "") -> BoundedUrllib3Retry:

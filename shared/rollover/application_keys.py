@@ -140,6 +140,7 @@ class ApplicationKeys:
             },
             action=f"adding a key to application {self.object_id}",
             hints=self._write_hints,
+            idempotent=False,  # a resent addKey that had applied registers the key twice
         )
         key_id = body.get("keyId") if isinstance(body, dict) else None
         return key_id.lower() if isinstance(key_id, str) else None
@@ -152,4 +153,5 @@ class ApplicationKeys:
             json={"keyId": key_id, "proof": proof},
             action=f"removing key {key_id} from application {self.object_id}",
             hints=self._write_hints,
+            idempotent=False,  # the run re-reads and reconciles instead (service._write)
         )

@@ -94,7 +94,7 @@ def test_route_registers_the_renewal_and_the_function_switches_to_it(client, emu
     assert (certificate["version"], certificate["fallback"]) == (second, False)
     rows = {row["version"]: row for row in report["versions"]}
     assert (rows[second]["state"], rows[second]["registered"], rows[second]["inUse"]) == ("current", True, True)
-    assert rows[first]["state"] == "superseded" and rows[first]["daysToExpiry"] >= 363
+    assert rows[first]["state"] == "superseded" and rows[first]["daysToExpiry"] >= 364
     # The old key stays for the grace period (7 days by default): said so, with the date.
     (kept,) = [s for s in report["skipped"] if s.get("version") == first]
     assert "grace period of 7 days starts now" in kept["reason"]

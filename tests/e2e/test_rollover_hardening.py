@@ -185,3 +185,58 @@ def test_once_the_outside_version_is_disabled_the_rollover_proceeds(configure, e
     response = client.post("rollover")
     assert response.status_code == 200, response.text
     assert [a["version"] for a in response.json()["added"]] == [good]
+
+
+# ---------------------------------------------------------------- 6. Graph writes are reconciled, not resent
+
+
+def test_an_add_key_that_applied_behind_a_5xx_is_not_resent_and_leaves_no_duplicate(client, emu):
+    second = renew(emu)
+    emu.faults.inject("graph.addKey", status=500, after=True)  # applied, then answered 500
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    assert emu.counters.get("graph.addKey") == 1  # not resent by the retry policy
+    thumbprints = [k["customKeyIdentifier"] for k in emu.graph.key_credentials()]
+    assert thumbprints.count(_thumbprint(emu, second)) == 1
+    assert len(thumbprints) == 2
+    assert client.post("rollover").json()["added"] == []
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_an_add_key_that_failed_is_not_resent_and_the_next_run_adds_it(client, emu, status):
+    second = renew(emu)
+    emu.faults.inject("graph.addKey", status=status, times=None)
+    response = client.post("rollover")
+    assert response.status_code in (502, 503, 504), response.text
+    assert emu.counters.get("graph.addKey") == 1
+    emu.faults.clear()
+    assert [a["version"] for a in client.post("rollover").json()["added"]] == [second]
+
+
+def test_a_throttled_add_key_was_not_processed_and_is_retried(client, emu):
+    second = renew(emu)
+    emu.faults.inject("graph.addKey", status=429, retry_after=0)
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    assert [a["version"] for a in response.json()["added"]] == [second]
+    assert emu.counters.get("graph.addKey") == 2
+
+
+def test_a_remove_key_that_applied_behind_a_5xx_counts_as_done(client, emu):
+    import datetime as dt
+
+    from shared.rollover.model import registration_name
+
+    first = emu.keyvault.current_version()
+    now = dt.datetime.now(dt.UTC)
+    second = renew(emu, not_before=now - dt.timedelta(days=30), expires_on=now + dt.timedelta(days=400))
+    assert client.post("rollover").status_code == 200
+    der = emu.keyvault.certificate_der(second)
+    (new_key,) = [k for k in emu.directory.key_credentials() if k.der == der]
+    emu.directory.update_key_credential(new_key.key_id, display_name=registration_name(now - dt.timedelta(days=8)))
+    emu.faults.inject("graph.removeKey", status=502, after=True)
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    assert [r["version"] for r in response.json()["removed"]] == [first]
+    assert emu.counters.get("graph.removeKey") == 1
+    assert [k["customKeyIdentifier"] for k in emu.graph.key_credentials()] == [_thumbprint(emu, second)]
