@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from .clouds import CLOUDS, PUBLIC, Cloud
 from .cosmos_account import CosmosAccountId, parse_cosmos_account_id
 from .origins import UnsafeUrl, connection_origin, is_loopback_host, origin
+from .schedule_interval import shortest_interval_minutes
 
 ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
 ENTRA_CLIENT_ID = "ENTRA_CLIENT_ID"
@@ -108,7 +109,13 @@ _FALSE = {"false", "0", "no", "off"}
 _NCRONTAB_FIELD = re.compile(r"[0-9A-Za-z*/,\-]+")
 DEFAULT_ROLLOVER_SCHEDULE = "0 0 3 * * *"
 DEFAULT_ROLLOVER_GRACE_DAYS = 7
+# At least a day: other instances keep signing with the superseded version until their cached token
+# expires (up to ~24 h for Entra app tokens) and they see the new one; 0 would retire it under them.
+MIN_ROLLOVER_GRACE_DAYS = 1
 MAX_ROLLOVER_GRACE_DAYS = 3650
+# The timer is the safety net behind Event Grid: every run reads Key Vault and Graph (and writes to
+# Graph); a schedule firing more often than this is a mistake (e.g. "* * * * * *": every second).
+MIN_ROLLOVER_INTERVAL_MINUTES = 5
 
 # The values DefaultAzureCredential accepts for AZURE_TOKEN_CREDENTIALS, compared case-insensitively
 # (azure-identity _credentials/default.py and _internal/utils.process_credential_exclusions): a
@@ -372,7 +379,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
     """The rollover's settings, read into their own problem list: a gap here disables only it."""
-    grace_days = r.integer(ROLLOVER_GRACE_DAYS, DEFAULT_ROLLOVER_GRACE_DAYS, 0, MAX_ROLLOVER_GRACE_DAYS)
+    grace_days = r.integer(
+        ROLLOVER_GRACE_DAYS, DEFAULT_ROLLOVER_GRACE_DAYS, MIN_ROLLOVER_GRACE_DAYS, MAX_ROLLOVER_GRACE_DAYS
+    )
     schedule = r.raw(ROLLOVER_SCHEDULE)
     if schedule is None:
         # The deployment (Bicep, local.settings.json) sets the default: the host itself resolves
@@ -386,6 +395,15 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
                 "not an NCRONTAB expression of six fields ({second} {minute} {hour} {day} {month} {day-of-week}), "
                 f"e.g. '{DEFAULT_ROLLOVER_SCHEDULE}'",
             )
+        else:
+            interval = shortest_interval_minutes(schedule)
+            if interval is None or interval < MIN_ROLLOVER_INTERVAL_MINUTES:
+                r.problem(
+                    ROLLOVER_SCHEDULE,
+                    f"fires more often than every {MIN_ROLLOVER_INTERVAL_MINUTES} minutes (or its second, minute "
+                    "or hour field is not a value, range, step or list of those): the timer is the safety net "
+                    f"behind Event Grid; use a single second and minute, e.g. '{DEFAULT_ROLLOVER_SCHEDULE}'",
+                )
     if mode is not CredentialMode.KEYVAULT:
         return None, schedule, grace_days  # no certificate to roll: nothing else is needed
     object_id = r.required(ENTRA_APPLICATION_OBJECT_ID, GUID, "the application's object ID (a GUID, not its client ID)")

@@ -165,11 +165,11 @@ def test_rollover_settings_defaults_and_values():
         {
             **BASE,
             "ENTRA_APPLICATION_OBJECT_ID": OBJECT_ID,
-            "ROLLOVER_GRACE_DAYS": "0",
+            "ROLLOVER_GRACE_DAYS": "1",
             "ROLLOVER_SCHEDULE": "0 */5 * * * *",
         }
     )
-    assert (s.rollover_grace_days, s.rollover_schedule, s.rollover_problems) == (0, "0 */5 * * * *", ())
+    assert (s.rollover_grace_days, s.rollover_schedule, s.rollover_problems) == (1, "0 */5 * * * *", ())
 
 
 @pytest.mark.parametrize(
@@ -178,6 +178,16 @@ def test_rollover_settings_defaults_and_values():
         ({}, "ENTRA_APPLICATION_OBJECT_ID"),
         ({"ENTRA_APPLICATION_OBJECT_ID": "contoso-app"}, "ENTRA_APPLICATION_OBJECT_ID"),
         ({"ROLLOVER_GRACE_DAYS": "-1"}, "ROLLOVER_GRACE_DAYS"),
+        ({"ROLLOVER_GRACE_DAYS": "0"}, "ROLLOVER_GRACE_DAYS"),  # would retire a key other instances still use
+        ({"ROLLOVER_SCHEDULE": "* * * * * *"}, "ROLLOVER_SCHEDULE"),  # every second
+        ({"ROLLOVER_SCHEDULE": "*/30 0 3 * * *"}, "ROLLOVER_SCHEDULE"),  # twice a minute at 03:00
+        ({"ROLLOVER_SCHEDULE": "0,1 0 3 * * *"}, "ROLLOVER_SCHEDULE"),
+        ({"ROLLOVER_SCHEDULE": "0 * * * * *"}, "ROLLOVER_SCHEDULE"),  # every minute
+        ({"ROLLOVER_SCHEDULE": "0 */4 * * * *"}, "ROLLOVER_SCHEDULE"),
+        ({"ROLLOVER_SCHEDULE": "0 58,1 * * * *"}, "ROLLOVER_SCHEDULE"),  # 3 minutes across the hour
+        ({"ROLLOVER_SCHEDULE": "0 0-10/2 3 * * *"}, "ROLLOVER_SCHEDULE"),
+        ({"ROLLOVER_SCHEDULE": "0 0 3-2 * * *"}, "ROLLOVER_SCHEDULE"),  # not a range
+        ({"ROLLOVER_SCHEDULE": "0 61 3 * * *"}, "ROLLOVER_SCHEDULE"),
         ({"ROLLOVER_GRACE_DAYS": "seven"}, "ROLLOVER_GRACE_DAYS"),
         ({"ROLLOVER_SCHEDULE": "0 3 * * *"}, "ROLLOVER_SCHEDULE"),  # five fields: Unix cron, not NCRONTAB
         ({"ROLLOVER_SCHEDULE": "0 0 3 * * * ;"}, "ROLLOVER_SCHEDULE"),
@@ -220,3 +230,13 @@ def test_key_credentials_are_identified_by_the_der_or_the_custom_key_identifier(
     )
     assert (timed.start.year, timed.end.year, timed.end.microsecond) == (2026, 2027, 123456)
     assert key_credential({"type": "AsymmetricX509Cert"}) is None
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    ["0 0 3 * * *", "0 */5 * * * *", "30 15 */6 * * *", "0 0 * * * *", "0 0,30 * * * *", "0 58,3 * * * *",
+     "0 0 3 * * MON-FRI", "0 0 3 1 JAN *", "5/60 0 3 * * *"],
+)  # fmt: skip
+def test_schedules_firing_at_most_every_five_minutes_are_accepted(schedule):
+    s = load_settings({**BASE, "ENTRA_APPLICATION_OBJECT_ID": OBJECT_ID, "ROLLOVER_SCHEDULE": schedule})
+    assert s.rollover_problems == ()

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
 from ..retry import request_deadline
-from ..settings import CredentialMode, Settings
+from ..settings import ROLLOVER_SCHEDULE, CredentialMode, Settings
 from .events import judge_event
 from .service import RolloverService
 
@@ -94,6 +94,12 @@ def run_on_timer(host: RolloverHost, *, past_due: bool) -> None:
     settings = host.settings
     if settings.ok and settings.credential_mode is not CredentialMode.KEYVAULT:
         _LOGGER.info("rollover timer: nothing to roll in %s mode", settings.credential_mode)
+        return
+    schedule = [p for p in settings.rollover_problems if p.setting == ROLLOVER_SCHEDULE]
+    if schedule:
+        # The host loaded the timer with a schedule that fires too often (e.g. every second): each
+        # invocation is dropped before any Key Vault or Graph call; the route and events still work.
+        _LOGGER.error("rollover timer skipped: %s %s", ROLLOVER_SCHEDULE, schedule[0].reason)
         return
     try:
         with request_deadline():

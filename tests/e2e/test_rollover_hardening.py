@@ -240,3 +240,45 @@ def test_a_remove_key_that_applied_behind_a_5xx_counts_as_done(client, emu):
     assert [r["version"] for r in response.json()["removed"]] == [first]
     assert emu.counters.get("graph.removeKey") == 1
     assert [k["customKeyIdentifier"] for k in emu.graph.key_credentials()] == [_thumbprint(emu, second)]
+
+
+# ---------------------------------------------------------------- 7. settings that would hurt are refused
+
+
+def test_a_grace_of_zero_is_named_by_health_and_stops_the_rollover(configure, emu):
+    client = configure(ROLLOVER_GRACE_DAYS="0")
+    health = client.get("health", key=False)
+    assert health.status_code == 200  # the other routes keep serving
+    assert health.json()["rollover"]["missing"] == ["ROLLOVER_GRACE_DAYS"]
+    assert "between 1 and 3650" in health.json()["rollover"]["problems"][0]["reason"]
+    response = client.post("rollover")
+    assert response.status_code == 503
+    assert response.json()["missing"] == ["ROLLOVER_GRACE_DAYS"]
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 200
+
+
+@pytest.mark.parametrize("schedule", ["* * * * * *", "0 * * * * *", "*/10 0 3 * * *"])
+def test_a_too_frequent_schedule_is_named_by_health_and_the_timer_does_nothing(
+    configure, emu, master_key, caplog, schedule
+):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="shared.rollover")
+    client = configure(ROLLOVER_SCHEDULE=schedule)
+    health = client.get("health", key=False)
+    assert health.status_code == 200
+    assert health.json()["rollover"]["missing"] == ["ROLLOVER_SCHEDULE"]
+    assert "more often than every 5 minutes" in health.json()["rollover"]["problems"][0]["reason"]
+    renew(emu)
+    response = requests.post(
+        f"{client.base_url}/admin/functions/rollover_timer",
+        json={"input": ""},
+        headers={"x-functions-key": master_key},
+        timeout=60,
+    )
+    assert response.status_code == 202
+    assert emu.counters.get("graph.get_application") == 0
+    assert emu.counters.get("keyvault.list_certificate_versions") == 0
+    assert any(r.levelname == "ERROR" and "rollover timer skipped" in r.getMessage() for r in caplog.records)
+    # The route (on demand) and events are unaffected by the timer's schedule.
+    assert client.post("rollover", dryRun="true").status_code == 200
