@@ -19,7 +19,9 @@ _FAULT_FIELDS = ("status", "retry_after", "delay", "times", "after")
 _TOKEN_FIELDS = ("audience", "roles", "app_id", "issuer", "expires_in", "not_before", "signing_key", "alg", "kid",
                  "tenant_id", "user", "scopes", "idtyp", "user_object_id")  # fmt: skip
 _SIGNING_KEY_FIELDS = ("kid",)
-_ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created")
+_ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created", "exportable",
+                  "imported")  # fmt: skip
+_KEY_CREDENTIAL_FIELDS = ("key_id", "display_name")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
                         "subject_begins_with", "subject_ends_with", "name", "validate")  # fmt: skip
@@ -76,6 +78,7 @@ class ControlSurface(Surface):
             ("GET", "/_emulator/graph/key-credentials"): lambda r: json_response(
                 200, self.emulator.graph.key_credentials()
             ),
+            ("PATCH", "/_emulator/graph/key-credentials"): self._update_key_credential,
             ("GET", "/_emulator/otlp/traces"): lambda r: json_response(200, self.emulator.otlp.received("traces")),
             ("GET", "/_emulator/otlp/metrics"): lambda r: json_response(200, self.emulator.otlp.received("metrics")),
             ("GET", "/_emulator/otlp/logs"): lambda r: json_response(200, self.emulator.otlp.received("logs")),
@@ -103,6 +106,12 @@ class ControlSurface(Surface):
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
         return body
+
+    def _update_key_credential(self, request: Request) -> Response:
+        """A key credential's displayName changed (e.g. the demo back-dates the rollover's record)."""
+        body = self._body(request, _KEY_CREDENTIAL_FIELDS)
+        self.emulator.directory.update_key_credential(body["key_id"], display_name=body["display_name"])
+        return Response(204)
 
     def _rotate(self, request: Request) -> Response:
         """A renewal (or manual rotation) in Key Vault; Event Grid delivers as subscribed."""
