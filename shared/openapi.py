@@ -195,7 +195,9 @@ OPERATIONS: tuple[Operation, ...] = (
             "Registers the newest enabled, valid certificate version on the app registration (Graph "
             "`addKey`) and retires superseded or expired ones (`removeKey`). With `dryRun=true` only the "
             "plan is returned. Any other query parameter (a misspelt `dryrun`, `dry_run`, ...; the function key "
-            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. Needs a "
+            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. A newest "
+            "version whose private key may exist outside Key Vault (policy issuer not `Self`, or an exportable "
+            "key) is never registered: 409 `CertificateKeyNotVaultBound`, nothing added or removed. Needs a "
             "function or admin key."
         ),
         success=_json("Rollover", "The plan (dry run) or what was added and removed."),
