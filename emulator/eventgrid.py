@@ -143,7 +143,9 @@ class EventGrid:
         self._subscriptions: dict[str, Subscription] = {}
         self._deliveries: list[Delivery] = []
         self._in_flight = 0
-        self._stopping = threading.Event()
+        # Set by reset()/stop(): deliveries of that era stop retrying and record nothing more, so
+        # a test never sees the previous test's late attempts. Replaced by a fresh one on reset.
+        self._cancel = threading.Event()
         # Azure: 10 s, 30 s, 1 min, 5 min, ... up to 30 attempts; shortened for local runs.
         self.retry_delays: tuple[float, ...] = (0.5, 1.0, 2.0)
 
@@ -221,17 +223,23 @@ class EventGrid:
             return list(self._deliveries)
 
     def reset(self) -> None:
-        """No subscriptions, no delivery history (in-flight deliveries finish on their own)."""
+        """No subscriptions, no delivery history; deliveries in flight are abandoned (an attempt
+        already sent still reaches its endpoint, but no retry follows and nothing is recorded)."""
         with self._lock:
+            self._cancel.set()
+            self._cancel = threading.Event()
             self._subscriptions.clear()
             self._deliveries.clear()
 
     def stop(self) -> None:
-        """Cuts retry waits short (the emulator is stopping)."""
-        self._stopping.set()
+        """Abandons deliveries in flight (the emulator is stopping)."""
+        with self._lock:
+            self._cancel.set()
 
     def start(self) -> None:
-        self._stopping.clear()
+        with self._lock:
+            if self._cancel.is_set():
+                self._cancel = threading.Event()
 
     # ------------------------------------------------------------------ publishing
     def publish(self, event: Mapping[str, Any]) -> list[str]:
@@ -241,8 +249,9 @@ class EventGrid:
         for subscription in matched:
             with self._lock:
                 self._in_flight += 1
+                cancel = self._cancel
             threading.Thread(
-                target=self._push, args=(subscription, dict(event)), name="eventgrid-delivery", daemon=True
+                target=self._push, args=(subscription, dict(event), cancel), name="eventgrid-delivery", daemon=True
             ).start()
         return [s.name for s in matched]
 
@@ -251,7 +260,7 @@ class EventGrid:
         with self._idle:
             return self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout)
 
-    def _push(self, subscription: Subscription, event: dict[str, Any]) -> None:
+    def _push(self, subscription: Subscription, event: dict[str, Any], cancel: threading.Event) -> None:
         try:
             for attempt in range(1, len(self.retry_delays) + 2):
                 try:
@@ -265,12 +274,14 @@ class EventGrid:
                 except requests.RequestException:
                     status = None
                 with self._lock:
+                    if cancel.is_set():
+                        return
                     self._deliveries.append(
                         Delivery(subscription.name, event["id"], str(event.get("eventType")), attempt, status)
                     )
                 if status is not None and (200 <= status < 300 or status in _NO_RETRY):
                     return
-                if attempt > len(self.retry_delays) or self._stopping.wait(self.retry_delays[attempt - 1]):
+                if attempt > len(self.retry_delays) or cancel.wait(self.retry_delays[attempt - 1]):
                     _LOG.warning("event %s dropped for %s after %d attempts", event["id"], subscription.name, attempt)
                     return
         finally:

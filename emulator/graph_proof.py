@@ -98,7 +98,7 @@ def validate_proof(
     if not isinstance(claims.get("iss"), str) or claims["iss"].lower() != object_id.lower():
         raise ProofRefused("issuer")
     nbf, exp = claims.get("nbf"), claims.get("exp")
-    if not isinstance(nbf, int | float) or not isinstance(exp, int | float) or isinstance(nbf, bool):
+    if any(not isinstance(t, int | float) or isinstance(t, bool) for t in (nbf, exp)):
         raise ProofRefused("times_missing")
     if exp - nbf > MAX_LIFETIME_SECONDS or exp <= nbf:
         raise ProofRefused("lifetime")

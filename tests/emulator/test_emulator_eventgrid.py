@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -325,3 +326,20 @@ def test_control_api_validation_refusal_is_400(http, emu, receiver):
     body = {"host_base_url": receiver.url, "function_name": "f", "master_key": MASTER_KEY, "validate": True}
     response = control(http, emu, "POST", "/_emulator/eventgrid/subscriptions", body)
     assert response.status_code == 400 and "handshake" in response.json()["error"]
+
+
+def test_reset_abandons_deliveries_in_flight(emu, receiver):
+    emu.eventgrid.retry_delays = (5.0,)
+    try:
+        emu.eventgrid.subscribe(receiver.url, "f", MASTER_KEY)
+        receiver.statuses = [500, 500]
+        emu.keyvault.rotate_certificate(register=False)
+        deadline = time.monotonic() + 10
+        while not emu.eventgrid.deliveries() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [d.status for d in emu.eventgrid.deliveries()] == [500]  # now waiting 5 s to retry
+        emu.reset()
+        assert emu.eventgrid.wait_idle(2)  # the retry wait was cut short
+        assert emu.eventgrid.deliveries() == [] and len(receiver.requests) == 1
+    finally:
+        emu.eventgrid.retry_delays = (0.5, 1.0, 2.0)
