@@ -142,7 +142,9 @@ resource deployerKeyVaultCryptoUser 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
-resource deployerKeyVaultReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer && grantDeployerSignAccess) {
+// Reader also when the deployer no longer holds Certificates Officer: the postprovision hook reads
+// the certificate (to check it and register its thumbprint) on every provisioning.
+resource deployerKeyVaultReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (grantDeployer && (grantDeployerSignAccess || !grantDeployerCertificatesOfficer)) {
   name: guid(vault.id, deployerPrincipalId, roles.keyVaultReader.id)
   scope: vault
   properties: {

@@ -119,6 +119,35 @@ def test_cosmos_role_follows_key_access() -> None:
             assert res["api_version"] == "2025-10-15", rel
 
 
+def _deployer_roles(**params: Any) -> set[str]:
+    """The deployer's Key Vault role assignments that deploy with ``params``."""
+    from .evaluate import Template
+
+    doc = bicep.template("app/rbac.bicep")
+    base = {
+        "functionPrincipalId": "f",
+        "deployerPrincipalId": "d",
+        "keyVaultName": "kv",
+        "storageAccountName": "st",
+        "applicationInsightsName": "ai",
+    }
+    tpl = Template(doc, {**base, **params}, bicep.INFRA / "app")
+    return {
+        name
+        for name in bicep.resources(doc, ROLE_ASSIGNMENT)
+        if name.startswith("deployer") and tpl.deploys("resources", name)
+    }
+
+
+def test_without_certificates_officer_the_deployer_can_still_read_the_certificate_for_the_hook() -> None:
+    assert _deployer_roles() == {"deployerKeyVaultCertificatesOfficer"}
+    assert _deployer_roles(grantDeployerCertificatesOfficer=False) == {"deployerKeyVaultReader"}
+    assert _deployer_roles(grantDeployerCertificatesOfficer=False, grantDeployerSignAccess=True) == {
+        "deployerKeyVaultReader",
+        "deployerKeyVaultCryptoUser",
+    }
+
+
 def _officer_deploys(**params: Any) -> bool:
     from .evaluate import Template
 
