@@ -552,7 +552,10 @@ class KeyVaultSurface(Surface):
             "key_ops": ["sign", "verify"],  # digitalSignature usage only
             **certs.public_jwk(entry.private_key.public_key()),  # n and e only: never d/p/q/dp/dq/qi
         }
-        attributes = {**entry.attributes(), "exportable": entry.exportable}
+        # KeyAttributes.exportable appears only for an exportable key (one created with a release
+        # policy); Key Vault's KeyBundle for an ordinary certificate key has no such field
+        # (AZURE-PROTOCOLS §1.4), so the broker must read its absence as "not exportable".
+        attributes = {**entry.attributes(), **({"exportable": True} if entry.exportable else {})}
         return json_response(200, {"key": jwk, "attributes": attributes, "managed": True, "tags": {}})
 
     def _sign(self, request: Request, claims: dict[str, Any], match: Any) -> Response:

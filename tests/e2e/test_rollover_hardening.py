@@ -187,6 +187,32 @@ def test_once_the_outside_version_is_disabled_the_rollover_proceeds(configure, e
     assert [a["version"] for a in response.json()["added"]] == [good]
 
 
+def test_a_key_bundle_without_an_exportable_flag_is_not_exportable_and_is_registered(configure, emu):
+    # Key Vault's KeyBundle for a certificate's key carries no `exportable` unless the key has a
+    # release policy (AZURE-PROTOCOLS §1.4); the emulator leaves it out the same way.
+    client = configure()
+    second = renew(emu)
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    assert [a["version"] for a in response.json()["added"]] == [second]
+
+
+@pytest.mark.parametrize("imported", [False, True], ids=["created in the vault", "imported"])
+def test_without_the_policy_route_the_policy_comes_from_the_certificate_bundle(configure, emu, imported):
+    client = configure()
+    second = renew(emu, imported=imported)
+    emu.faults.inject("keyvault.get_certificate_policy", status=404, times=None)
+    response = client.post("rollover")
+    if imported:
+        assert response.status_code == 409, response.text
+        assert response.json()["version"] == second
+        assert graph_writes(emu) == 0
+    else:
+        assert response.status_code == 200, response.text
+        assert [a["version"] for a in response.json()["added"]] == [second]
+    assert emu.counters.get("keyvault.get_certificate_policy") >= 1
+
+
 # ---------------------------------------------------------------- 6. Graph writes are reconciled, not resent
 
 

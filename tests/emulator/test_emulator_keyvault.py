@@ -260,6 +260,7 @@ def test_get_key_is_public_only(http, emu, vault_token):
     assert body["managed"] is True
     assert body["key"]["kid"] == f"{emu.urls['vault']}/keys/broker-signing/{version}"
     assert set(body["key"]) == {"kid", "kty", "key_ops", "n", "e"}
+    assert "exportable" not in body["attributes"]  # only an exportable key (release policy) says so
     numbers = x509.load_der_x509_certificate(emu.keyvault.certificate_der()).public_key().public_numbers()
     n = int.from_bytes(base64.urlsafe_b64decode(body["key"]["n"] + "=" * (-len(body["key"]["n"]) % 4)), "big")
     assert n == numbers.n and body["key"]["e"] == "AQAB"
