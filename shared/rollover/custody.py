@@ -24,8 +24,7 @@ exported"), certificates/import-certificate. Both reads need only Key Vault Read
 from __future__ import annotations
 
 from azure.core.exceptions import AzureError, HttpResponseError
-from azure.keyvault.certificates import CertificatePolicy
-from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.keys import KeyClient
 
 from ..errors import Upstream
