@@ -6,9 +6,12 @@ Each function costs one attribute check while telemetry is off.
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from . import names, state
+
+if TYPE_CHECKING:  # only an annotation: importing datetime costs import time with telemetry off
+    from datetime import datetime
 
 
 def count_sign(*, outcome: str) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import names
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 @dataclass
@@ -92,6 +94,8 @@ def activate() -> Active:
 
 
 def _observe_certificates(active: Active) -> list[Any]:
+    from datetime import UTC, datetime
+
     from opentelemetry.metrics import Observation
 
     now = datetime.now(UTC)
