@@ -65,9 +65,10 @@ def render(trace: list[Mapping[str, Any]]) -> list[str]:
     def walk(span: Mapping[str, Any], prefix: str, last: bool, depth: int) -> None:
         began = int(span["startTimeUnixNano"]) - start
         took = int(span["endTimeUnixNano"]) - int(span["startTimeUnixNano"])
-        first = round(began / total * BAR_WIDTH)
-        width = max(1, round(took / total * BAR_WIDTH))
-        bar = (" " * first + "█" * width)[:BAR_WIDTH].ljust(BAR_WIDTH)
+        width = min(max(1, round(took / total * BAR_WIDTH)), BAR_WIDTH)
+        # Every span shows at least one block, also one that starts at the very end of the trace.
+        first = min(round(began / total * BAR_WIDTH), BAR_WIDTH - width)
+        bar = (" " * first + "█" * width).ljust(BAR_WIDTH)
         branch = "" if depth == 0 else ("└─ " if last else "├─ ")
         status = _STATUS.get(str(span.get("status")), "ok")
         lines.append(

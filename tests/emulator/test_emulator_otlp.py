@@ -197,3 +197,26 @@ def test_exports_are_not_counted_as_azure_operations(emu: Emulator):
         verify=emu.ca_bundle, timeout=10,
     )  # fmt: skip
     assert not any(emu.counters.snapshot().values())
+
+
+def test_waterfall_draws_every_span_with_a_bar_in_start_order():
+    from emulator.waterfall import BAR_WIDTH, render
+
+    def span(span_id: str, parent: str, name: str, start_ms: float, end_ms: float) -> dict:
+        return {"traceId": "t", "spanId": span_id, "parentSpanId": parent, "name": name, "attributes": {},
+                "startTimeUnixNano": int(start_ms * 1e6), "endTimeUnixNano": int(end_ms * 1e6),
+                "status": "STATUS_CODE_UNSET", "scope": "keyvault-assertion-broker"}  # fmt: skip
+
+    trace = [
+        span("c", "a", "late child", 99.9, 100.0),  # starts at the very end: still one block
+        span("a", "", "root", 0.0, 100.0),
+        span("b", "a", "early child", 1.0, 50.0),
+    ]
+    header, *lines = render(trace)
+    assert "span" in header
+    assert [line.split("█")[-1].strip(" │├└─") for line in lines] == ["root", "early child", "late child"]
+    for line in lines:
+        start = line.index("ms  ok") + len("ms  ") + 7  # the status column is 6 wide, then a space
+        bar = line[start : start + BAR_WIDTH]
+        assert "█" in bar and len(bar) == BAR_WIDTH
+    assert lines[0].split()[0] == "0.0ms" and lines[2].split()[0] == "99.9ms"
