@@ -29,6 +29,7 @@ wait at most the upstream timeout); once read, it is used without taking any loc
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,13 +120,35 @@ class _EntraJwks(jwt.PyJWKClient):
     """PyJWT's JWKS client (its set cache, ``lifespan`` and ``cooldown_duration`` unchanged) that
     fetches the set with the project's ``requests`` session instead of urllib: no redirect is
     followed, the attempt is logged and traced like every other upstream call, proxies and CA
-    trust are those of every other client, and the request's time budget bounds the timeout."""
+    trust are those of every other client, and the request's time budget bounds the timeout.
+
+    PyJWKClient refreshes the set under its own lock, so callers arriving during a refresh wait
+    for it. When that refresh fails, the callers that were already waiting get the same failure
+    instead of each repeating the request in turn behind a slow Entra (single-flight for the
+    failure); a caller arriving afterwards tries again (a failure is never cached)."""
 
     def __init__(self, uri: str, *, timeout: float, **options: Any) -> None:
         super().__init__(uri, timeout=timeout, **options)
         self._session = _entra_session(uri)
+        self._asked_at = threading.local()  # when this thread asked for a key
+        self._last_failure: tuple[float, Exception] | None = None  # (when it ended, what it raised)
+
+    def get_signing_key(self, kid: str) -> jwt.PyJWK:
+        self._asked_at.value = time.monotonic()
+        return super().get_signing_key(kid)
 
     def fetch_data(self) -> Any:
+        failure = self._last_failure
+        asked_at: float | None = getattr(self._asked_at, "value", None)
+        if failure is not None and asked_at is not None and asked_at <= failure[0]:
+            raise failure[1]  # it failed while this caller was waiting for it: share the outcome
+        try:
+            return self._fetch()
+        except jwt.PyJWTError as exc:
+            self._last_failure = (time.monotonic(), exc)
+            raise
+
+    def _fetch(self) -> Any:
         timeout = self.timeout
         left = remaining()
         if left is not None:
@@ -156,9 +179,6 @@ class _EntraJwks(jwt.PyJWKClient):
 
     def close(self) -> None:
         self._session.close()
-        discovered = self._discovered
-        if discovered is not None and isinstance(discovered.jwks, _EntraJwks):
-            discovered.jwks.close()
 
 
 class CallerAuthenticator:
@@ -361,6 +381,9 @@ class CallerAuthenticator:
 
     def close(self) -> None:
         self._session.close()
+        discovered = self._discovered
+        if discovered is not None and isinstance(discovered.jwks, _EntraJwks):
+            discovered.jwks.close()
 
 
 def _not_an_app_token(claims: dict[str, Any]) -> str | None:

@@ -308,3 +308,46 @@ def test_the_metadata_and_jwks_requests_are_logged_as_entra_attempts(tls_authori
         200,
     ) in attempts
     assert ("entra", "GET", f"/{TENANT}/keys", 200) in attempts
+
+
+def test_callers_waiting_for_a_jwks_refresh_share_its_failure_instead_of_repeating_it(tls_authority):
+    # PyJWKClient refreshes under its own lock: behind a slow, failing Entra each waiting caller
+    # would otherwise repeat the request in turn once it gets the lock.
+    _serve_keys(tls_authority, [])
+    keys_path = f"/{TENANT}/keys"
+    Metadata.by_path[keys_path] = (503, {"Content-Type": "application/json"}, b'{"error":"unavailable"}')
+    auth = authenticator(tls_authority)
+    jwks = auth._discover().jwks
+    Metadata.gate = threading.Event()
+    entered = []
+    get_signing_key = jwks.get_signing_key
+
+    def counting(kid):  # type: ignore[no-untyped-def]
+        entered.append(1)
+        return get_signing_key(kid)
+
+    jwks.get_signing_key = counting  # type: ignore[method-assign]
+    outcomes: list[object] = []
+
+    def call() -> None:
+        try:
+            auth.authenticate(rs256_token())
+        except ProblemError as problem:
+            outcomes.append(problem.status)
+
+    threads = [threading.Thread(target=call) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(entered) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)  # all of them now wait for PyJWKClient's lock (one holds it, in the request)
+    Metadata.gate.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert outcomes == [502] * 6
+    assert Metadata.paths.count(keys_path) == 1
+    # A caller arriving after the failure asks again.
+    with pytest.raises(UpstreamFailed):
+        auth.authenticate(rs256_token())
+    assert Metadata.paths.count(keys_path) == 2
