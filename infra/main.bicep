@@ -114,7 +114,7 @@ param grantDeployerCertificatesOfficer bool = true
 param rolloverSchedule string = '0 0 3 * * *'
 
 @description('ROLLOVER_GRACE_DAYS: days a superseded, still valid certificate version stays registered after its successor was used.')
-@minValue(1)
+@minValue(0)
 @maxValue(3650)
 param rolloverGraceDays int = 7
 

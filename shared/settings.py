@@ -111,11 +111,13 @@ DEFAULT_ROLLOVER_SCHEDULE = "0 0 3 * * *"
 DEFAULT_ROLLOVER_GRACE_DAYS = 7
 # At least a day: other instances keep signing with the superseded version until their cached token
 # expires (up to ~24 h for Entra app tokens) and they see the new one; 0 would retire it under them.
-MIN_ROLLOVER_GRACE_DAYS = 1
+MIN_ROLLOVER_GRACE_DAYS = 0  # 0: retire as soon as a token with the successor proved it
 MAX_ROLLOVER_GRACE_DAYS = 3650
 # The timer is the safety net behind Event Grid: every run reads Key Vault and Graph (and writes to
 # Graph); a schedule firing more often than this is a mistake (e.g. "* * * * * *": every second).
-MIN_ROLLOVER_INTERVAL_MINUTES = 5
+# One minute, not more: a shorter safety-net interval is legitimate (a test environment, a vault
+# without Event Grid), and every run is idempotent.
+MIN_ROLLOVER_INTERVAL_MINUTES = 1
 
 # The values DefaultAzureCredential accepts for AZURE_TOKEN_CREDENTIALS, compared case-insensitively
 # (azure-identity _credentials/default.py and _internal/utils.process_credential_exclusions): a
@@ -400,7 +402,7 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
             if interval is None or interval < MIN_ROLLOVER_INTERVAL_MINUTES:
                 r.problem(
                     ROLLOVER_SCHEDULE,
-                    f"fires more often than every {MIN_ROLLOVER_INTERVAL_MINUTES} minutes (or its second, minute "
+                    "fires more often than once a minute (or its second, minute "
                     "or hour field is not a value, range, step or list of those): the timer is the safety net "
                     f"behind Event Grid; use a single second and minute, e.g. '{DEFAULT_ROLLOVER_SCHEDULE}'",
                 )

@@ -186,12 +186,28 @@ def test_a_disabled_successor_candidate_is_skipped_for_the_newest_enabled_one():
     assert result.add is None
 
 
-def test_a_successor_added_by_the_same_plan_never_lets_a_removal_happen():
-    result = plan([OLD, NEW], [key(OLD, "k1")], in_use=None, proven=True, grace=0 * DAY)
+@pytest.mark.parametrize("grace_days", [1, 7])
+def test_a_successor_added_by_the_same_plan_never_lets_a_removal_happen(grace_days):
+    result = plan([OLD, NEW], [key(OLD, "k1")], in_use=None, proven=True, grace=grace_days * DAY)
     assert result.add == NEW
     assert result.remove == ()
     # Re-planned after the add (the run re-reads Graph): still nothing, whatever the grace.
     again = plan_rollover(
+        [OLD, NEW],
+        [key(OLD, "k1"), key(NEW, "k2")],
+        now=NOW,
+        grace=grace_days * DAY,
+        in_use=None,
+        successor_proven=True,
+        certificate_name="broker",
+        added=frozenset({"bb"}),
+    )
+    assert again.remove == ()
+    assert any(f"grace period of {grace_days} days starts now" in s.reason for s in again.skipped)
+
+
+def test_with_a_grace_of_zero_the_proven_successor_retires_the_old_key_in_the_same_run():
+    after_add = plan_rollover(
         [OLD, NEW],
         [key(OLD, "k1"), key(NEW, "k2")],
         now=NOW,
@@ -201,8 +217,18 @@ def test_a_successor_added_by_the_same_plan_never_lets_a_removal_happen():
         certificate_name="broker",
         added=frozenset({"bb"}),
     )
-    assert again.remove == ()
-    assert any("grace period of 0 days starts now" in s.reason for s in again.skipped)
+    assert [r.key_id for r in after_add.remove] == ["k1"]
+    unproven = plan_rollover(
+        [OLD, NEW],
+        [key(OLD, "k1"), key(NEW, "k2")],
+        now=NOW,
+        grace=0 * DAY,
+        in_use=None,
+        successor_proven=False,
+        certificate_name="broker",
+        added=frozenset({"bb"}),
+    )
+    assert all(r.needs_proof_of_use for r in unproven.remove)
 
 
 def test_an_ended_registration_of_the_successor_is_registered_again_and_then_removed():

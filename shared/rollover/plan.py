@@ -14,7 +14,8 @@ Rules (issue 7, SPEC "Certificate rollover"):
   never from the certificate's notBefore: a renewal registered late must still give other instances
   the whole grace period. A successor registered some other way (by hand, the postprovision hook)
   has no record, and the grace counts from its notBefore; one registered in this very run
-  (``added``) never lets a removal happen in the same run;
+  (``added``) never lets a removal happen in the same run, unless the grace is zero (then the
+  token obtained with the successor right after its addKey is what allows the removal);
 * never the version in use, never the successor, and never a valid key that would outlive every
   key left after the plan (the app must not be left with only keys that expire sooner).
 
@@ -224,7 +225,7 @@ def plan_rollover(
         if not successor_registered and add is None:
             skip(f"its successor, version {successor.version}, is not registered")
             continue
-        if successor.version in added or add is not None:
+        if (successor.version in added or add is not None) and grace > timedelta(0):
             skip(
                 f"its successor, version {successor.version}, is registered in this run: "
                 f"the grace period of {grace.days} days starts now"

@@ -271,19 +271,38 @@ def test_a_remove_key_that_applied_behind_a_5xx_counts_as_done(client, emu):
 # ---------------------------------------------------------------- 7. settings that would hurt are refused
 
 
-def test_a_grace_of_zero_is_named_by_health_and_stops_the_rollover(configure, emu):
-    client = configure(ROLLOVER_GRACE_DAYS="0")
+@pytest.mark.parametrize("grace", ["-1", "3651", "seven"])
+def test_a_grace_out_of_range_is_named_by_health_and_stops_the_rollover(configure, emu, grace):
+    client = configure(ROLLOVER_GRACE_DAYS=grace)
     health = client.get("health", key=False)
     assert health.status_code == 200  # the other routes keep serving
     assert health.json()["rollover"]["missing"] == ["ROLLOVER_GRACE_DAYS"]
-    assert "between 1 and 3650" in health.json()["rollover"]["problems"][0]["reason"]
     response = client.post("rollover")
     assert response.status_code == 503
     assert response.json()["missing"] == ["ROLLOVER_GRACE_DAYS"]
     assert client.get("cosmos/cosmos-orders/keys").status_code == 200
 
 
-@pytest.mark.parametrize("schedule", ["* * * * * *", "0 * * * * *", "*/10 0 3 * * *"])
+def test_a_grace_of_zero_retires_the_old_key_once_a_token_with_the_successor_was_obtained(configure, emu):
+    import datetime as dt
+
+    client = configure(ROLLOVER_GRACE_DAYS="0")
+    first = emu.keyvault.current_version()
+    now = dt.datetime.now(dt.UTC)
+    second = renew(emu, not_before=now - dt.timedelta(minutes=5), expires_on=now + dt.timedelta(days=400))
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [a["version"] for a in body["added"]] == [second]
+    assert [r["version"] for r in body["removed"]] == [first], (body["skipped"], body.get("plan"))
+    assert [k["customKeyIdentifier"] for k in emu.graph.key_credentials()] == [_thumbprint(emu, second)]
+    assert client.get("diagnostics").json()["certificate"]["version"] == second
+    again = client.post("rollover")
+    assert again.status_code == 200, again.text
+    assert (again.json()["added"], again.json()["removed"]) == ([], [])
+
+
+@pytest.mark.parametrize("schedule", ["* * * * * *", "*/30 * * * * *", "*/10 0 3 * * *"])
 def test_a_too_frequent_schedule_is_named_by_health_and_the_timer_does_nothing(
     configure, emu, master_key, caplog, schedule
 ):
@@ -294,7 +313,7 @@ def test_a_too_frequent_schedule_is_named_by_health_and_the_timer_does_nothing(
     health = client.get("health", key=False)
     assert health.status_code == 200
     assert health.json()["rollover"]["missing"] == ["ROLLOVER_SCHEDULE"]
-    assert "more often than every 5 minutes" in health.json()["rollover"]["problems"][0]["reason"]
+    assert "more often than once a minute" in health.json()["rollover"]["problems"][0]["reason"]
     renew(emu)
     response = requests.post(
         f"{client.base_url}/admin/functions/rollover_timer",
