@@ -54,14 +54,18 @@ def parse_dry_run(value: str | None) -> bool:
 _ROLLOVER_QUERY = frozenset({"dryRun", "code"})
 
 
+# What clients send when they mean "no body" (e.g. requests' json={}, or a JSON null).
+_NO_BODY = frozenset({b"", b"{}", b"null"})
+
+
 def refuse_unexpected_input(url: str, body: bytes) -> None:
     """Refuses a ``POST /api/rollover`` carrying anything that might have meant another ``dryRun``.
 
     ``dryRun`` defaults to false (SPEC), so a misspelt ``dryrun=true`` / ``dry_run=true`` /
     ``dryRun%20=true`` that were ignored would perform a real rollover, removals included: every
     query parameter other than ``dryRun`` (exact case) and ``code`` is a 400, as is a repeated
-    ``dryRun`` and any request body (the route takes none; a ``{"dryRun": true}`` body is refused
-    rather than silently run for real).
+    ``dryRun`` and any request body with content (the route takes none; a ``{"dryRun": true}`` body
+    is refused rather than silently run for real; an empty JSON object is no content).
     """
     given = parse_qsl(urlsplit(url).query, keep_blank_values=True)
     unknown = sorted({name for name, _ in given if name not in _ROLLOVER_QUERY})
@@ -79,7 +83,7 @@ def refuse_unexpected_input(url: str, body: bytes) -> None:
     values = [value for name, value in given if name == "dryRun"]
     if len(values) > 1:
         raise BadRequest("Query parameter 'dryRun' is given more than once; nothing was changed.")
-    if body.strip():
+    if body.strip() not in _NO_BODY:
         raise BadRequest(
             "POST /api/rollover takes no request body (use the query parameter dryRun=true for a dry run); "
             "nothing was changed."

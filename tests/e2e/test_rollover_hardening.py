@@ -66,6 +66,18 @@ def test_a_request_body_is_refused_and_changes_nothing(client, emu, function_key
     assert graph_writes(emu) == 0
 
 
+@pytest.mark.parametrize("body", [b"", b"{}", b" null "])
+def test_an_empty_body_is_no_body(client, emu, function_key, body):
+    response = requests.post(
+        f"{client.base_url}/api/rollover?dryRun=true",
+        data=body,
+        headers={"x-functions-key": function_key, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["dryRun"] is True
+
+
 def test_the_function_key_as_code_query_parameter_is_accepted(client, emu, function_key):
     response = requests.post(f"{client.base_url}/api/rollover?dryRun=true&code={function_key}", timeout=60)
     assert response.status_code == 200, response.text
