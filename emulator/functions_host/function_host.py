@@ -17,6 +17,9 @@ From the functions the worker runtime indexed (their raw bindings, as the real h
   ``{"input": "..."}`` → 202, as Core Tools' admin API does
   (learn.microsoft.com/azure/azure-functions/functions-manually-run-non-http). Here the 202 is
   sent after the invocation finished, so a test sees its effects; the real host answers at once.
+- A function disabled by the app setting ``AzureWebJobs.<name>.Disabled`` = true ignores its
+  events (timer, Event Grid → 404) and answers HTTP callers with 404 unless they present the master
+  key (learn.microsoft.com/azure/azure-functions/disable-function, "Run a disabled function").
 Every invocation goes to Microsoft's worker runtime (``worker``); nothing here calls the function.
 """
 
@@ -26,6 +29,7 @@ import concurrent.futures
 import hmac
 import json
 import logging
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -146,6 +150,12 @@ class FunctionHost:
         self.timeout = function_timeout(app_directory / "host.json")
         self.prefix = [p.lower() for p in chosen.split("/") if p]
 
+    @staticmethod
+    def disabled(function: IndexedFunction) -> bool:
+        """``AzureWebJobs.<name>.Disabled`` is true (read per event, so a test can set it)."""
+        value = os.environ.get(f"AzureWebJobs.{function.name}.Disabled", "")
+        return value.strip().lower() in ("true", "1")
+
     # ------------------------------------------------------------------ keys
     @staticmethod
     def _presented_key(request: HostRequest, query: list[tuple[str, str]]) -> str:
@@ -177,7 +187,10 @@ class FunctionHost:
             values = route.match(parts)
             if values is None or (function.methods is not None and method not in function.methods):
                 continue
-            if not self._authorized(function.auth_level, self._presented_key(request, query)):
+            presented = self._presented_key(request, query)
+            if self.disabled(function) and not self._authorized("admin", presented):
+                return _EMPTY  # only the master key still runs a disabled function
+            if not self._authorized(function.auth_level, presented):
                 return HttpAnswer(401, [], b"")
             data = trigger_data.http_request_data(
                 method=method,
@@ -241,8 +254,8 @@ class FunctionHost:
             return HttpAnswer(401, [], b"")
         name = next((v for k, v in query if k.lower() == "functionname"), "")
         function = self.functions.get(name)
-        if function is None or function.trigger_type != EVENT_GRID_TRIGGER:
-            return _problem(404, f"cannot find an Event Grid function named {name!r}")
+        if function is None or function.trigger_type != EVENT_GRID_TRIGGER or self.disabled(function):
+            return _problem(404, f"cannot find an enabled Event Grid function named {name!r}")
         try:
             payload = json.loads(request.body or b"null")
         except ValueError:

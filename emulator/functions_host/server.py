@@ -129,6 +129,8 @@ class TimerDispatcher:
         self._thread.join(timeout=5)
 
     def _fire(self, function: IndexedFunction, last: datetime | None, next_: datetime) -> None:
+        if self.host.disabled(function):
+            return
         logger.info("Executing 'Functions.%s' (Reason='Timer fired at %s')", function.name, datetime.now(UTC))
         self.host.invoke_timer(function, last=last, next_=next_)
 

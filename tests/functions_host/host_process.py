@@ -32,9 +32,15 @@ class HostProcess:
 
 
 def start_host(
-    app_dir: Path, out_dir: Path, *extra: str, schedule: str = "0 0 0 1 1 *", master_key: str = MASTER_KEY
+    app_dir: Path,
+    out_dir: Path,
+    *extra: str,
+    schedule: str = "0 0 0 1 1 *",
+    master_key: str = MASTER_KEY,
+    settings: dict[str, str] | None = None,
 ) -> HostProcess:
     env = {**os.environ, "SAMPLE_OUT_DIR": str(out_dir), "SAMPLE_SCHEDULE": schedule, "PYTHONUNBUFFERED": "1"}
+    env.update(settings or {})
     process = subprocess.Popen(
         [sys.executable, "-m", "emulator.host", "--app-dir", str(app_dir), "--port", "0",
          f"--function-key={FUNCTION_KEY}", f"--master-key={master_key}", *extra],

@@ -316,3 +316,23 @@ def test_chunked_request_body_reaches_the_function(sample_host):
     response = requests.put(f"{base}/api/echo/3", data=chunks, headers=KEY, timeout=30)
     assert response.status_code == 201
     assert response.json()["body"] == b"abcd".hex()
+
+
+def test_disabled_functions_ignore_their_events_and_only_the_master_key_runs_them(tmp_path):
+    disabled = {f"AzureWebJobs.{name}.Disabled": "true" for name in ("item", "on_event", "tick")}
+    host = start_host(SAMPLE_APP, tmp_path, schedule="*/1 * * * * *", settings=disabled)
+    try:
+        assert host.base_url, host.text()
+        base = host.base_url
+        assert requests.get(f"{base}/api/items/x", timeout=30).status_code == 404
+        assert requests.get(f"{base}/api/items/x", headers=KEY, timeout=30).status_code == 404
+        assert requests.get(f"{base}/api/items/x", headers=MASTER, timeout=30).text == "parameter:x"
+        assert requests.get(f"{base}/api/items/special", timeout=30).text == "literal"  # another function
+        assert _grid(base, [event()]).status_code == 404
+        time.sleep(2.5)  # the timer's schedule fires every second: a disabled timer must not run
+        assert lines(tmp_path / "ticks") == [] and lines(tmp_path / "events") == []
+        response = requests.post(f"{base}/admin/functions/tick", json={"input": ""}, headers=MASTER, timeout=30)
+        assert response.status_code == 202
+        assert len(lines(tmp_path / "ticks")) == 1
+    finally:
+        stop_host(host)
