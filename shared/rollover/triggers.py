@@ -121,8 +121,13 @@ def _loggable(value: Any) -> str:
 def run_on_event(host: RolloverHost, *, event_id: Any, event_type: Any, subject: Any, data: Any) -> None:
     settings = host.settings
     where = f"id={_loggable(event_id)} type={_loggable(event_type)} subject={_loggable(subject)}"
-    if settings.credential_mode is not CredentialMode.KEYVAULT or not settings.ok:
+    if settings.credential_mode is not CredentialMode.KEYVAULT:
         _LOGGER.info("rollover event ignored (%s): the function app has no certificate to roll", where)
+        return
+    if not settings.ok:
+        # Redelivery would not fix the settings; /api/health names them, the timer retries daily.
+        problems = ", ".join(dict.fromkeys(p.setting for p in settings.problems))
+        _LOGGER.error("rollover event dropped (%s): the function app is misconfigured (%s)", where, problems)
         return
     assert settings.key_vault_url and settings.certificate_name
     try:

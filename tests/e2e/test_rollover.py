@@ -532,3 +532,12 @@ def test_diagnostics_shows_every_versions_registration_and_the_last_valid_date(c
     assert registration["noValidKeyAfter"] >= until
     assert registration["lastRun"]["trigger"] == "http"
     assert client.get("diagnostics", registration="maybe").status_code == 400
+
+
+def test_an_event_for_a_misconfigured_app_is_logged_and_dropped(master_key, configure, emu, caplog):
+    caplog.set_level(logging.ERROR, logger="shared.rollover")
+    client = configure(ENTRA_TENANT_ID=None)
+    event = emu.keyvault.certificate_event(NEW_VERSION)
+    assert deliver(client.base_url, "rollover_event", [event], master_key=master_key).status_code == 202
+    assert any("misconfigured (ENTRA_TENANT_ID)" in r.getMessage() for r in caplog.records)
+    assert emu.counters.get("graph.get_application") == 0
