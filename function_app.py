@@ -11,7 +11,6 @@ from shared.cosmos_keys import parse_key_type, validate_account_name
 from shared.graph_users import parse_limit, parse_select
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.openapi import document_json
 from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
@@ -78,6 +77,9 @@ def rollover(req: func.HttpRequest) -> func.HttpResponse:
 @route("openapi", roles=None)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     # The contract is public to key holders (SPEC: function key); no caller token, no settings needed.
+    # Imported on first use: generating the document is not worth a cold start's import time.
+    from shared.openapi import document_json
+
     return func.HttpResponse(document_json(), mimetype="application/json", charset="utf-8")
 
 

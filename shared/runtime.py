@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import ClientAssertionCredential
@@ -27,7 +27,6 @@ from .downstream import DownstreamClient
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .graph_users import GraphUsersService
 from .keyvault_challenge import KeyVaultChallengeErrors
-from .rollover import ApplicationKeys, CertificateVersions, KeyCustody, ProofBuilder, RolloverService
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -46,6 +45,9 @@ from .signer import KeyVaultSigner
 from .token_provider import TokenProvider, entra_error
 from .upstream_errors import from_azure_error
 from .upstream_logging import azure_core_hooks
+
+if TYPE_CHECKING:
+    from .rollover import RolloverService
 
 
 class Runtime:
@@ -241,6 +243,10 @@ class Runtime:
         signer: KeyVaultSigner,
         entra_options: dict[str, Any],
     ) -> RolloverService:
+        # Imported here, at the first request's build: importing function_app stays as cheap as the
+        # SDKs it needs (issue 9's import budget), and only keyvault mode ever builds a rollover.
+        from .rollover import ApplicationKeys, CertificateVersions, KeyCustody, ProofBuilder, RolloverService
+
         s = self.settings
         assert s.application_object_id and s.certificate_name and s.client_id and s.tenant_id
         assert self.graph is not None and self.selector is not None

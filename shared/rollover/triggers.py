@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
 from ..retry import request_deadline
 from ..settings import ROLLOVER_SCHEDULE, CredentialMode, Settings
 from .events import judge_event
-from .service import RolloverService
+
+if TYPE_CHECKING:  # the service (and its Graph/Key Vault machinery) loads with the runtime's build
+    from .service import RolloverService
 
 _LOGGER = logging.getLogger("shared.rollover")
 BOOLEAN_VALUES = {"true": True, "false": False}
