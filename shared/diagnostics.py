@@ -16,9 +16,8 @@ from typing import Any
 
 import jwt
 
-from .certificate_selector import CertificateSelector
+from .credential_chain import CertificateSelector, TokenProvider
 from .settings import CredentialMode, Settings
-from .token_provider import TokenProvider
 
 EXPIRY_WARNING_DAYS = 30
 

@@ -24,11 +24,11 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import parse_url
 
+from .credential_chain import TokenProvider, claims_from_challenge
 from .errors import BadRequest, Upstream, UpstreamFailed
 from .origins import UnsafeUrl, connection_origin, origin
 from .outbound_session import session_for
 from .retry import non_idempotent, remaining, urllib3_retry
-from .token_provider import TokenProvider, claims_from_challenge
 from .upstream_errors import from_requests_error, from_requests_response
 from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
 

@@ -16,17 +16,27 @@ from azure.identity import ClientAssertionCredential
 from azure.keyvault.certificates import CertificateClient
 from azure.keyvault.keys import KeyClient
 
-from .assertion import ClientAssertion
 from .caller_auth import Caller, CallerAuthenticator
-from .certificate_selector import NOT_REGISTERED, CertificateSelector
-from .certificate_source import CertificateInfo, CertificateSource
 from .cosmos_keys import CosmosKeysService
-from .credentials import bounded_retry_policy, build_function_identity, retry_policy_class, transport_options
+from .credential_chain import (
+    NOT_REGISTERED,
+    CertificateInfo,
+    CertificateSelector,
+    CertificateSource,
+    ClientAssertion,
+    KeyVaultChallengeErrors,
+    KeyVaultSigner,
+    TokenProvider,
+    bounded_retry_policy,
+    build_function_identity,
+    entra_error,
+    retry_policy_class,
+    transport_options,
+)
 from .diagnostics import diagnostics_report
 from .downstream import DownstreamClient
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .graph_users import GraphUsersService
-from .keyvault_challenge import KeyVaultChallengeErrors
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -41,8 +51,6 @@ from .settings import (
     Settings,
     load_settings,
 )
-from .signer import KeyVaultSigner
-from .token_provider import TokenProvider, entra_error
 from .upstream_errors import from_azure_error
 from .upstream_logging import azure_core_hooks
 

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
-from shared.certificate_source import CertificateInfo
+from shared.credential_chain.certificate_source import CertificateInfo
 
 
 def self_signed(common_name: str = "broker-test") -> tuple[rsa.RSAPrivateKey, bytes]:

@@ -7,7 +7,7 @@ import jwt
 import pytest
 from cryptography import x509
 
-from shared.assertion import ClientAssertion, assertion_header, encode_segment
+from shared.credential_chain.assertion import ClientAssertion, assertion_header, encode_segment
 from shared.settings import Algorithm
 from tests.helpers import LocalTestSigner, certificate_info, self_signed
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from shared.credential_chain.keyvault_challenge import KeyVaultChallengeErrors
 from shared.errors import UpstreamFailed
-from shared.keyvault_challenge import KeyVaultChallengeErrors
 
 
 def _raised_inside_handler(exc: Exception) -> None:

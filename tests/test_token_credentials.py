@@ -7,7 +7,7 @@ import re
 import pytest
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.credentials import build_function_identity
+from shared.credential_chain.function_identity import build_function_identity
 from shared.health import health_report
 from shared.settings import AZURE_TOKEN_CREDENTIALS, TOKEN_CREDENTIALS_VALUES, load_settings
 

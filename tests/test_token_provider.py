@@ -6,8 +6,8 @@ import pytest
 from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import ClientAuthenticationError
 
+from shared.credential_chain.token_provider import TokenProvider, claims_from_challenge
 from shared.errors import UpstreamFailed, UpstreamThrottled
-from shared.token_provider import TokenProvider, claims_from_challenge
 
 SCOPE = "https://management.azure.com/.default"
 
@@ -225,7 +225,7 @@ def test_errors_are_not_cached():
 
 # --------------------------------------------------------------------------- which version Entra judged
 def _certificate(version: str):
-    from shared.certificate_source import CertificateInfo
+    from shared.credential_chain.certificate_source import CertificateInfo
 
     return CertificateInfo(
         name="broker-signing",
@@ -259,7 +259,7 @@ class _Selector:
 
 
 def _assertion(select):
-    from shared.assertion import ClientAssertion
+    from shared.credential_chain.assertion import ClientAssertion
     from shared.settings import Algorithm
 
     return ClientAssertion(

@@ -17,10 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..assertion import assertion_header, signing_input
-from ..certificate_source import CertificateInfo, b64url
+from ..credential_chain import CertificateInfo, KeyVaultSigner, assertion_header, b64url, signing_input
 from ..settings import Algorithm
-from ..signer import KeyVaultSigner
 
 GRAPH_PROOF_AUDIENCE = "00000002-0000-0000-c000-000000000000"
 PROOF_LIFETIME_SECONDS = 600

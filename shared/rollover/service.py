@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..certificate_source import CertificateInfo
+from ..credential_chain import CertificateInfo
 from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
 from .application_keys import ApplicationKeys

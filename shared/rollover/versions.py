@@ -11,7 +11,7 @@ from __future__ import annotations
 from azure.core.exceptions import AzureError
 from azure.keyvault.certificates import CertificateClient
 
-from ..certificate_source import CertificateInfo, certificate_info
+from ..credential_chain import CertificateInfo, certificate_info
 from ..errors import Upstream, UpstreamFailed
 from ..upstream_errors import from_azure_error
 from .model import CertificateVersion

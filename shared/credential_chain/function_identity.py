@@ -25,11 +25,11 @@ from azure.identity import (
     ManagedIdentityCredential,
 )
 
-from .errors import Misconfigured, ProblemError, Upstream, UpstreamFailed
-from .retry import BoundedRetryPolicy
-from .settings import AZURE_TOKEN_CREDENTIALS, Settings
-from .upstream_errors import from_managed_identity_error
-from .upstream_logging import azure_core_hooks
+from ..errors import Misconfigured, ProblemError, Upstream, UpstreamFailed
+from ..retry import BoundedRetryPolicy
+from ..settings import AZURE_TOKEN_CREDENTIALS, Settings
+from ..upstream_errors import from_managed_identity_error
+from ..upstream_logging import azure_core_hooks
 
 
 class ManagedIdentityErrors:

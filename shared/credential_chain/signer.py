@@ -22,12 +22,12 @@ from azure.core.exceptions import AzureError
 from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 
+from ..errors import Upstream, UpstreamFailed
+from ..origins import UnsafeUrl, connection_origin, origin
+from ..settings import Algorithm
+from ..telemetry import count_sign
+from ..upstream_errors import from_azure_error
 from .certificate_source import CertificateInfo
-from .errors import Upstream, UpstreamFailed
-from .origins import UnsafeUrl, connection_origin, origin
-from .settings import Algorithm
-from .telemetry import count_sign
-from .upstream_errors import from_azure_error
 
 _SIGN_HINTS = {
     401: "Key Vault rejected the function's token: check the vault's tenant.",

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..settings import Algorithm
 from .certificate_source import CertificateInfo, b64url
-from .settings import Algorithm
 from .signer import KeyVaultSigner
 
 

@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..errors import Upstream, UpstreamFailed
+from ..telemetry import certificate_in_use
 from .certificate_source import CertificateInfo, CertificateSource
-from .errors import Upstream, UpstreamFailed
-from .telemetry import certificate_in_use
 
 _LOGGER = logging.getLogger(__name__)
 NOT_REGISTERED = "AADSTS700027"

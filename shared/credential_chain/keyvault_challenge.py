@@ -17,7 +17,7 @@ from typing import Any
 from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
-from .errors import Upstream, UpstreamFailed
+from ..errors import Upstream, UpstreamFailed
 
 
 class KeyVaultChallengeErrors(SansIOHTTPPolicy[Any, Any]):

@@ -28,12 +28,12 @@ from typing import Any
 from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
+from ..errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
+from ..retry import remaining
+from ..telemetry import count_token_acquisition, count_token_cache, token_fetch_span
+from ..upstream_errors import from_azure_error
 from .assertion import ClientAssertion, SignedWith
 from .certificate_selector import NOT_REGISTERED, CertificateSelector
-from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
-from .retry import remaining
-from .telemetry import count_token_acquisition, count_token_cache, token_fetch_span
-from .upstream_errors import from_azure_error
 
 REFRESH_MARGIN_SECONDS = 300
 # The CAE client capability: a valid claims request that every token endpoint accepts, used to
