@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from shared.caller_auth import CallerAuthenticator
 from shared.errors import ProblemError, Unauthorized, UpstreamFailed
 from shared.settings import Settings
+from tests.trap import Trap
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -192,35 +192,6 @@ def test_a_key_that_is_not_a_usable_rsa_key_under_the_tokens_kid_is_a_401(tls_au
         authenticator(tls_authority).authenticate(_unsigned_token(kid))
     assert raised.value.status == 401
     assert "key" in raised.value.detail
-
-
-class Trap:
-    """A TCP listener that counts every connection made to it."""
-
-    def __init__(self) -> None:
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._socket.settimeout(0.2)
-        self.port = self._socket.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=2)
-        self._socket.close()
 
 
 @pytest.mark.parametrize("scheme", ["https", "http"])
