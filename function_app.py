@@ -4,6 +4,8 @@ Importing this module makes no network call and fails on nothing: settings are r
 first request, and problems with them are answered as 503s.
 """
 
+import os
+
 import azure.functions as func
 
 from shared.caller_auth import require_role
@@ -14,6 +16,7 @@ from shared.http import json_response, query_param, route
 from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
 from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
+from shared.settings import timer_schedule
 from shared.telemetry import configure_telemetry
 
 # Off unless APPLICATIONINSIGHTS_CONNECTION_STRING / OTEL_EXPORTER_OTLP_ENDPOINT is set; adopts the
@@ -84,7 +87,7 @@ def openapi(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.function_name("rollover_timer")
-@app.timer_trigger(schedule="%ROLLOVER_SCHEDULE%", arg_name="timer", run_on_startup=False)
+@app.timer_trigger(schedule=timer_schedule(os.environ), arg_name="timer", run_on_startup=False)
 def rollover_timer(timer: func.TimerRequest) -> None:
     run_on_timer(get_runtime(), past_due=timer.past_due)
 

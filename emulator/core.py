@@ -145,8 +145,7 @@ class Emulator:
             "ENTRA_TENANT_ID": seed.tenant_id,
             "ENTRA_CLIENT_ID": seed.client_id,
             "ENTRA_APPLICATION_OBJECT_ID": seed.app_object_id,
-            # The host resolves the rollover timer's %ROLLOVER_SCHEDULE% when it loads the function;
-            # the deployment always sets it, so the emulated environment does too.
+            # The deployment always sets the rollover timer's schedule (unset it is daily anyway).
             "ROLLOVER_SCHEDULE": "0 0 3 * * *",
             "KEY_VAULT_URL": urls["vault"] + "/",
             "KEY_VAULT_CERTIFICATE_NAME": seed.certificate_name,

@@ -251,8 +251,8 @@ var productSettings = {
   CREDENTIAL_MODE: credentialMode
   UPSTREAM_TIMEOUT_SECONDS: string(upstreamTimeoutSeconds)
   // The certificate rollover: the application object whose keyCredentials it rolls (its object
-  // ID, not its client ID), the timer's schedule (the host resolves %ROLLOVER_SCHEDULE%, so it is
-  // always set) and the grace period.
+  // ID, not its client ID), the timer's schedule (function_app registers the timer with it when
+  // the worker indexes the app) and the grace period.
   ENTRA_APPLICATION_OBJECT_ID: entra.outputs.appObjectId
   ROLLOVER_SCHEDULE: rolloverSchedule
   ROLLOVER_GRACE_DAYS: string(rolloverGraceDays)

@@ -46,7 +46,7 @@ HOST_VALUES: dict[str, str] = {
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
     # Local runs talk to real Key Vault, so the SDK's challenge check stays on.
     "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE": "true",
-    # The timer function resolves %ROLLOVER_SCHEDULE% when the host loads it: always set.
+    # The rollover timer's schedule (function_app registers it; unset means daily): written explicitly.
     "ROLLOVER_SCHEDULE": "0 0 3 * * *",
 }
 

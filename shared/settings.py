@@ -42,8 +42,8 @@ CREDENTIAL_MODE = "CREDENTIAL_MODE"
 AZURE_TOKEN_CREDENTIALS = "AZURE_TOKEN_CREDENTIALS"  # noqa: S105 - a variable name, not a secret
 UPSTREAM_TIMEOUT_SECONDS = "UPSTREAM_TIMEOUT_SECONDS"
 ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
-# Read by the Functions host itself (the timer's `%ROLLOVER_SCHEDULE%`); validated here so
-# /api/health can name a value the host would refuse.
+# The timer's schedule, resolved when function_app registers the timer (timer_schedule below);
+# validated here so /api/health can name a value that was not used.
 ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
 ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
@@ -278,6 +278,21 @@ class _Reader:
         return number
 
 
+def timer_schedule(environ: Mapping[str, str]) -> str:
+    """The NCRONTAB schedule the rollover timer is registered with.
+
+    ``ROLLOVER_SCHEDULE`` when it is valid, else the daily default. Resolved here rather than with
+    the host's ``%ROLLOVER_SCHEDULE%`` syntax so that an unset setting means "default daily" (SPEC)
+    instead of a timer function the host reports in error, and an invalid one can never stop the
+    host from loading the app: /api/health names it, and the timer then does nothing.
+    """
+    value = (environ.get(ROLLOVER_SCHEDULE) or "").strip()
+    if not value:
+        return DEFAULT_ROLLOVER_SCHEDULE
+    problems = load_settings({ROLLOVER_SCHEDULE: value}).rollover_problems
+    return DEFAULT_ROLLOVER_SCHEDULE if any(p.setting == ROLLOVER_SCHEDULE for p in problems) else value
+
+
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Read and validate every SPEC setting; never raises."""
     r = _Reader(environ)
@@ -386,8 +401,7 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
     )
     schedule = r.raw(ROLLOVER_SCHEDULE)
     if schedule is None:
-        # The deployment (Bicep, local.settings.json) sets the default: the host itself resolves
-        # %ROLLOVER_SCHEDULE% when it loads the timer function.
+        # Unset: the timer runs daily (timer_schedule registers it with this default).
         schedule = DEFAULT_ROLLOVER_SCHEDULE
     else:
         fields = schedule.split()

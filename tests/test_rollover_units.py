@@ -235,3 +235,20 @@ def test_key_credentials_are_identified_by_the_der_or_the_custom_key_identifier(
 def test_schedules_firing_at_most_every_five_minutes_are_accepted(schedule):
     s = load_settings({**BASE, "ENTRA_APPLICATION_OBJECT_ID": OBJECT_ID, "ROLLOVER_SCHEDULE": schedule})
     assert s.rollover_problems == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "registered"),
+    [
+        (None, "0 0 3 * * *"),  # unset: daily, never a timer the host reports in error
+        ("  ", "0 0 3 * * *"),
+        ("0 */5 * * * *", "0 */5 * * * *"),
+        ("0 30 2 * * 1-5", "0 30 2 * * 1-5"),
+        ("* * * * * *", "0 0 3 * * *"),  # refused (health names it); the host still loads the app
+        ("not a schedule", "0 0 3 * * *"),
+    ],
+)
+def test_the_timer_is_registered_with_a_valid_schedule_whatever_the_setting(value, registered):
+    from shared.settings import timer_schedule
+
+    assert timer_schedule({} if value is None else {"ROLLOVER_SCHEDULE": value}) == registered
