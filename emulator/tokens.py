@@ -155,6 +155,28 @@ class TokenService:
         # The key object, not PEM: re-loading an RSA private key re-checks it (~100 ms).
         return jwt.encode(dict(claims), key.private_key, algorithm=alg, headers=headers)
 
+    def _access_claims(
+        self, audience: str, version: str, tenant_id: str | None, not_before: float | None, lifetime: int
+    ) -> tuple[dict[str, Any], int]:
+        """The claims every Entra access token carries (app-only and delegated alike); returns (claims, exp)."""
+        now = int(time.time())
+        nbf = int(not_before) if not_before is not None else now - 300  # Entra back-dates nbf/iat 5 min
+        exp = now + int(lifetime)
+        tid = tenant_id or self.tenant_id
+        claims: dict[str, Any] = {
+            "aud": audience,
+            "iss": self.v1_issuer(tid) if version == "1.0" else self.v2_issuer(tid),
+            "iat": min(now - 300, nbf),
+            "nbf": nbf,
+            "exp": exp,
+            "aio": uuid.uuid4().hex,
+            "rh": "0.emulator.",
+            "tid": tid,
+            "uti": uuid.uuid4().hex[:22],
+            "ver": version,
+        }
+        return claims, exp
+
     def app_token(
         self,
         *,
@@ -173,26 +195,8 @@ class TokenService:
         idtyp: bool = True,
     ) -> tuple[str, int]:
         """An app-only access token; returns (token, exp). `idtyp=False`: without the optional claim."""
-        now = int(time.time())
-        nbf = int(not_before) if not_before is not None else now - 300  # Entra back-dates nbf/iat 5 min
-        exp = now + int(lifetime)
-        tid = tenant_id or self.tenant_id
-        claims: dict[str, Any] = {
-            "aud": audience,
-            "iss": self.v1_issuer(tid) if version == "1.0" else self.v2_issuer(tid),
-            "iat": min(now - 300, nbf),
-            "nbf": nbf,
-            "exp": exp,
-            "aio": uuid.uuid4().hex,
-            "idp": self.v1_issuer(tid),
-            "idtyp": "app",
-            "oid": object_id,
-            "rh": "0.emulator.",
-            "sub": object_id,
-            "tid": tid,
-            "uti": uuid.uuid4().hex[:22],
-            "ver": version,
-        }
+        claims, exp = self._access_claims(audience, version, tenant_id, not_before, lifetime)
+        claims.update({"idp": self.v1_issuer(claims["tid"]), "idtyp": "app", "oid": object_id, "sub": object_id})
         if version == "1.0":
             claims.update({"appid": app_id, "appidacr": "2"})
         else:
@@ -228,28 +232,17 @@ class TokenService:
         `scopes` become `scp` (empty: no `scp`, as for a user holding only app roles); `roles`
         are the user's app role assignments on the API; `sub` is pairwise, never the `oid`.
         """
-        now = int(time.time())
-        nbf = int(not_before) if not_before is not None else now - 300
-        exp = now + int(lifetime)
-        tid = tenant_id or self.tenant_id
-        claims: dict[str, Any] = {
-            "aud": audience,
-            "iss": self.v1_issuer(tid) if version == "1.0" else self.v2_issuer(tid),
-            "iat": min(now - 300, nbf),
-            "nbf": nbf,
-            "exp": exp,
-            "aio": uuid.uuid4().hex,
-            "name": "Adele Vance",
-            "oid": user_object_id,
-            "rh": "0.emulator.",
-            # Pairwise: the same user gets another `sub` in every client application.
-            "sub": base64.urlsafe_b64encode(uuid.uuid5(uuid.NAMESPACE_URL, f"{user_object_id}/{app_id}").bytes)
-            .rstrip(b"=")
-            .decode(),
-            "tid": tid,
-            "uti": uuid.uuid4().hex[:22],
-            "ver": version,
-        }
+        claims, exp = self._access_claims(audience, version, tenant_id, not_before, lifetime)
+        claims.update(
+            {
+                "name": "Adele Vance",
+                "oid": user_object_id,
+                # Pairwise: the same user gets another `sub` in every client application.
+                "sub": base64.urlsafe_b64encode(uuid.uuid5(uuid.NAMESPACE_URL, f"{user_object_id}/{app_id}").bytes)
+                .rstrip(b"=")
+                .decode(),
+            }
+        )
         if version == "1.0":
             claims.update(
                 {"appid": app_id, "appidacr": "0", "amr": ["pwd"], "upn": upn, "unique_name": upn, "acr": "1"}

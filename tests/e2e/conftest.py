@@ -170,3 +170,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "OpenAPI statuses documented but never answered in the e2e suite: " + ", ".join(unseen), red=True
         )
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture
+def audience(emu: Emulator) -> str:
+    """The API's App ID URI, the audience caller tokens are minted for."""
+    return emu.seed.api_app_id_uri
+
+
+@pytest.fixture
+def protected(configure: Configure, audience: str, emu: Emulator) -> FunctionClient:
+    """function_app with caller tokens required (CALLER_AUDIENCE: the App ID URI and the client ID)."""
+    return configure(CALLER_AUDIENCE=f"{audience},{emu.seed.client_id}")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

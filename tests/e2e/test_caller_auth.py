@@ -6,6 +6,8 @@ import uuid
 import jwt
 import pytest
 
+from tests.e2e.conftest import bearer
+
 pytestmark = pytest.mark.e2e
 
 ROUTES = {
@@ -14,20 +16,6 @@ ROUTES = {
     "users": ("graph/users", {"limit": "2"}, "Users.Read"),
     "diagnostics": ("diagnostics", {}, "Diagnostics.Read"),
 }
-
-
-@pytest.fixture
-def audience(emu):
-    return emu.seed.api_app_id_uri
-
-
-@pytest.fixture
-def protected(configure, audience, emu):
-    return configure(CALLER_AUDIENCE=f"{audience},{emu.seed.client_id}")
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 def assert_401(response, *, credentials=True):

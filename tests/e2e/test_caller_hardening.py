@@ -12,24 +12,11 @@ import pytest
 
 import shared.runtime as runtime_module
 from shared.caller_auth import CallerAuthenticator
+from tests.e2e.conftest import bearer
 
 pytestmark = pytest.mark.e2e
 
 USERS = ("graph/users", {"limit": "1"}, "Users.Read")
-
-
-@pytest.fixture
-def audience(emu):
-    return emu.seed.api_app_id_uri
-
-
-@pytest.fixture
-def protected(configure, audience, emu):
-    return configure(CALLER_AUDIENCE=f"{audience},{emu.seed.client_id}")
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 def assert_problem(response, status):
