@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from emulator.arm import ArmSurface
 from emulator.entra import EntraSurface
 from emulator.eventgrid import EventGrid
 from emulator.faults import Counters, Faults
@@ -23,6 +24,10 @@ _ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "pu
                   "imported")  # fmt: skip
 _KEY_CREDENTIAL_FIELDS = ("key_id", "display_name")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
+_RESOURCE_FIELDS = ("kind", "name", "rule", "local_auth", "keys", "resource_group")
+_RESOURCE_REF_FIELDS = ("kind", "name", "resource_group")
+_ROLE_DEFINITION_FIELDS = ("name", "actions", "not_actions", "assignable_scopes", "role_id")
+_ROLE_ASSIGNMENT_FIELDS = ("principal_id", "role", "scope", "kind", "name", "namespace")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
                         "subject_begins_with", "subject_ends_with", "name", "validate")  # fmt: skip
 
@@ -31,6 +36,7 @@ class Controlled(Protocol):
     """What the control API drives (the `Emulator`; named here so control.py imports no core)."""
 
     context: Context
+    arm: ArmSurface
     entra: EntraSurface
     keyvault: KeyVaultSurface
     graph: GraphSurface
@@ -79,6 +85,14 @@ class ControlSurface(Surface):
                 200, self.emulator.graph.key_credentials()
             ),
             ("PATCH", "/_emulator/graph/key-credentials"): self._update_key_credential,
+            ("GET", "/_emulator/arm/resources"): self._list_resources,
+            ("POST", "/_emulator/arm/resources"): self._create_resource,
+            ("PATCH", "/_emulator/arm/resources"): self._update_resource,
+            ("DELETE", "/_emulator/arm/resources"): self._delete_resource,
+            ("POST", "/_emulator/arm/role-definitions"): self._define_role,
+            ("POST", "/_emulator/arm/role-assignments"): self._assign_role,
+            ("DELETE", "/_emulator/arm/role-assignments"): self._unassign_role,
+            ("PATCH", "/_emulator/arm/rate-limits"): self._rate_limits,
             ("GET", "/_emulator/otlp/traces"): lambda r: json_response(200, self.emulator.otlp.received("traces")),
             ("GET", "/_emulator/otlp/metrics"): lambda r: json_response(200, self.emulator.otlp.received("metrics")),
             ("GET", "/_emulator/otlp/logs"): lambda r: json_response(200, self.emulator.otlp.received("logs")),
@@ -106,6 +120,63 @@ class ControlSurface(Surface):
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
         return body
+
+    # ------------------------------------------------------------------ ARM resources and RBAC
+    @staticmethod
+    def _resource_json(resource: Any) -> dict[str, Any]:
+        return {
+            "kind": resource.kind.kind,
+            "name": resource.name,
+            "rule": resource.rule,
+            "id": resource.id,
+            "resourceGroup": resource.resource_group,
+            "localAuth": resource.local_auth,
+        }
+
+    def _list_resources(self, request: Request) -> Response:
+        return json_response(200, [self._resource_json(r) for r in self.emulator.arm.list_resources()])
+
+    def _create_resource(self, request: Request) -> Response:
+        body = self._body(request, _RESOURCE_FIELDS)
+        kind, name = body.pop("kind"), body.pop("name")
+        return json_response(201, self._resource_json(self.emulator.arm.create_resource(kind, name, **body)))
+
+    def _update_resource(self, request: Request) -> Response:
+        """Local authentication on or off: {"kind", "name", "local_auth": bool}."""
+        body = self._body(request, (*_RESOURCE_REF_FIELDS, "local_auth"))
+        if not isinstance(body.get("local_auth"), bool):
+            raise ValueError("local_auth (true or false) is required")
+        arm = self.emulator.arm
+        group = body.get("resource_group")
+        arm.set_local_auth(body["kind"], body["name"], body["local_auth"], resource_group=group)
+        return json_response(200, self._resource_json(arm.resource(body["kind"], body["name"], resource_group=group)))
+
+    def _delete_resource(self, request: Request) -> Response:
+        body = self._body(request, _RESOURCE_REF_FIELDS)
+        self.emulator.arm.delete_resource(body["kind"], body["name"], resource_group=body.get("resource_group"))
+        return Response(204)
+
+    def _define_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_DEFINITION_FIELDS)
+        definition = self.emulator.arm.rbac.define(body.pop("name"), body.pop("actions"), **body)
+        return json_response(201, {"id": definition.id, "name": definition.name})
+
+    def _assign_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_ASSIGNMENT_FIELDS)
+        assignment_id = self.emulator.arm.assign_role(body.pop("principal_id"), body.pop("role"), **body)
+        return json_response(201, {"id": assignment_id})
+
+    def _unassign_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_ASSIGNMENT_FIELDS)
+        removed = self.emulator.arm.unassign_role(body.pop("principal_id"), body.pop("role"), **body)
+        return json_response(200, {"removed": removed})
+
+    def _rate_limits(self, request: Request) -> Response:
+        body = self._body(request, ("enforce",))
+        if not isinstance(body.get("enforce"), bool):
+            raise ValueError("enforce (true or false) is required")
+        self.emulator.arm.enforce_rate_limits = body["enforce"]
+        return json_response(200, {"enforce": body["enforce"]})
 
     def _update_key_credential(self, request: Request) -> Response:
         """A key credential's displayName changed (e.g. the demo back-dates the rollover's record)."""
