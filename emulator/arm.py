@@ -87,6 +87,7 @@ class ArmSurface(Surface):
         # Rate limits are always counted (headers); refused with 429 only when enforced, because
         # a benchmark of thousands of uncached key calls would drain the write bucket in seconds.
         self.enforce_rate_limits = False
+        self.buckets = dict(BUCKETS)  # tests may shrink them
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         # Keys are generated per run and survive reset(): tests compare them across calls.
         self._seed_keys: dict[tuple[str, str], dict[str, Any]] = {}
@@ -100,6 +101,7 @@ class ArmSurface(Surface):
             self.resources.clear()
             self.resource_groups = {seed.resource_group.lower()}
             self._buckets.clear()
+            self.buckets = dict(BUCKETS)
             self.enforce_rate_limits = False
         for account in seed.cosmos_accounts:
             self.create_resource("cosmos", account, _material=self._seed_keys.get(("cosmos", account)))
@@ -372,7 +374,7 @@ class ArmSurface(Surface):
 
     def _take_token(self, oid: str, bucket: str) -> tuple[int, int | None]:
         """(remaining after this request, Retry-After seconds when the bucket was empty)."""
-        capacity, refill = BUCKETS[bucket]
+        capacity, refill = self.buckets[bucket]
         now = time.monotonic()
         with self.lock:
             tokens, last = self._buckets.get((oid, bucket), (capacity, now))
