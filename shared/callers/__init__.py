@@ -12,9 +12,15 @@ from .roles import (
     COSMOS_KEYS_READWRITE,
     COSMOS_ROLES,
     DIAGNOSTICS_ROLES,
+    KEYS_READ,
+    KEYS_READWRITE,
+    KEYS_ROLES,
     ROLLOVER_ROLES,
     USERS_ROLES,
     cosmos_roles,
+    holds_any,
+    key_roles,
+    resource_role,
 )
 
 __all__ = [
@@ -22,11 +28,17 @@ __all__ = [
     "COSMOS_KEYS_READWRITE",
     "COSMOS_ROLES",
     "DIAGNOSTICS_ROLES",
+    "KEYS_READ",
+    "KEYS_READWRITE",
+    "KEYS_ROLES",
     "ROLLOVER_ROLES",
     "USERS_ROLES",
     "Caller",
     "CallerAuthenticator",
     "caller_scope",
     "cosmos_roles",
+    "holds_any",
+    "key_roles",
     "require_role",
+    "resource_role",
 ]

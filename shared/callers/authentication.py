@@ -56,6 +56,7 @@ from ..upstream import (
     requests_hook,
     session_for,
 )
+from .roles import holds_any
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
@@ -104,7 +105,7 @@ def caller_scope() -> Iterator[None]:
 def require_role(any_of: frozenset[str]) -> None:
     """A narrower role check inside a route (e.g. ``readwrite`` keys), after the route's own one."""
     caller = _current_caller.get()
-    if caller is not None and not caller.roles & any_of:
+    if caller is not None and not holds_any(caller.roles, any_of):
         raise Forbidden(_missing_role(caller, any_of))
 
 
@@ -379,7 +380,7 @@ class CallerAuthenticator:
                 f"The bearer token is not an application token ({caller.not_app_reason}): this API serves services "
                 "calling as themselves (client credentials flow), not users or apps acting for a user."
             )
-        if not caller.roles & any_of:
+        if not holds_any(caller.roles, any_of):
             _audit(route, caller, allowed=False, reason="missing app role", status=403)
             raise Forbidden(_missing_role(caller, any_of))
         _audit(route, caller, allowed=True, reason=None, status=None)

@@ -1,0 +1,245 @@
+"""Keys of the resources listed in ``RESOURCE_KEYS`` (and ``COSMOS_ACCOUNT_IDS``), through ARM.
+
+For a listed resource and a key type: first whether the resource still accepts keys (``GET`` on it,
+or on a rule's namespace; the answer is kept for ``LOCAL_AUTH_SECONDS`` whatever the key cache
+says, so a key cache of 0 costs one ARM call per warm request, the key action), then the kind's
+key action (``POST {id}/{action}``), kept for the kind's cache time. Both caches are single-flight:
+concurrent misses for one resource (and key type) share one ARM call. Everything a kind needs is
+in its ``shared.key_kinds`` entry; nothing here names a kind.
+
+Paged answers (AI Search query keys, App Configuration keys: ``value`` + ``nextLink``): the links
+are followed (a ``POST``, as the REST references show ``$skipToken`` on the action) only on ARM's
+own origin and the action's own path, as Graph's ``@odata.nextLink`` is, and the pages are joined
+into one ``{"value": [...]}``; a chain longer than ``MAX_PAGES`` is a 502.
+
+A caller's error never carries the resource path or the principal: the ARM failure's detail names
+the kind, the name the caller gave and the role to grant; the full picture goes to the log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+from ..errors import Conflict, NotFound, ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
+from ..key_kinds import KeyKind, KeyType, ListedResource
+from ..single_flight import SingleFlight
+from .client import DownstreamClient
+
+_LOGGER = logging.getLogger("shared.resource_keys")
+
+LOCAL_AUTH_SECONDS = 300
+MAX_PAGES = 50
+
+
+class LocalAuthDisabled(Conflict):
+    """The resource's keys list but do not work: its local (key) authentication is off."""
+
+    title = "Local authentication is disabled"
+    slug = "local-auth-disabled"
+
+
+class _TimedCache:
+    """Values kept until a deadline, filled single-flight: concurrent misses share one fetch."""
+
+    def __init__(self, clock: Callable[[], float], what: str) -> None:
+        self._clock = clock
+        self._what = what
+        self._values: dict[Hashable, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+        self._flights: SingleFlight[Any] = SingleFlight()
+
+    def _fresh(self, key: Hashable) -> tuple[bool, Any]:
+        with self._lock:
+            entry = self._values.get(key)
+        if entry is not None and self._clock() < entry[0]:
+            return True, entry[1]
+        return False, None
+
+    def get(self, key: Hashable, seconds: float, fetch: Callable[[], Any]) -> Any:
+        if seconds <= 0:
+            return fetch()  # off: every request asks ARM (as COSMOS_KEYS_CACHE_SECONDS=0 always has)
+        found, value = self._fresh(key)
+        if found:
+            return value
+
+        def fetch_and_keep() -> Any:
+            # A leader that took over just after another flight landed finds its result here.
+            again, kept = self._fresh(key)
+            if again:
+                return kept
+            fetched = fetch()
+            with self._lock:
+                self._values[key] = (self._clock() + seconds, fetched)
+            return fetched
+
+        return self._flights.run(key, fetch_and_keep, on_wait_timeout=self._timeout)
+
+    def _timeout(self) -> ProblemError:
+        return UpstreamTimeout(f"Timed out waiting for {self._what} in progress.", upstream=Upstream.ARM)
+
+
+class ResourceKeysService:
+    """The keys of listed resources; ``cache_seconds(kind)`` is each kind's key cache time (0: off)."""
+
+    def __init__(
+        self,
+        *,
+        arm: DownstreamClient,
+        resources: tuple[ListedResource, ...],
+        cache_seconds: Callable[[KeyKind], int],
+        principal: str,
+        clock: Callable[[], float] = time.monotonic,
+        local_auth_seconds: float = LOCAL_AUTH_SECONDS,
+    ) -> None:
+        self._arm = arm
+        self._resources = {resource.key: resource for resource in resources}
+        self._cache_seconds = cache_seconds
+        self._principal = principal
+        self._local_auth_seconds = local_auth_seconds
+        self._keys = _TimedCache(clock, "an ARM key request")
+        self._local_auth = _TimedCache(clock, "an ARM read of a resource")
+
+    @property
+    def resources(self) -> tuple[ListedResource, ...]:
+        return tuple(self._resources.values())
+
+    def resource(self, kind: KeyKind, name: str) -> ListedResource:
+        resource = self._resources.get((kind.kind, name.lower()))
+        if resource is None:
+            raise NotFound(f"The {kind.title} '{name}' is not one whose keys this function serves (RESOURCE_KEYS).")
+        return resource
+
+    def keys(self, resource: ListedResource, key_type: KeyType) -> Any:
+        """The key action's answer (joined pages; for App Configuration read-only, its read-only keys)."""
+        self._refuse_if_local_auth_is_off(resource, key_type)
+        action = resource.kind.action(key_type)
+        if action is None:  # the route refuses this before any call; a guard, not a path
+            raise AssertionError(f"{resource.kind.kind} has no {key_type} keys")
+        answer = self._keys.get(
+            (resource.resource_id.lower(), action.name),
+            self._cache_seconds(resource.kind),
+            lambda: self._fetch(resource, key_type),
+        )
+        if action.read_only_entries:
+            return {"value": [entry for entry in answer.get("value", []) if entry.get("readOnly") is True]}
+        return answer
+
+    # ------------------------------------------------------------------ local auth
+    def _refuse_if_local_auth_is_off(self, resource: ListedResource, key_type: KeyType) -> None:
+        target = resource.local_auth_id
+        off = self._local_auth.get(
+            target.lower(), self._local_auth_seconds, lambda: self._local_auth_is_off(resource, target)
+        )
+        if off:
+            kind = resource.kind
+            raise LocalAuthDisabled(
+                f"Local (key) authentication is disabled on the {resource.describe()}: its keys cannot be used "
+                f"there, so none are served. Use Microsoft Entra ID with the data-plane role "
+                f"{kind.data_plane_roles} instead."
+            )
+
+    def _local_auth_is_off(self, resource: ListedResource, target: str) -> bool:
+        kind = resource.kind
+        body = self._call(
+            "GET",
+            target,
+            resource,
+            operation="read",
+            action=f"reading the {resource.describe()}",
+            hints={
+                403: f"Grant the broker's identity {kind.rbac_read} on the {resource.describe()} "
+                "(the deployment's resource-keys role holds it).",
+                404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+            },
+        )
+        properties = body.get("properties") if isinstance(body, dict) else None
+        if not isinstance(properties, dict):
+            raise UpstreamFailed(
+                f"ARM answered the read of the {resource.describe()} without its properties.", upstream=Upstream.ARM
+            )
+        value = properties.get(kind.local_auth.property)
+        # Absent (or null) is ARM's default: keys work. Only the exact off value turns them away.
+        return value is kind.local_auth.off_when
+
+    # ------------------------------------------------------------------ keys
+    def _fetch(self, resource: ListedResource, key_type: KeyType) -> Any:
+        kind = resource.kind
+        action = kind.actions[key_type]
+        path = resource.action_path(action)
+        hints = {
+            403: f"Grant the broker's identity {kind.role_hint(key_type)} on the {resource.describe()}.",
+            404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+        }
+        what = f"{action.name} on the {resource.describe()}"
+        body = self._call("POST", path, resource, operation=action.name, action=what, hints=hints)
+        if not isinstance(body, dict):
+            raise UpstreamFailed(f"ARM answered {what} without a JSON object.", upstream=Upstream.ARM)
+        if not action.paged:
+            return body
+        return self._join_pages(body, path, resource, what, hints)
+
+    def _join_pages(
+        self, first: dict[str, Any], path: str, resource: ListedResource, what: str, hints: Mapping[int, str]
+    ) -> dict[str, Any]:
+        entries = _page_values(first, what)
+        link = first.get("nextLink")
+        pages = 1
+        while link:
+            if not isinstance(link, str):
+                raise UpstreamFailed(f"ARM answered {what} with a nextLink that is not a URL.", upstream=Upstream.ARM)
+            pages += 1
+            if pages > MAX_PAGES:
+                raise UpstreamFailed(f"ARM answered {what} with more than {MAX_PAGES} pages.", upstream=Upstream.ARM)
+            # The link carries its own query (api-version, $skipToken): nothing is added to it.
+            page = self._call("POST", link, resource, operation="nextLink", action=what, hints=hints, link_path=path)
+            if not isinstance(page, dict):
+                raise UpstreamFailed(f"ARM answered {what} without a JSON object.", upstream=Upstream.ARM)
+            entries += _page_values(page, what)
+            link = page.get("nextLink")
+        return {"value": entries}
+
+    # ------------------------------------------------------------------ ARM
+    def _call(
+        self,
+        method: str,
+        path_or_url: str,
+        resource: ListedResource,
+        *,
+        operation: str,
+        action: str,
+        hints: Mapping[int, str],
+        link_path: str | None = None,
+    ) -> Any:
+        try:
+            return self._arm.request(
+                method,
+                path_or_url,
+                params=None if link_path else {"api-version": resource.kind.api_version},
+                action=action,
+                hints=hints,
+                link_path=link_path,
+            )
+        except ProblemError as problem:
+            # The deployment's identifiers belong here, not in the caller's answer.
+            _LOGGER.info(
+                "resource keys: %s %s on %s failed (status %s, code %s) as %s",
+                method,
+                operation,
+                resource.resource_id,
+                problem.status,
+                problem.code,
+                self._principal,
+                extra={"kind": resource.kind.kind, "operation": operation, "code": problem.code},
+            )
+            raise
+
+
+def _page_values(page: Mapping[str, Any], what: str) -> list[Any]:
+    values = page.get("value")
+    if not isinstance(values, list):
+        raise UpstreamFailed(f"ARM answered {what} without a 'value' list.", upstream=Upstream.ARM)
+    return list(values)
