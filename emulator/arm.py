@@ -87,6 +87,8 @@ class ArmSurface(Surface):
         # Rate limits are always counted (headers); refused with 429 only when enforced, because
         # a benchmark of thousands of uncached key calls would drain the write bucket in seconds.
         self.enforce_rate_limits = False
+        # Paged answers (Search listQueryKeys, App Configuration listKeys): None answers in one page.
+        self.page_size: int | None = None
         self.buckets = dict(BUCKETS)  # tests may shrink them
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         # Keys are generated per run and survive reset(): tests compare them across calls.
@@ -103,6 +105,7 @@ class ArmSurface(Surface):
             self._buckets.clear()
             self.buckets = dict(BUCKETS)
             self.enforce_rate_limits = False
+            self.page_size = None
         for account in seed.cosmos_accounts:
             self.create_resource("cosmos", account, _material=self._seed_keys.get(("cosmos", account)))
         for kind, name, rule, local_auth in seed.key_resources:
@@ -212,6 +215,46 @@ class ArmSurface(Surface):
         with self.lock:
             found.local_auth = bool(enabled)
 
+    def answer(self, kind: str, name: str, action: str, *, rule: str | None = None) -> Any:
+        """The whole body `action` answers for the resource (unpaged), to compare with verbatim."""
+        found = self.resource(kind, name)
+        spec = found.kind.action(action)
+        if spec is None:
+            raise ValueError(f"{kind} has no action {action!r}; one of {[a.name for a in found.kind.actions]}")
+        if rule is not None:
+            found = _with_rule(found, rule)
+        return spec.answer(found)
+
+    def grant_permissions(
+        self, kind: str, name: str, permissions: list[str], *, principal_id: str | None = None, namespace: bool = False
+    ) -> RoleDefinition:
+        """A custom role of exactly `permissions` assigned on the resource (its namespace with
+        `namespace=True`) to `principal_id` (default: the app's service principal and the system
+        identity, as seeded). E.g. only the key action, no read."""
+        role = self.rbac.define(f"test role {new_id()}", permissions)
+        for principal in self._principals(principal_id):
+            self.assign_role(principal, role.id, kind=kind, name=name, namespace=namespace)
+        return role
+
+    def revoke_all(self, kind: str, name: str, *, principal_id: str | None = None) -> int:
+        """Removes every assignment of the principal(s) on the resource and, for a rule, on its
+        namespace (assignments at a resource group or subscription stay)."""
+        found = self.resource(kind, name)
+        scopes = {found.id.lower(), found.top_id.lower()}
+        principals = {p.lower() for p in self._principals(principal_id)}
+        with self.rbac.lock:
+            before = len(self.rbac.assignments)
+            self.rbac.assignments = [
+                a
+                for a in self.rbac.assignments
+                if not (a.principal_id.lower() in principals and a.scope.lower() in scopes)
+            ]
+            return before - len(self.rbac.assignments)
+
+    def _principals(self, principal_id: str | None) -> tuple[str, ...]:
+        seed = self.ctx.seed
+        return (principal_id,) if principal_id else (seed.sp_object_id, seed.system_mi_principal_id)
+
     def list_resources(self) -> list[Resource]:
         with self.lock:
             return list(self.resources.values())
@@ -300,7 +343,7 @@ class ArmSurface(Surface):
         if target.action_name is None:
             if request.method != "GET":
                 return _method_not_allowed(request)
-            return target, None, kind.get_operation
+            return target, None, kind.read_operation
         action = kind.action(target.action_name)
         if action is None or (len(kind.types) == 2 and target.level == 1):
             return _error(
@@ -451,6 +494,11 @@ class ArmSurface(Surface):
         body: Any
         if action is not None:
             body = action.answer(found)
+            if isinstance(body, dict) and "nextLink" in body and isinstance(body.get("value"), list):
+                paged = self._page(request, body)
+                if isinstance(paged, Response):
+                    return paged
+                body = paged
         elif target.level == 2 and kind.child_get_body is not None:
             body = kind.child_get_body(found)
         else:
@@ -467,6 +515,24 @@ class ArmSurface(Surface):
             f"x-ms-ratelimit-remaining-subscription-{bucket}": str(remaining),
         }
         return json_response(200, body, headers=headers)
+
+    def _page(self, request: Request, body: dict[str, Any]) -> dict[str, Any] | Response:
+        """One page of a `{"value", "nextLink"}` answer; the next page is the same POST with
+        `$skipToken` (App Configuration's list-keys reference; Search links the same way)."""
+        token = request.query.get("$skipToken")
+        start = 0
+        if token is not None:
+            if not token.isdigit() or int(token) > len(body["value"]):
+                return _error(400, "InvalidSkipToken", f"The skip token '{token}' is invalid.")  # [U] wording
+            start = int(token)
+        if self.page_size is None:
+            return body if token is None else {**body, "value": body["value"][start:]}
+        end = start + self.page_size
+        next_link = None
+        if end < len(body["value"]):
+            api_version = request.query.get("api-version", "")
+            next_link = f"{request.url}?api-version={api_version}&$skipToken={end}"
+        return {**body, "value": body["value"][start:end], "nextLink": next_link}
 
     def _check_api_version(self, api_version: str | None, kind: ResourceKind, target: _Target) -> Response | None:
         versions = kind.api_versions

@@ -92,7 +92,7 @@ class ControlSurface(Surface):
             ("POST", "/_emulator/arm/role-definitions"): self._define_role,
             ("POST", "/_emulator/arm/role-assignments"): self._assign_role,
             ("DELETE", "/_emulator/arm/role-assignments"): self._unassign_role,
-            ("PATCH", "/_emulator/arm/rate-limits"): self._rate_limits,
+            ("PATCH", "/_emulator/arm/settings"): self._arm_settings,
             ("GET", "/_emulator/otlp/traces"): lambda r: json_response(200, self.emulator.otlp.received("traces")),
             ("GET", "/_emulator/otlp/metrics"): lambda r: json_response(200, self.emulator.otlp.received("metrics")),
             ("GET", "/_emulator/otlp/logs"): lambda r: json_response(200, self.emulator.otlp.received("logs")),
@@ -171,12 +171,20 @@ class ControlSurface(Surface):
         removed = self.emulator.arm.unassign_role(body.pop("principal_id"), body.pop("role"), **body)
         return json_response(200, {"removed": removed})
 
-    def _rate_limits(self, request: Request) -> Response:
-        body = self._body(request, ("enforce",))
-        if not isinstance(body.get("enforce"), bool):
-            raise ValueError("enforce (true or false) is required")
-        self.emulator.arm.enforce_rate_limits = body["enforce"]
-        return json_response(200, {"enforce": body["enforce"]})
+    def _arm_settings(self, request: Request) -> Response:
+        """{"enforce_rate_limits": bool, "page_size": int | null}: either or both."""
+        body = self._body(request, ("enforce_rate_limits", "page_size"))
+        arm = self.emulator.arm
+        if "enforce_rate_limits" in body:
+            if not isinstance(body["enforce_rate_limits"], bool):
+                raise ValueError("enforce_rate_limits must be true or false")
+            arm.enforce_rate_limits = body["enforce_rate_limits"]
+        if "page_size" in body:
+            size = body["page_size"]
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+                raise ValueError("page_size must be a positive integer or null")
+            arm.page_size = size
+        return json_response(200, {"enforce_rate_limits": arm.enforce_rate_limits, "page_size": arm.page_size})
 
     def _update_key_credential(self, request: Request) -> Response:
         """A key credential's displayName changed (e.g. the demo back-dates the rollover's record)."""

@@ -33,7 +33,7 @@ OPERATIONS = (
         }
     )
     | _ARM_KEY_OPERATIONS
-)  # arm.listKeys, arm.readonlykeys, arm.cosmos.get, arm.{kind}.{action|get}
+)  # arm.listKeys, arm.readonlykeys, arm.cosmos.read, arm.{kind}.{action|get}
 
 
 class Counters:

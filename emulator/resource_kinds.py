@@ -75,7 +75,7 @@ class ResourceKind:
     get_body: Callable[[Resource], dict[str, Any]]  # GET of the top-level resource
     reference: str
     child_get_body: Callable[[Resource], dict[str, Any]] | None = None  # GET of the rule (two-level kinds)
-    get_operation: str = ""
+    read_operation: str = ""
 
     @property
     def type_name(self) -> str:
@@ -99,7 +99,7 @@ class ResourceKind:
 
     @property
     def operations(self) -> tuple[str, ...]:
-        return (self.get_operation, *(a.operation for a in self.actions))
+        return (self.read_operation, *(a.operation for a in self.actions))
 
     @property
     def key_permissions(self) -> tuple[str, ...]:
@@ -439,7 +439,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=True,
             get_body=_cosmos_get,
             reference="learn.microsoft.com/rest/api/cosmos-db-resource-provider/database-accounts",
-            get_operation="arm.cosmos.get",
+            read_operation="arm.cosmos.read",
         ),
         ResourceKind(
             kind="storage",
@@ -459,7 +459,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=False,
             get_body=_storage_get,
             reference="learn.microsoft.com/rest/api/storagerp/storage-accounts",
-            get_operation=_op("storage", "get"),
+            read_operation=_op("storage", "read"),
         ),
         ResourceKind(
             kind="servicebus",
@@ -480,7 +480,7 @@ KINDS: dict[str, ResourceKind] = {
             get_body=_namespace_get("Microsoft.ServiceBus/Namespaces"),
             child_get_body=_rule_get("Microsoft.ServiceBus/Namespaces/AuthorizationRules"),
             reference="learn.microsoft.com/rest/api/servicebus/controlplane-stable",
-            get_operation=_op("servicebus", "get"),
+            read_operation=_op("servicebus", "read"),
         ),
         ResourceKind(
             kind="eventhubs",
@@ -501,7 +501,7 @@ KINDS: dict[str, ResourceKind] = {
             get_body=_namespace_get("Microsoft.EventHub/Namespaces"),
             child_get_body=_rule_get("Microsoft.EventHub/Namespaces/AuthorizationRules"),
             reference="learn.microsoft.com/rest/api/eventhub/namespaces",
-            get_operation=_op("eventhubs", "get"),
+            read_operation=_op("eventhubs", "read"),
         ),
         ResourceKind(
             kind="redis",
@@ -521,7 +521,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=True,
             get_body=_redis_get,
             reference="learn.microsoft.com/rest/api/redis/redis",
-            get_operation=_op("redis", "get"),
+            read_operation=_op("redis", "read"),
         ),
         ResourceKind(
             kind="search",
@@ -547,7 +547,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=True,
             get_body=_search_get,
             reference="learn.microsoft.com/rest/api/searchmanagement",
-            get_operation=_op("search", "get"),
+            read_operation=_op("search", "read"),
         ),
         ResourceKind(
             kind="cognitiveservices",
@@ -567,7 +567,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=True,
             get_body=_cognitive_get,
             reference="learn.microsoft.com/rest/api/aiservices/accountmanagement/accounts",
-            get_operation=_op("cognitiveservices", "get"),
+            read_operation=_op("cognitiveservices", "read"),
         ),
         ResourceKind(
             kind="appconfig",
@@ -587,7 +587,7 @@ KINDS: dict[str, ResourceKind] = {
             local_auth_off_value=True,
             get_body=_appconfig_get,
             reference="learn.microsoft.com/rest/api/appconfiguration/stable/configuration-stores",
-            get_operation=_op("appconfig", "get"),
+            read_operation=_op("appconfig", "read"),
         ),
     )
 }

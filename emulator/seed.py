@@ -71,7 +71,7 @@ class Seed:
             f"/providers/Microsoft.DocumentDB/databaseAccounts/{name}"
         )
 
-    def key_resource_id(self, kind: str, name: str, rule: str | None = None) -> str:
+    def resource_id(self, kind: str, name: str, rule: str | None = None) -> str:
         """ARM ID of a resource of `kind` in the seed resource group, as RESOURCE_KEYS lists it (for
         Service Bus / Event Hubs the authorization rule's: `rule`, else the seeded rule of `name`)."""
         spec = KINDS[kind]
@@ -90,7 +90,7 @@ class Seed:
     @property
     def resource_keys(self) -> str:
         """RESOURCE_KEYS for the seeded resources (Cosmos accounts are in COSMOS_ACCOUNT_IDS)."""
-        return ",".join(self.key_resource_id(kind, name, rule) for kind, name, rule, _ in self.key_resources)
+        return ",".join(self.resource_id(kind, name, rule) for kind, name, rule, _ in self.key_resources)
 
     @property
     def vault_resource_id(self) -> str:

@@ -88,7 +88,7 @@ def send(http, emu, token, path, method="POST", api_version="", kind=None):
 
 
 def action_path(emu, kind, action, name=None):
-    return emu.seed.key_resource_id(kind, name or SEEDED[kind]) + f"/{action}"
+    return emu.seed.resource_id(kind, name or SEEDED[kind]) + f"/{action}"
 
 
 def top_path(emu, kind, name=None):
@@ -132,7 +132,7 @@ def test_rule_keys_carry_connection_strings_of_the_rule(http, emu, sp_token, kin
     assert body["secondaryConnectionString"].endswith(f";SharedAccessKey={body['secondaryKey']}")
     assert len(base64.b64decode(body["primaryKey"], validate=True)) == 32
     # Another rule of the same namespace has keys of its own.
-    root = emu.seed.key_resource_id(kind, name, "RootManageSharedAccessKey")
+    root = emu.seed.resource_id(kind, name, "RootManageSharedAccessKey")
     emu.arm.assign_role(emu.seed.sp_object_id, emu.arm.broker_role.id, scope=root)
     other = send(http, emu, sp_token, root + "/listKeys", kind=kind).json()
     assert other["keyName"] == "RootManageSharedAccessKey" and other["primaryKey"] != body["primaryKey"]
@@ -181,7 +181,7 @@ def test_get_carries_the_local_auth_property_and_follows_the_toggle(http, emu, s
     assert body["type"].lower() == f"{KINDS[kind].provider}/{KINDS[kind].types[0]}".lower()
     assert body["properties"][prop] is on_value
     assert response.headers["x-ms-ratelimit-remaining-subscription-reads"].isdigit()
-    assert emu.counters.get(KINDS[kind].get_operation) == 1
+    assert emu.counters.get(KINDS[kind].read_operation) == 1
     emu.arm.set_local_auth(kind, SEEDED[kind], False)
     body = send(http, emu, sp_token, top_path(emu, kind), method="GET", kind=kind).json()
     assert body["properties"][prop] is (not on_value)
@@ -205,7 +205,7 @@ def test_search_auth_options_are_null_with_local_auth_off(http, emu, sp_token):
 
 @pytest.mark.parametrize("kind", ["servicebus", "eventhubs"])
 def test_rule_get_is_the_rule(http, emu, sp_token, kind):
-    path = emu.seed.key_resource_id(kind, SEEDED[kind])
+    path = emu.seed.resource_id(kind, SEEDED[kind])
     body = send(http, emu, sp_token, path, "GET", kind=kind).json()
     assert body["id"] == path and body["name"] == emu.arm.resource(kind, SEEDED[kind]).rule
     assert body["type"].lower().endswith("/namespaces/authorizationrules")
@@ -223,7 +223,7 @@ def test_an_action_without_a_role_is_authorization_failed_naming_action_and_scop
     assert error_of(response) == {
         "code": "AuthorizationFailed",
         "message": f"The client '{oid}' with object id '{oid}' does not have authorization to perform action "
-        f"'{KINDS[kind].action(action).permission}' over scope '{emu.seed.key_resource_id(kind, SEEDED[kind])}' "
+        f"'{KINDS[kind].action(action).permission}' over scope '{emu.seed.resource_id(kind, SEEDED[kind])}' "
         "or the scope is invalid. If access was recently granted, please refresh your credentials.",
     }
 
@@ -360,7 +360,7 @@ def test_missing_namespace_is_parent_not_found_and_missing_rule_not_found(http, 
         "code": "ParentResourceNotFound",
         "message": "Can not perform requested operation on nested resource. Parent resource 'nsmissing' not found.",
     }
-    path = emu.seed.key_resource_id(kind, SEEDED[kind], "no-such-rule") + "/listKeys"
+    path = emu.seed.resource_id(kind, SEEDED[kind], "no-such-rule") + "/listKeys"
     response = send(http, emu, sp_token, path, kind=kind)
     assert response.status_code == 404 and error_of(response)["code"] == "ResourceNotFound"
 
@@ -385,7 +385,7 @@ def test_unknown_resource_type_and_methods(http, emu, sp_token):
     seed = emu.seed
     path = f"/subscriptions/{seed.subscription_id}/resourceGroups/rg-broker/providers/Microsoft.Storage/gadgets/g1"
     assert send(http, emu, sp_token, path, "GET", kind="storage").status_code == 404
-    bogus = emu.seed.key_resource_id("redis", "redis-sessions") + "/listSecrets"
+    bogus = emu.seed.resource_id("redis", "redis-sessions") + "/listSecrets"
     assert error_of(send(http, emu, sp_token, bogus, kind="redis"))["code"] == "InvalidResourceType"
     listkeys = action_path(emu, "storage", "listKeys")
     assert send(http, emu, sp_token, listkeys, "GET", kind="storage").status_code == 405
@@ -393,7 +393,7 @@ def test_unknown_resource_type_and_methods(http, emu, sp_token):
 
 
 def test_paths_are_case_insensitive(http, emu, sp_token):
-    path = emu.seed.key_resource_id("servicebus", "sb-orders").replace("authorizationRules", "AuthorizationRules")
+    path = emu.seed.resource_id("servicebus", "sb-orders").replace("authorizationRules", "AuthorizationRules")
     response = send(http, emu, sp_token, path.replace("Microsoft.ServiceBus", "microsoft.servicebus") + "/LISTKEYS",
                     kind="servicebus")  # fmt: skip
     assert response.status_code == 200 and response.json()["keyName"] == "partner-send"
@@ -425,8 +425,8 @@ def test_throttling_fault_answers_arm_429_with_retry_after(http, emu, sp_token, 
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_get_faults_use_the_get_operation(http, emu, sp_token, kind):
-    emu.faults.inject(KINDS[kind].get_operation, status=503)
+def test_get_faults_use_the_read_operation(http, emu, sp_token, kind):
+    emu.faults.inject(KINDS[kind].read_operation, status=503)
     response = send(http, emu, sp_token, top_path(emu, kind), "GET", kind=kind)
     assert response.status_code == 503 and error_of(response)["code"] == "ServiceUnavailable"
 
@@ -452,7 +452,7 @@ def test_control_api_creates_a_resource_with_its_keys_and_toggles_local_auth(htt
     body = {"kind": "storage", "name": "stglegacy", "keys": {"key1": "k1", "key2": "k2"}}
     created = http.post(control + "/_emulator/arm/resources", json=body)
     assert created.status_code == 201, created.text
-    assert created.json()["id"] == emu.seed.key_resource_id("storage", "stglegacy")
+    assert created.json()["id"] == emu.seed.resource_id("storage", "stglegacy")
     assigned = http.post(control + "/_emulator/arm/role-assignments",
                          json={"principal_id": emu.seed.sp_object_id, "role": emu.arm.broker_role.id,
                                "kind": "storage", "name": "stglegacy"})  # fmt: skip
@@ -485,4 +485,39 @@ def test_control_api_custom_role_and_refusals(http, emu, stranger_token):
     assert send(http, emu, stranger_token, action_path(emu, "redis", "listKeys"), kind="redis").status_code == 403
     for body in ({"kind": "blob", "name": "x"}, {"kind": "servicebus", "name": "ns1"}, {"kind": "storage"}):
         assert http.post(control + "/_emulator/arm/resources", json=body).status_code == 400
-    assert http.patch(control + "/_emulator/arm/rate-limits", json={"enforce": "yes"}).status_code == 400
+    settings = control + "/_emulator/arm/settings"
+    assert http.patch(settings, json={"enforce_rate_limits": "yes"}).status_code == 400
+    assert http.patch(settings, json={"page_size": 0}).status_code == 400
+    assert http.patch(settings, json={"page_size": 1}).json() == {"enforce_rate_limits": False, "page_size": 1}
+    assert emu.arm.page_size == 1
+
+
+@pytest.mark.parametrize(("kind", "action"), [("search", "listQueryKeys"), ("appconfig", "listKeys")])
+def test_paged_answers_link_the_next_page_with_a_skip_token(http, emu, sp_token, kind, action):
+    emu.arm.page_size = 1
+    whole = emu.arm.answer(kind, SEEDED[kind], action)["value"]
+    pages, path, params = [], action_path(emu, kind, action), {"api-version": KINDS[kind].api_versions[0]}
+    url = emu.urls["management"] + path
+    while url:
+        response = http.post(url, params=params, headers={"Authorization": f"Bearer {sp_token}"})
+        assert response.status_code == 200, response.text
+        pages.append(response.json()["value"])
+        url, params = response.json()["nextLink"], None
+        if url:
+            assert url.startswith(emu.urls["management"] + path + "?api-version=") and "$skipToken=" in url
+    assert [len(page) for page in pages] == [1] * len(whole)
+    assert [entry for page in pages for entry in page] == whole
+    bad = send(http, emu, sp_token, path + "?$skipToken=x", kind=kind)
+    assert bad.status_code == 400 and error_of(bad)["code"] == "InvalidSkipToken"
+
+
+def test_grant_permissions_and_revoke_all(http, emu, sp_token):
+    assert emu.arm.revoke_all("cognitiveservices", "oai-tools") == 2  # SP and system MI
+    path = action_path(emu, "cognitiveservices", "listKeys")
+    assert send(http, emu, sp_token, path, kind="cognitiveservices").status_code == 403
+    emu.arm.grant_permissions("cognitiveservices", "oai-tools", [KINDS["cognitiveservices"].actions[0].permission])
+    assert send(http, emu, sp_token, path, kind="cognitiveservices").json() == emu.arm.answer(
+        "cognitiveservices", "oai-tools", "listKeys"
+    )
+    get = send(http, emu, sp_token, top_path(emu, "cognitiveservices"), "GET", kind="cognitiveservices")
+    assert get.status_code == 403
