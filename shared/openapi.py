@@ -16,10 +16,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .callers import COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES
-from .downstream import DEFAULT_LIMIT, MAX_LIMIT, PROPERTY_NAME
+from . import openapi_keys
+from .callers import (
+    COSMOS_KEYS_READ,
+    COSMOS_KEYS_READWRITE,
+    DIAGNOSTICS_ROLES,
+    KEYS_READ,
+    KEYS_READWRITE,
+    KEYS_ROLES,
+    ROLLOVER_ROLES,
+    USERS_ROLES,
+)
+from .downstream import DEFAULT_LIMIT, LOCAL_AUTH_SECONDS, MAX_LIMIT, PROPERTY_NAME
 from .errors import PROBLEM_TYPE_PREFIX, ProblemError, Upstream
-from .key_kinds import ACCOUNT_NAME, KeyType
+from .key_kinds import ACCOUNT_NAME, KINDS, KeyType
 from .rollover import BOOLEAN_VALUES
 from .settings import CredentialMode
 
@@ -116,10 +126,11 @@ OPERATIONS: tuple[Operation, ...] = (
         description=(
             "The keys of a Cosmos DB account named in `COSMOS_ACCOUNT_IDS`, through ARM `readonlykeys` "
             "(`type=readonly`, the default) or `listKeys` (`type=readwrite`), as the app registration. "
-            f"`{COSMOS_KEYS_READWRITE}` also grants read-only keys."
+            f"`{COSMOS_KEYS_READWRITE}` also grants read-only keys. With the account's local authentication "
+            "disabled (`disableLocalAuth`) the answer is a 409 `local-auth-disabled` carrying no key."
         ),
         success=_json("CosmosKeys", "The account, the key type and ARM's key fields verbatim."),
-        errors=(400, 401, 403, 404, 500, 502, 503, 504),
+        errors=(400, 401, 403, 404, 409, 500, 502, 503, 504),
         roles=frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE}),
         parameters=(
             Parameter(
@@ -135,6 +146,68 @@ OPERATIONS: tuple[Operation, ...] = (
                 f"`readonly` needs `{COSMOS_KEYS_READ}` or `{COSMOS_KEYS_READWRITE}`; `readwrite` needs "
                 f"`{COSMOS_KEYS_READWRITE}`. An empty value is a 400.",
                 {"type": "string", "enum": [str(t) for t in KeyType], "default": str(KeyType.READONLY)},
+            ),
+        ),
+        tags=("keys",),
+    ),
+    Operation(
+        function="resource_keys",
+        method="get",
+        path="/keys/{kind}/{name}",
+        summary="Keys of a listed Azure resource",
+        description=(
+            "The keys of a resource listed in `RESOURCE_KEYS` (Cosmos DB accounts of `COSMOS_ACCOUNT_IDS` too), "
+            "through the resource provider's own ARM key action, as the app registration; ARM's answer "
+            "verbatim under `keys` (paged answers joined). Kinds and actions: "
+            + "; ".join(
+                f"`{k.kind}` "
+                + ", ".join(f"{t} → `{a.name}`" for t, a in k.actions.items())
+                + f" (api-version {k.api_version})"
+                for k in KINDS.values()
+            )
+            + ". Before any key, the resource (for a Service Bus / Event Hubs rule, its namespace) is read: with "
+            f"local authentication disabled the answer is a 409 `local-auth-disabled` naming the Entra "
+            f"data-plane role to use instead (that state is cached {LOCAL_AUTH_SECONDS // 60} minutes, apart from "
+            "the key cache `RESOURCE_KEYS_CACHE_SECONDS`). Order of refusals: caller token (401), route values "
+            "(400), listing (404), the caller's role for this resource and key type (403), then ARM. Roles: "
+            f"`{KEYS_READ}` / `{KEYS_READWRITE}` (every listed resource), `{KEYS_READ}:{{kind}}/{{name}}` / "
+            f"`{KEYS_READWRITE}:{{kind}}/{{name}}` (one, named as listed); ReadWrite includes Read; "
+            f"`{COSMOS_KEYS_READ}` / `{COSMOS_KEYS_READWRITE}` cover Cosmos DB accounts."
+        ),
+        success={
+            "description": "The kind, the name, the key type and the ARM action's answer under `keys`.",
+            "content": {
+                "application/json": {
+                    "schema": {"$ref": "#/components/schemas/ResourceKeys"},
+                    "examples": openapi_keys.examples(),
+                }
+            },
+            "headers": dict(_NO_STORE),
+        },
+        errors=(400, 401, 403, 404, 409, 500, 502, 503, 504),
+        roles=KEYS_ROLES,
+        parameters=(
+            Parameter(
+                "kind",
+                "path",
+                "The kind of resource. Anything else is a 400.",
+                {"$ref": "#/components/schemas/KeyKind"},
+                required=True,
+            ),
+            Parameter(
+                "name",
+                "path",
+                "The resource's name (for `servicebus` / `eventhubs`, the namespace's), by the kind's naming "
+                "rule (a name that breaks it is a 400); not listed: 404.",
+                {"type": "string", "pattern": openapi_keys.name_pattern()},
+                required=True,
+            ),
+            Parameter(
+                "type",
+                "query",
+                "`readonly` (default) only where the kind has read-only keys (`cosmos`, `search`, `appconfig`: "
+                "else a 400, never wider keys); `readwrite` needs a ReadWrite role. An empty value is a 400.",
+                {"$ref": "#/components/schemas/KeyType"},
             ),
         ),
         tags=("keys",),
@@ -240,8 +313,10 @@ _ERROR_DESCRIPTIONS = {
     401: "The function key is missing or wrong (the Functions host answers, without a body), or a caller "
     "token is missing or invalid (problem, with `WWW-Authenticate: Bearer`).",
     403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`).',
-    404: "The account is not one of `COSMOS_ACCOUNT_IDS`.",
-    409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode).",
+    404: "The account is not one of `COSMOS_ACCOUNT_IDS`, or the resource is not listed in `RESOURCE_KEYS`.",
+    409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode), "
+    "or the resource's local authentication is disabled (`local-auth-disabled`: no key; `detail` names the "
+    "Entra data-plane role to use instead).",
     500: "An unexpected failure; the details are in the function's log only.",
     502: "An upstream refused or failed: `upstream`, its `code` and `upstreamStatus` say which and why.",
     503: "Settings are missing or invalid (`missing`, `problems`), or an upstream still throttled after the "
@@ -328,6 +403,7 @@ def _operation(op: Operation) -> dict[str, Any]:
 def _schemas() -> dict[str, Any]:
     types = problem_types()
     return {
+        **openapi_keys.schemas(),
         "Problem": {
             "type": "object",
             "description": "RFC 9457 problem details. `type` is one of the listed URIs (see the README's "
@@ -458,7 +534,7 @@ def build_document() -> dict[str, Any]:
         # Relative: resolved against the document's own URL (…/api/openapi.json), whatever the host.
         "servers": [{"url": "/api"}],
         "tags": [
-            {"name": "keys", "description": "Cosmos DB account keys through ARM."},
+            {"name": "keys", "description": "Keys of Cosmos DB accounts and other listed resources through ARM."},
             {"name": "directory", "description": "Microsoft Graph."},
             {"name": "operations", "description": "Health, diagnostics, rollover, this document."},
         ],

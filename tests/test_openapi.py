@@ -151,13 +151,14 @@ def test_every_problem_status_is_documented_somewhere_and_every_error_status_has
     assert documented - {200, 500} <= {cls.status for cls in classes}
 
 
-def test_problem_types_are_the_error_classes_and_are_in_the_readme():
+def test_problem_types_are_the_error_classes_and_are_documented():
     enum = DOC["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # The README's 'Problem types', or the docs page of the feature that answers it.
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     for uri, cls in problem_types().items():
         assert uri in enum
         assert issubclass(cls, ProblemError)
-        assert f"`{uri}`" in readme, f"README 'Problem types' lacks {uri}"
+        assert f"`{uri}`" in docs, f"neither README 'Problem types' nor docs/ list {uri}"
         assert uri.startswith("tag:")
 
 

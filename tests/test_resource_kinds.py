@@ -474,7 +474,8 @@ def test_pages_are_followed_on_the_actions_own_path_and_joined():
         }
     )
     svc, resource = service("search", arm)
-    assert svc.keys(resource, KeyType.READONLY) == {"value": [{"name": "a", "key": "1"}, {"name": "b", "key": "2"}]}
+    joined = {"value": [{"name": "a", "key": "1"}, {"name": "b", "key": "2"}], "nextLink": None}
+    assert svc.keys(resource, KeyType.READONLY) == joined
     follow = arm.calls[-1]
     # The link is sent as given (its own query), checked against the action's path.
     assert follow == ("POST", link, None, resource_id + "/listQueryKeys")

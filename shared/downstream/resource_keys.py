@@ -10,7 +10,7 @@ in its ``shared.key_kinds`` entry; nothing here names a kind.
 Paged answers (AI Search query keys, App Configuration keys: ``value`` + ``nextLink``): the links
 are followed (a ``POST``, as the REST references show ``$skipToken`` on the action) only on ARM's
 own origin and the action's own path, as Graph's ``@odata.nextLink`` is, and the pages are joined
-into one ``{"value": [...]}``; a chain longer than ``MAX_PAGES`` is a 502.
+into one ``value`` (``nextLink`` then null); a chain longer than ``MAX_PAGES`` is a 502.
 
 A caller's error never carries the resource path or the principal: the ARM failure's detail names
 the kind, the name the caller gave and the role to grant; the full picture goes to the log line.
@@ -125,7 +125,8 @@ class ResourceKeysService:
             lambda: self._fetch(resource, key_type),
         )
         if action.read_only_entries:
-            return {"value": [entry for entry in answer.get("value", []) if entry.get("readOnly") is True]}
+            entries = [entry for entry in answer["value"] if isinstance(entry, dict) and entry.get("readOnly") is True]
+            return {**answer, "value": entries}
         return answer
 
     # ------------------------------------------------------------------ local auth
@@ -200,7 +201,10 @@ class ResourceKeysService:
                 raise UpstreamFailed(f"ARM answered {what} without a JSON object.", upstream=Upstream.ARM)
             entries += _page_values(page, what)
             link = page.get("nextLink")
-        return {"value": entries}
+        if pages == 1:
+            return first  # verbatim, its "nextLink": null included
+        # The first page's own fields, every page's entries, and no page left to follow.
+        return {**first, "value": entries, "nextLink": None}
 
     # ------------------------------------------------------------------ ARM
     def _call(

@@ -62,6 +62,8 @@ class LocalAuth:
 class KeyKind:
     kind: str  # the route's {kind}
     title: str  # what a reader calls it: "storage account"
+    schema_name: str  # its name in the OpenAPI components: "Storage" -> StorageResourceKeys
+    example_name: str  # a valid name for the document's examples
     provider: str  # Microsoft.Storage
     resource_type: str  # storageAccounts
     name_pattern: re.Pattern[str]  # the resource's (for rules: the namespace's) own name rule
@@ -100,8 +102,11 @@ class KeyKind:
         return f"{holder} (with {self.rbac_action(action)})"
 
 
-def _object(properties: Mapping[str, Any], *, required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _object(properties: Mapping[str, Any], *, required: tuple[str, ...] = (), title: str = "") -> dict[str, Any]:
+    # A title names a nested object: the OpenAPI document makes it a component of that name.
     schema: dict[str, Any] = {"type": "object", "properties": dict(properties)}
+    if title:
+        schema["title"] = title
     if required:
         schema["required"] = list(required)
     return schema
@@ -163,6 +168,7 @@ _STORAGE_KEYS = _object(
                     "creationTime": _DATE_TIME,
                 },
                 required=("keyName", "value"),
+                title="StorageAccountKey",
             ),
         }
     },
@@ -172,7 +178,9 @@ _SEARCH_QUERY_KEYS = _object(
     {
         "value": {
             "type": "array",
-            "items": _object({"name": {"type": ["string", "null"]}, "key": _STRING}, required=("key",)),
+            "items": _object(
+                {"name": {"type": ["string", "null"]}, "key": _STRING}, required=("key",), title="SearchQueryKey"
+            ),
         }
     },
     required=("value",),
@@ -191,6 +199,7 @@ _APPCONFIG_KEYS = _object(
                     "readOnly": {"type": "boolean"},
                 },
                 required=("value", "readOnly"),
+                title="AppConfigApiKey",
             ),
         }
     },
@@ -218,6 +227,8 @@ def _appconfig_example(read_only: bool) -> dict[str, Any]:
 _ALL: tuple[KeyKind, ...] = (
     KeyKind(
         kind="cosmos",
+        schema_name="Cosmos",
+        example_name="cosmos-orders",
         title="Cosmos DB account",
         provider="Microsoft.DocumentDB",
         resource_type="databaseAccounts",
@@ -256,6 +267,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="storage",
+        schema_name="Storage",
+        example_name="stgorders",
         title="storage account",
         provider="Microsoft.Storage",
         resource_type="storageAccounts",
@@ -282,6 +295,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="servicebus",
+        schema_name="ServiceBus",
+        example_name="sb-orders",
         title="Service Bus namespace",
         provider="Microsoft.ServiceBus",
         resource_type="namespaces",
@@ -296,6 +311,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="eventhubs",
+        schema_name="EventHubs",
+        example_name="evh-telemetry",
         title="Event Hubs namespace",
         provider="Microsoft.EventHub",
         resource_type="namespaces",
@@ -310,6 +327,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="redis",
+        schema_name="Redis",
+        example_name="redis-sessions",
         title="Azure Cache for Redis",
         provider="Microsoft.Cache",
         resource_type="redis",
@@ -325,6 +344,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="search",
+        schema_name="Search",
+        example_name="srch-catalog",
         title="AI Search service",
         provider="Microsoft.Search",
         resource_type="searchServices",
@@ -349,6 +370,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="cognitiveservices",
+        schema_name="CognitiveServices",
+        example_name="oai-tools",
         title="Azure AI services / Azure OpenAI account",
         provider="Microsoft.CognitiveServices",
         resource_type="accounts",
@@ -369,6 +392,8 @@ _ALL: tuple[KeyKind, ...] = (
     ),
     KeyKind(
         kind="appconfig",
+        schema_name="AppConfig",
+        example_name="appcs-settings",
         title="App Configuration store",
         provider="Microsoft.AppConfiguration",
         resource_type="configurationStores",

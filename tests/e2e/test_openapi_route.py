@@ -47,6 +47,7 @@ def test_every_route_of_the_app_is_in_the_served_document(client):
     assert set(paths) == {
         "/health",
         "/cosmos/{account}/keys",
+        "/keys/{kind}/{name}",
         "/graph/users",
         "/diagnostics",
         "/rollover",
