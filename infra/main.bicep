@@ -77,6 +77,9 @@ param assertionLifetimeSeconds int = 300
 @description('Resource ID of an existing Cosmos DB account to serve keys for; empty creates a serverless account.')
 param existingCosmosAccountId string = ''
 
+@description('RESOURCE_KEYS: ARM resource IDs whose keys /api/keys serves (Storage accounts, Service Bus / Event Hubs authorization rules, Redis caches, Search services, Cognitive Services accounts, App Configuration stores, Cosmos DB accounts), as a JSON array in the azd environment: azd env set RESOURCE_KEYS \'["/subscriptions/…"]\'. Each gets the custom key role on itself (app/resource-keys.bicep) and a pair of caller app roles.')
+param resourceKeys array = []
+
 @description('readonly grants Cosmos DB Account Reader Role (readonlykeys); readwrite grants DocumentDB Account Contributor (listKeys).')
 @allowed([
   'readonly'
@@ -144,6 +147,31 @@ var createCosmos = empty(existingCosmosAccountId)
 var cosmosSubscriptionId = createCosmos ? subscription().subscriptionId : split(existingCosmosAccountId, '/')[2]
 var cosmosResourceGroupName = createCosmos ? rg.name : split(existingCosmosAccountId, '/')[4]
 var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${resourceToken}' : split(existingCosmosAccountId, '/')[8]
+
+// RESOURCE_KEYS entries split once: '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}'
+// (9 segments) or, for a Service Bus / Event Hubs authorization rule, '…/{name}/authorizationRules/{rule}'
+// (11). `type` is the lowercased resource type, the key of app/resource-kinds.json.
+var keyKinds = loadJsonContent('app/resource-kinds.json')
+var listedKeyResources = [for id in resourceKeys: {
+  id: id
+  subscriptionId: split(id, '/')[2]
+  resourceGroup: split(id, '/')[4]
+  type: toLower(join((length(split(id, '/')) == 11) ? [split(id, '/')[6], split(id, '/')[7], split(id, '/')[9]] : [split(id, '/')[6], split(id, '/')[7]], '/'))
+  kind: keyKinds[toLower(join((length(split(id, '/')) == 11) ? [split(id, '/')[6], split(id, '/')[7], split(id, '/')[9]] : [split(id, '/')[6], split(id, '/')[7]], '/'))].kind
+  name: split(id, '/')[8]
+  rule: (length(split(id, '/')) == 11) ? split(id, '/')[10] : ''
+}]
+// One pair of caller app roles per listed resource; the Cosmos account of COSMOS_ACCOUNT_IDS counts as listed.
+var listedKeyAppRoleTargets = [for r in listedKeyResources: {
+  kind: r.kind
+  name: r.name
+}]
+var keyAppRoleTargets = union(listedKeyAppRoleTargets, [
+  {
+    kind: keyKinds['microsoft.documentdb/databaseaccounts'].kind
+    name: cosmosAccountName
+  }
+])
 
 // Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
 // app expects origins without it.
@@ -228,6 +256,7 @@ module entra 'app/graph.bicep' = {
     apiUniqueName: '${abbrs.entraApplications}broker-api-${resourceToken}'
     apiDisplayName: 'Key Vault assertion broker API (${environmentName})'
     federatedIdentityPrincipalId: createUserAssigned ? userAssignedIdentity.outputs.principalId : ''
+    keyResources: keyAppRoleTargets
   }
 }
 
@@ -261,7 +290,8 @@ var optionalSettings = union(
   createUserAssigned ? { AZURE_CLIENT_ID: userAssignedIdentity.outputs.clientId } : {},
   empty(certificateVersion) ? {} : { KEY_VAULT_CERTIFICATE_VERSION: certificateVersion },
   empty(graphEndpoint) ? {} : { GRAPH_ENDPOINT: graphEndpoint },
-  enableCallerAuth ? { CALLER_AUDIENCE: callerAudience } : {}
+  enableCallerAuth ? { CALLER_AUDIENCE: callerAudience } : {},
+  empty(resourceKeys) ? {} : { RESOURCE_KEYS: join(resourceKeys, ',') }
 )
 // Both the App ID URI and the client ID are accepted as the caller token audience.
 var callerAudience = '${entra.outputs.apiIdentifierUri},${entra.outputs.apiAppId}'
@@ -361,6 +391,17 @@ module cosmos 'app/cosmos.bicep' = {
   dependsOn: [
     cosmosAccount
   ]
+}
+
+// RESOURCE_KEYS: one custom role with exactly the listed kinds' key actions and read, assigned on
+// each listed resource (in that resource's own resource group) to the downstream principal.
+module resourceKeyAccess 'app/resource-keys.bicep' = if (!empty(resourceKeys)) {
+  name: 'resource-keys'
+  params: {
+    keyResources: listedKeyResources
+    principalId: downstreamPrincipalId
+    roleName: 'Key Vault assertion broker resource keys (${environmentName}, ${resourceToken})'
+  }
 }
 
 // Audit trail: Key Vault audit logs, FunctionAppLogs, Cosmos DB control-plane logs -> Log Analytics.
