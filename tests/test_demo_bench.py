@@ -12,8 +12,10 @@ import pytest
 from emulator.demo import mask, masked
 
 ROOT = Path(__file__).resolve().parents[1]
-# A Cosmos key is 88 base64 characters ending in "=="; a JWT starts with eyJ. Neither may be printed.
-_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==|eyJ[\w-]{10,}\.[\w-]{10,}")
+# A Cosmos or Storage key is 88 base64 characters ending in "=="; a Service Bus / Redis / App
+# Configuration key 44 ending in "="; a Search key 52 letters and digits; a JWT starts with eyJ.
+# None may be printed.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{43}=|\b[A-Za-z0-9]{52}\b|eyJ[\w-]{10,}\.[\w-]{10,}")
 
 
 def test_mask_keeps_four_characters_and_the_length():
@@ -54,7 +56,18 @@ def test_demo_runs_end_to_end(tmp_path: Path):
         "== Emulator counters",
         "== Hot path (second ARM request): no Key Vault/Entra/MI call",
         "== Trace of the cold request (received by the emulator over OTLP/HTTP)",
-        "== 8/8 calls as expected",
+        "== Resource keys: GET /api/keys/{kind}/{name}",
+        "── GET /api/keys/storage/stgorders?type=readwrite  →  200",
+        "── GET /api/keys/storage/stgorders?type=readonly  →  400",
+        "── GET /api/keys/search/srch-catalog?type=readonly  →  200",
+        "   ARM: arm.search.listQueryKeys +1",
+        "── GET /api/keys/search/srch-catalog?type=readwrite  →  200",
+        "   ARM: arm.search.listAdminKeys +1",
+        "── GET /api/keys/cognitiveservices/oai-entra-only?type=readwrite  →  409",
+        "Cognitive Services OpenAI User",
+        "── GET /api/keys/cosmos/cosmos-catalog?type=readonly  →  200",
+        "   keys[0].value: ",
+        "== 14/14 calls as expected",
         "== Certificate rollover",
         "── POST /api/rollover?dryRun=true  →  200",
         "   would add ",
