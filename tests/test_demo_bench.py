@@ -109,7 +109,24 @@ def quick_report():
 
 def test_bench_quick(quick_report):
     report = quick_report
-    assert [row.key for row in report.rows] == ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i", "j", "j1"]
+    assert [row.key for row in report.rows] == [
+        "a",
+        "b",
+        "b'",
+        "c",
+        "d",
+        "e",
+        "e1",
+        "f",
+        "g",
+        "h",
+        "k",
+        "l",
+        "m",
+        "i",
+        "j",
+        "j1",
+    ]
     assert report.ok, report.markdown()
     concurrent = report.row("c")
     assert concurrent.counts["keyvault.sign"] == 1
@@ -119,7 +136,7 @@ def test_bench_quick(quick_report):
     table = report.markdown()
     imports = report.row("j")  # telemetry off: no OpenTelemetry module (the 1.2x ratio is judged in full runs)
     assert imports.ok and imports.note.endswith("imported: 0"), imports.cells()
-    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i", "j", "j1"):
+    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "k", "l", "m", "i", "j", "j1"):
         assert f"| {key} |" in table
     # The hot-path targets: single flight is judged even in a quick run; timings are not (noise).
     assert report.row("g").met is True
@@ -127,4 +144,10 @@ def test_bench_quick(quick_report):
     assert report.row("f").met is None and "ratio" in report.row("f").figure and "µs" in report.row("f").figure
     assert report.row("h").met is None and "MB" in report.row("h").figure
     assert report.row("i").counts["keyvault.sign"] == 1
+    # The keys route: one read and one key call for 64 concurrent misses (judged even in a quick run),
+    # and a soak whose every answer was a 200 or a throttling 503 while ARM faulted.
+    assert report.row("l").met is True and sum(report.row("l").counts.values()) == 2
+    assert report.row("k").met is None and "ratio" in report.row("k").figure
+    soak = report.row("m")
+    assert soak.ok and soak.n > 0 and "ARM faults" in soak.figure, soak.cells()
     assert "## Scale" in table and "4,000 (software) / 2,000 (HSM)" in table

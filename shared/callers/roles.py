@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from ..key_kinds import KeyType, ListedResource
 
 COSMOS_KEYS_READ = "CosmosKeys.Read"
@@ -29,6 +31,7 @@ def resource_role(key_type: KeyType, kind: str, name: str) -> str:
     return f"{base}:{kind}/{name}"
 
 
+@functools.lru_cache(maxsize=1024)  # the same few sets on every request: built once per resource and type
 def key_roles(resource: ListedResource, key_type: KeyType) -> frozenset[str]:
     """Any of these lets a caller have ``key_type`` keys of ``resource``; ReadWrite includes Read.
 

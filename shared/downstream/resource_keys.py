@@ -22,10 +22,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import Conflict, NotFound, ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
-from ..key_kinds import KeyKind, KeyType, ListedResource
+from ..key_kinds import KeyAction, KeyKind, KeyType, ListedResource
 from ..single_flight import SingleFlight
 from .client import DownstreamClient
 
@@ -101,6 +102,7 @@ class ResourceKeysService:
         self._principal = principal
         self._local_auth_seconds = local_auth_seconds
         self._keys = _TimedCache(clock, "an ARM key request")
+        self._key_calls: dict[tuple[str, KeyType], _KeyCall] = {}
         self._local_auth = _TimedCache(clock, "an ARM read of a resource")
 
     @property
@@ -120,7 +122,7 @@ class ResourceKeysService:
         if action is None:  # the route refuses this before any call; a guard, not a path
             raise AssertionError(f"{resource.kind.kind} has no {key_type} keys")
         answer = self._keys.get(
-            (resource.resource_id.lower(), action.name),
+            (resource.resource_id, action.name),
             self._cache_seconds(resource.kind),
             lambda: self._fetch(resource, key_type),
         )
@@ -132,9 +134,7 @@ class ResourceKeysService:
     # ------------------------------------------------------------------ local auth
     def _refuse_if_local_auth_is_off(self, resource: ListedResource, key_type: KeyType) -> None:
         target = resource.local_auth_id
-        off = self._local_auth.get(
-            target.lower(), self._local_auth_seconds, lambda: self._local_auth_is_off(resource, target)
-        )
+        off = self._local_auth.get(target, self._local_auth_seconds, lambda: self._local_auth_is_off(resource, target))
         if off:
             kind = resource.kind
             raise LocalAuthDisabled(
@@ -168,20 +168,15 @@ class ResourceKeysService:
 
     # ------------------------------------------------------------------ keys
     def _fetch(self, resource: ListedResource, key_type: KeyType) -> Any:
-        kind = resource.kind
-        action = kind.actions[key_type]
-        path = resource.action_path(action)
-        hints = {
-            403: f"Grant the broker's identity {kind.role_hint(key_type)} on the {resource.describe()}.",
-            404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
-        }
-        what = f"{action.name} on the {resource.describe()}"
-        body = self._call("POST", path, resource, operation=action.name, action=what, hints=hints)
+        call = self._key_calls.get((resource.resource_id, key_type))
+        if call is None:
+            call = self._key_calls[(resource.resource_id, key_type)] = _KeyCall.of(resource, key_type)
+        body = self._call("POST", call.path, resource, operation=call.action.name, action=call.what, hints=call.hints)
         if not isinstance(body, dict):
-            raise UpstreamFailed(f"ARM answered {what} without a JSON object.", upstream=Upstream.ARM)
-        if not action.paged:
+            raise UpstreamFailed(f"ARM answered {call.what} without a JSON object.", upstream=Upstream.ARM)
+        if not call.action.paged:
             return body
-        return self._join_pages(body, path, resource, what, hints)
+        return self._join_pages(body, call.path, resource, call.what, call.hints)
 
     def _join_pages(
         self, first: dict[str, Any], path: str, resource: ListedResource, what: str, hints: Mapping[int, str]
@@ -240,6 +235,30 @@ class ResourceKeysService:
                 extra={"kind": resource.kind.kind, "operation": operation, "code": problem.code},
             )
             raise
+
+
+@dataclass(frozen=True)
+class _KeyCall:
+    """The key action for one resource and key type, with its error hints: composed once, not per request."""
+
+    action: KeyAction
+    path: str
+    what: str
+    hints: Mapping[int, str]
+
+    @classmethod
+    def of(cls, resource: ListedResource, key_type: KeyType) -> _KeyCall:
+        kind = resource.kind
+        action = kind.actions[key_type]
+        return cls(
+            action=action,
+            path=resource.action_path(action),
+            what=f"{action.name} on the {resource.describe()}",
+            hints={
+                403: f"Grant the broker's identity {kind.role_hint(key_type)} on the {resource.describe()}.",
+                404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+            },
+        )
 
 
 def _page_values(page: Mapping[str, Any], what: str) -> list[Any]:

@@ -58,7 +58,8 @@ class LocalAuth:
     on_parent: bool = False
 
 
-@dataclass(frozen=True)
+# eq=False: each kind is one table entry, compared and hashed by identity (its mappings are not hashable).
+@dataclass(frozen=True, eq=False)
 class KeyKind:
     kind: str  # the route's {kind}
     title: str  # what a reader calls it: "storage account"

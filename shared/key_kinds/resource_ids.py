@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from .kinds import KINDS, KeyAction, KeyKind
 
@@ -38,25 +39,26 @@ class ListedResource:
     name: str  # the route's {name}: the resource's own, for a rule its namespace's
     child: str | None = None  # the authorization rule of a Service Bus / Event Hubs namespace
 
-    @property
+    # Composed once per resource, not per request (the hot path reads them on every call).
+    @cached_property
     def parent_id(self) -> str:
         return (
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/{self.kind.provider}/{self.kind.resource_type}/{self.name}"
         )
 
-    @property
+    @cached_property
     def resource_id(self) -> str:
         if self.child is None:
             return self.parent_id
         return f"{self.parent_id}/{self.kind.child_type}/{self.child}"
 
-    @property
+    @cached_property
     def local_auth_id(self) -> str:
         """The resource whose properties say whether keys work (a rule's namespace)."""
         return self.parent_id if self.kind.local_auth.on_parent else self.resource_id
 
-    @property
+    @cached_property
     def key(self) -> tuple[str, str]:
         """(kind, name) as the route and the caller roles name it; names compare case-insensitively."""
         return (self.kind.kind, self.name.lower())
