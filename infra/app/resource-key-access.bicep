@@ -23,29 +23,29 @@ param keyRoleGuid string
 var roles = loadJsonContent('roles.json')
 var keyRoleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyRoleGuid)
 var readerRoleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.reader.id)
-var type = keyResource.type
-var name = keyResource.name
+var resourceType = keyResource.type
+var resourceName = keyResource.name
 var ruleName = keyResource.rule
-var isCosmos = type == 'microsoft.documentdb/databaseaccounts'
-var isStorage = type == 'microsoft.storage/storageaccounts'
-var isServiceBus = type == 'microsoft.servicebus/namespaces/authorizationrules'
-var isEventHubs = type == 'microsoft.eventhub/namespaces/authorizationrules'
-var isRedis = type == 'microsoft.cache/redis'
-var isSearch = type == 'microsoft.search/searchservices'
-var isCognitive = type == 'microsoft.cognitiveservices/accounts'
-var isAppConfig = type == 'microsoft.appconfiguration/configurationstores'
+var isCosmos = resourceType == 'microsoft.documentdb/databaseaccounts'
+var isStorage = resourceType == 'microsoft.storage/storageaccounts'
+var isServiceBus = resourceType == 'microsoft.servicebus/namespaces/authorizationrules'
+var isEventHubs = resourceType == 'microsoft.eventhub/namespaces/authorizationrules'
+var isRedis = resourceType == 'microsoft.cache/redis'
+var isSearch = resourceType == 'microsoft.search/searchservices'
+var isCognitive = resourceType == 'microsoft.cognitiveservices/accounts'
+var isAppConfig = resourceType == 'microsoft.appconfiguration/configurationstores'
 
 // API versions: the current stable ones (AZURE-PROTOCOLS.md 12, bicep-types-az).
 resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' existing = if (isCosmos) {
-  name: name
+  name: resourceName
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' existing = if (isStorage) {
-  name: name
+  name: resourceName
 }
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2026-01-01' existing = if (isServiceBus) {
-  name: name
+  name: resourceName
 
   resource authRule 'authorizationRules' existing = {
     name: ruleName
@@ -53,7 +53,7 @@ resource serviceBus 'Microsoft.ServiceBus/namespaces@2026-01-01' existing = if (
 }
 
 resource eventHubs 'Microsoft.EventHub/namespaces@2026-01-01' existing = if (isEventHubs) {
-  name: name
+  name: resourceName
 
   resource authRule 'authorizationRules' existing = {
     name: ruleName
@@ -61,19 +61,19 @@ resource eventHubs 'Microsoft.EventHub/namespaces@2026-01-01' existing = if (isE
 }
 
 resource redis 'Microsoft.Cache/redis@2024-11-01' existing = if (isRedis) {
-  name: name
+  name: resourceName
 }
 
 resource search 'Microsoft.Search/searchServices@2025-05-01' existing = if (isSearch) {
-  name: name
+  name: resourceName
 }
 
 resource cognitive 'Microsoft.CognitiveServices/accounts@2026-07-01' existing = if (isCognitive) {
-  name: name
+  name: resourceName
 }
 
 resource appConfig 'Microsoft.AppConfiguration/configurationStores@2024-06-01' existing = if (isAppConfig) {
-  name: name
+  name: resourceName
 }
 
 resource cosmosKeys 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (isCosmos) {
