@@ -76,7 +76,16 @@ def test_tricky_values_round_trip_through_bash_and_dotenv(tmp_path: Path):
 
 @pytest.mark.parametrize(
     "env",
-    [{"A": "it's"}, {"A": "C:\\path"}, {"A": "two\nlines"}, {"A": "cr\r"}, {"A": "${HOME}"}, {"1A": "x"}, {"A-B": "x"}, {"": "x"}],
+    [
+        {"A": "it's"},
+        {"A": "C:\\path"},
+        {"A": "two\nlines"},
+        {"A": "cr\r"},
+        {"A": "${HOME}"},
+        {"1A": "x"},
+        {"A-B": "x"},
+        {"": "x"},
+    ],
 )
 def test_values_no_spelling_can_round_trip_are_refused(env: dict[str, str]):
     with pytest.raises(UnquotableValue):
