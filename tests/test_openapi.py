@@ -151,13 +151,13 @@ def test_every_problem_status_is_documented_somewhere_and_every_error_status_has
     assert documented - {200, 500} <= {cls.status for cls in classes}
 
 
-def test_problem_types_are_the_error_classes_and_are_in_the_readme():
+def test_problem_types_are_the_error_classes_and_are_in_the_caller_docs():
     enum = DOC["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "caller.md").read_text(encoding="utf-8")
     for uri, cls in problem_types().items():
         assert uri in enum
         assert issubclass(cls, ProblemError)
-        assert f"`{uri}`" in readme, f"README 'Problem types' lacks {uri}"
+        assert f"`{uri}`" in readme, f"docs/caller.md 'Problem types' lacks {uri}"
         assert uri.startswith("tag:")
 
 
