@@ -172,9 +172,9 @@ def test_parameter_patterns_match_what_the_code_accepts(schema_path, valid, inva
     """The document's patterns are the code's: what one accepts the other does (ECMA regex via jsonschema)."""
     from jsonschema import Draft202012Validator
 
-    from shared.cosmos_account import is_valid_account_name
+    from shared.downstream.graph_users import parse_select
     from shared.errors import BadRequest
-    from shared.graph_users import parse_select
+    from shared.key_kinds.cosmos_account import is_valid_account_name
 
     path, name = schema_path
     parameter = next(p for p in DOC["paths"][path]["get"]["parameters"] if p["name"] == name)
