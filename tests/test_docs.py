@@ -122,6 +122,18 @@ def test_relative_links_reach_a_file_and_a_heading(page: Path):
     assert not broken_links(page), "\n".join(broken_links(page))
 
 
+_REPO_PATH = re.compile(r"`((?:shared|emulator|tests|scripts|bench|infra|docs)/[\w./-]+)`")
+GENERATED = {"bench/results.md"}  # written by `make bench`, git-ignored
+
+
+@pytest.mark.parametrize("page", _pages(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_named_repository_paths_exist(page: Path):
+    """A module moved or renamed (shared/origins.py → shared/upstream/origins.py) must not leave the docs behind."""
+    named = set(_REPO_PATH.findall(page.read_text(encoding="utf-8"))) - GENERATED
+    missing = sorted(path for path in named if not (ROOT / path.rstrip("/")).exists())
+    assert not missing, f"{page.relative_to(ROOT)} names paths that do not exist: {missing}"
+
+
 def test_the_link_checker_sees_what_it_must(tmp_path: Path):
     page = tmp_path / "page.md"
     other = "# Other\n## What `VNET_ENABLED=true` adds\n## Same\n## Same\n"
