@@ -153,7 +153,7 @@ def test_every_problem_status_is_documented_somewhere_and_every_error_status_has
 
 def test_problem_types_are_the_error_classes_and_are_documented():
     enum = DOC["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
-    # The README's 'Problem types', or the docs page of the feature that answers it.
+    # docs/caller.md 'Problem types', or the docs page of the feature that answers it.
     docs = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
     for uri, cls in problem_types().items():
         assert uri in enum
