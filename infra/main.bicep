@@ -152,14 +152,15 @@ var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${res
 // (9 segments) or, for a Service Bus / Event Hubs authorization rule, '…/{name}/authorizationRules/{rule}'
 // (11). `type` is the lowercased resource type, the key of app/resource-kinds.json.
 var keyKinds = loadJsonContent('app/resource-kinds.json')
-var listedKeyResources = [for id in resourceKeys: {
-  id: id
-  subscriptionId: split(id, '/')[2]
-  resourceGroup: split(id, '/')[4]
-  type: toLower(join((length(split(id, '/')) == 11) ? [split(id, '/')[6], split(id, '/')[7], split(id, '/')[9]] : [split(id, '/')[6], split(id, '/')[7]], '/'))
-  kind: keyKinds[toLower(join((length(split(id, '/')) == 11) ? [split(id, '/')[6], split(id, '/')[7], split(id, '/')[9]] : [split(id, '/')[6], split(id, '/')[7]], '/'))].kind
-  name: split(id, '/')[8]
-  rule: (length(split(id, '/')) == 11) ? split(id, '/')[10] : ''
+var keyResourceSegments = [for id in resourceKeys: split(id, '/')]
+var listedKeyResources = [for s in keyResourceSegments: {
+  id: join(s, '/')
+  subscriptionId: s[2]
+  resourceGroup: s[4]
+  type: toLower(join((length(s) == 11) ? [s[6], s[7], s[9]] : [s[6], s[7]], '/'))
+  kind: keyKinds[toLower(join((length(s) == 11) ? [s[6], s[7], s[9]] : [s[6], s[7]], '/'))].kind
+  name: s[8]
+  rule: (length(s) == 11) ? s[10] : ''
 }]
 // One pair of caller app roles per listed resource; the Cosmos account of COSMOS_ACCOUNT_IDS counts as listed.
 var listedKeyAppRoleTargets = [for r in listedKeyResources: {
