@@ -16,6 +16,7 @@
 # ARM paths are case-insensitive; ARM authorizes before the provider looks the resource up.
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import math
 import re
@@ -135,7 +136,8 @@ class ArmSurface(Surface):
 
     @staticmethod
     def _material(resource: Resource) -> dict[str, Any]:
-        return {"keys": resource.keys, "rules": resource.rules}
+        """A copy of the seed's key material: what a test adds to a resource is gone after reset()."""
+        return copy.deepcopy({"keys": resource.keys, "rules": resource.rules})
 
     def create_resource(
         self,
@@ -171,7 +173,8 @@ class ArmSurface(Surface):
             rule=rule,
         )
         if _material is not None:  # the seed's keys, restored by reset()
-            resource.keys, resource.rules = _material["keys"], dict(_material["rules"])
+            restored = copy.deepcopy(_material)
+            resource.keys, resource.rules = restored["keys"], restored["rules"]
         elif two_level:
             resource.rules[str(rule)] = dict(keys) if keys is not None else sas_rule_keys()
         else:

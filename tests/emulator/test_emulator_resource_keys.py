@@ -163,10 +163,17 @@ def test_app_configuration_lists_read_write_and_read_only_keys(http, emu, sp_tok
         )
 
 
-def test_keys_survive_reset(http, emu, sp_token):
+def test_keys_survive_reset_and_test_changes_do_not(http, emu, sp_token):
     before = send(http, emu, sp_token, action_path(emu, "redis", "listKeys"), kind="redis").json()
+    bus = emu.arm.answer("servicebus", "sb-orders", "listKeys")
+    emu.arm.add_rule("servicebus", "sb-orders", "extra")
+    emu.arm.create_resource("redis", "redis-sessions", keys={"primaryKey": "p", "secondaryKey": "s"})
+    emu.arm.set_local_auth("storage", "stgorders", False)
     emu.reset()
     assert send(http, emu, sp_token, action_path(emu, "redis", "listKeys"), kind="redis").json() == before
+    assert emu.arm.answer("servicebus", "sb-orders", "listKeys") == bus
+    assert sorted(emu.arm.resource("servicebus", "sb-orders").rules) == ["RootManageSharedAccessKey", "partner-send"]
+    assert emu.arm.resource("storage", "stgorders").local_auth is True
 
 
 # ---------------------------------------------------------------------------- GET and local auth
