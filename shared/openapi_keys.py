@@ -99,7 +99,8 @@ def schemas() -> dict[str, Any]:
             "properties": {
                 "kind": {"type": "string", "const": kind.kind},
                 "name": {"type": "string", "pattern": f"^(?:{kind.name_pattern.pattern})$"},
-                "type": {"type": "string", "enum": types},
+                # One key type: a const; both: the named KeyType (no inline enum for generators to name).
+                "type": {"type": "string", "const": types[0]} if len(types) == 1 else _ref("KeyType"),
                 "keys": _ref(answers[0]) if len(answers) == 1 else {"anyOf": [_ref(a) for a in answers]},
             },
         }

@@ -165,7 +165,8 @@ _STORAGE_KEYS = _object(
                 {
                     "keyName": _STRING,
                     "value": _STRING,
-                    "permissions": {"type": "string", "enum": ["READ", "FULL", "Read", "Full"]},
+                    # ARM's KeyPermission ("Read", "Full"; answered upper-case): verbatim, not judged.
+                    "permissions": _STRING,
                     "creationTime": _DATE_TIME,
                 },
                 required=("keyName", "value"),
