@@ -512,3 +512,44 @@ def test_a_get_without_properties_is_a_502_not_a_guess():
     svc, resource = service("storage", arm)
     with pytest.raises(UpstreamFailed, match="without its properties"):
         svc.keys(resource, KeyType.READWRITE)
+
+
+# ------------------------------------------------------------------ the contract's schemas
+
+
+def test_every_example_is_valid_and_each_matches_exactly_its_own_kind():
+    from jsonschema import Draft202012Validator
+
+    from shared.openapi import build_document
+
+    document = build_document()
+    components = document["components"]["schemas"]
+    operation = document["paths"]["/keys/{kind}/{name}"]["get"]
+    examples = operation["responses"]["200"]["content"]["application/json"]["examples"]
+    assert {e["value"]["kind"] for e in examples.values()} == set(KINDS)
+    for kind, entry in KINDS.items():
+        assert {e["value"]["type"] for e in examples.values() if e["value"]["kind"] == kind} == {
+            str(t) for t in entry.actions
+        }
+    root = {"$ref": "#/components/schemas/ResourceKeys", "components": {"schemas": components}}
+    validator = Draft202012Validator(root)
+    for name, example in examples.items():
+        assert validator.is_valid(example["value"]), (name, list(validator.iter_errors(example["value"])))
+        for kind in KINDS.values():
+            variant = {"$ref": f"#/components/schemas/{kind.schema_name}ResourceKeys", "components": root["components"]}
+            own = example["value"]["kind"] == kind.kind
+            assert Draft202012Validator(variant).is_valid(example["value"]) is own, (name, kind.kind)
+
+
+def test_the_schemas_refuse_a_type_the_kind_does_not_have():
+    from jsonschema import Draft202012Validator
+
+    from shared.openapi import build_document
+
+    components = build_document()["components"]["schemas"]
+    validator = Draft202012Validator(
+        {"$ref": "#/components/schemas/ResourceKeys", "components": {"schemas": components}}
+    )
+    storage = {"kind": "storage", "name": "stgorders", "type": "readonly", "keys": {"keys": []}}
+    assert not validator.is_valid(storage)
+    assert validator.is_valid({**storage, "type": "readwrite"})
