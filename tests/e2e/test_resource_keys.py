@@ -366,3 +366,12 @@ def test_no_key_reaches_a_log_line(configure, emu, caplog):
     logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     for secret in emu.arm.secret_values():
         assert secret not in logged
+
+
+def test_a_per_resource_refusal_is_audited(protected, emu, audience, caplog):
+    caplog.set_level("INFO", logger="shared.audit")
+    token = emu.entra.mint_caller_token(audience=audience, roles=["Keys.Read:search/srch-catalog"])
+    problem(protected.get("keys/search/srch-catalog", headers=bearer(token), type="readwrite"), 403)
+    audit = [r for r in caplog.records if r.name == "shared.audit"]
+    assert [(r.route, r.allowed) for r in audit] == [("resource-keys", True), ("resource-keys", False)]
+    assert audit[-1].refusal_status == 403 and token not in caplog.text
