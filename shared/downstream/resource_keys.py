@@ -117,7 +117,7 @@ class ResourceKeysService:
 
     def keys(self, resource: ListedResource, key_type: KeyType) -> Any:
         """The key action's answer (joined pages; for App Configuration read-only, its read-only keys)."""
-        self._refuse_if_local_auth_is_off(resource, key_type)
+        self._refuse_if_local_auth_is_off(resource)
         action = resource.kind.action(key_type)
         if action is None:  # the route refuses this before any call; a guard, not a path
             raise AssertionError(f"{resource.kind.kind} has no {key_type} keys")
@@ -132,7 +132,7 @@ class ResourceKeysService:
         return answer
 
     # ------------------------------------------------------------------ local auth
-    def _refuse_if_local_auth_is_off(self, resource: ListedResource, key_type: KeyType) -> None:
+    def _refuse_if_local_auth_is_off(self, resource: ListedResource) -> None:
         target = resource.local_auth_id
         off = self._local_auth.get(target, self._local_auth_seconds, lambda: self._local_auth_is_off(resource, target))
         if off:
@@ -152,8 +152,13 @@ class ResourceKeysService:
             operation="read",
             action=f"reading the {resource.describe()}",
             hints={
-                403: f"Grant the broker's identity {kind.rbac_read} on the {resource.describe()} "
-                "(the deployment's resource-keys role holds it).",
+                403: f"Grant the broker's identity {kind.rbac_read} on the {resource.describe()} ("
+                + (
+                    f"the {' and '.join(dict.fromkeys(kind.arm_roles.values()))} roles hold it"
+                    if kind.arm_roles
+                    else "the deployment's resource-keys role holds it"
+                )
+                + ").",
                 404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
             },
         )
