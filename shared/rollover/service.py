@@ -69,7 +69,8 @@ class RolloverService:
         self._versions = versions
         self._keys = keys
         self._custody = custody
-        self._refusals: dict[str, str | None] = {}  # per run: version -> why it may not be registered
+        # Per run: (version, registering) -> why it may not be registered (None: it may).
+        self._refusals: dict[tuple[str, bool], str | None] = {}
         self._proof = proof
         self._prove_token = prove_token
         self._accept = accept
@@ -90,25 +91,34 @@ class RolloverService:
         proven: bool = False,
         added: frozenset[str] = frozenset(),
     ) -> Plan:
-        plan = plan_rollover(
-            versions,
-            keys,
-            now=self._clock(),
-            grace=self._grace,
-            in_use=self._in_use(),
-            successor_proven=proven,
-            certificate_name=self._versions.name,
-            added=added,
-        )
-        successor = plan.successor
-        if successor is None or plan.blocked:
-            return plan
         # Every plan that relies on the successor (adding it, or retiring what it supersedes) first
-        # checks that its key can only be in the vault; read once per run.
-        if successor.version not in self._refusals:
-            self._refusals[successor.version] = self._custody.refusal(successor.version)
-        refusal = self._refusals[successor.version]
-        return plan if refusal is None else plan.refuse(refusal)
+        # checks that its key can only be in the vault (custody.py). A refused successor is set
+        # aside and the plan made again with the newest version custody accepts, so one refused
+        # version never stops the rest (a later renewal, expired keys); it is named in the report.
+        refused: dict[str, str] = {}
+        while True:
+            plan = plan_rollover(
+                versions,
+                keys,
+                now=self._clock(),
+                grace=self._grace,
+                in_use=self._in_use(),
+                successor_proven=proven,
+                certificate_name=self._versions.name,
+                added=added,
+                refused=refused,
+            )
+            successor = plan.successor
+            if successor is None:
+                return plan
+            registering = successor not in plan.signers  # to be added, or to be registered by hand
+            judged = (successor.version, registering)
+            if judged not in self._refusals:  # read once per run
+                self._refusals[judged] = self._custody.refusal(successor, registering=registering)
+            refusal = self._refusals[judged]
+            if refusal is None:
+                return plan
+            refused[successor.version] = refusal
 
     def status(self, *, live: bool) -> dict[str, Any]:
         """The registration state for /api/diagnostics: as the last run on this instance saw it, or
@@ -133,6 +143,7 @@ class RolloverService:
             "applicationObjectId": self._keys.object_id,
             "versions": report["versions"],
             "noValidKeyAfter": report["noValidKeyAfter"],
+            "refused": report["refused"],
             "actionRequired": report["blocked"],
         }
 
@@ -150,7 +161,8 @@ class RolloverService:
             blocked = self.last_run is not previous and bool(self.last_run and self.last_run.get("blocked"))
             count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
             raise
-        count_rollover_run(outcome="success", trigger=source)
+        # A refused version needs an operator (disable it) even though the run went on: "blocked".
+        count_rollover_run(outcome="blocked" if report["refused"] else "success", trigger=source)
         return report
 
     def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
@@ -181,10 +193,22 @@ class RolloverService:
                 "trigger": trigger,
                 "added": len(outcome.added),
                 "removed": len(outcome.removed),
-                "blocked": plan.blocked,
+                "refused": [v.version for v, _ in plan.refusals],
+                "blocked": plan.action_required,
             }
         report = self._report(plan, dry_run=False, outcome=outcome)
         self._log(report, trigger, started)
+        for version, reason in plan.refusals:
+            # ERROR and starting "rollover": the rollover alert fires (infra/app/alerts.bicep), as the
+            # CertificateImport alert says ("The rollover refuses to register imported versions").
+            _LOGGER.error(
+                "rollover refused to register certificate %s version %s (thumbprint %s): %s",
+                self._versions.name,
+                version.version,
+                version.thumbprint,
+                reason,
+                extra={"rollover_refused": True},
+            )
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
             if plan.refused is not None:
@@ -392,20 +416,23 @@ class RolloverService:
             "added": outcome.added if outcome else [],
             "removed": outcome.removed if outcome else [],
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],
-            "blocked": plan.blocked,
+            "refused": [{"version": v.version, "thumbprint": v.thumbprint, "reason": r} for v, r in plan.refusals],
+            "blocked": plan.action_required,
             "noValidKeyAfter": iso(plan.no_valid_key_after),
         }
 
     def _log(self, report: dict[str, Any], trigger: str, started: float) -> None:
         self._remember(report)
         _LOGGER.info(
-            "rollover trigger=%s dry_run=%s versions=%d added=%d removed=%d skipped=%d blocked=%s duration_ms=%.0f",
+            "rollover trigger=%s dry_run=%s versions=%d added=%d removed=%d skipped=%d refused=%s blocked=%s "
+            "duration_ms=%.0f",
             trigger,
             report["dryRun"],
             len(report["versions"]),
             len(report["added"]),
             len(report["removed"]),
             len(report["skipped"]),
+            ",".join(r["version"] for r in report["refused"]) or "none",
             bool(report["blocked"]),
             (time.monotonic() - started) * 1000,
             extra={
@@ -441,7 +468,7 @@ def _unique(skips: list[Skip]) -> list[Skip]:
     seen: set[tuple[Any, ...]] = set()
     out = []
     for s in skips:
-        key = (s.action, s.key_id, s.version, s.reason)
+        key = (s.action, s.key_id, s.version, s.reason, s.code)
         if key not in seen:
             seen.add(key)
             out.append(s)
