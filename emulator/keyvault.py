@@ -725,9 +725,9 @@ class KeyVaultSurface(Surface):
             return self._key_not_found(name)
         jwk = {
             "kid": self._ids(entry)["kid"],
-            "kty": "RSA-HSM" if entry.hsm else "RSA",
             "key_ops": ["sign", "verify"],  # digitalSignature usage only
             **certs.public_jwk(entry.private_key.public_key()),  # n and e only: never d/p/q/dp/dq/qi
+            "kty": "RSA-HSM" if entry.hsm else "RSA",
         }
         # KeyAttributes.exportable appears only for an exportable key (one created with a release
         # policy); Key Vault's KeyBundle for an ordinary certificate key has no such field
