@@ -126,10 +126,13 @@ class KeyCustody:
             created=version.created_on,
         )
 
-    def refusal(self, version: CertificateVersion, *, registering: bool) -> str | None:
+    def refusal(
+        self, version: CertificateVersion, *, registering: bool, facts: CustodyFacts | None = None
+    ) -> str | None:
         """None when ``version`` may be (``registering``) or stay the successor; else why not and
-        what the operator must do."""
-        reasons = custody_reasons(self.facts(version), version=version.version, registering=registering)
+        what the operator must do. ``facts``: already read in this run (else read now)."""
+        facts = facts if facts is not None else self.facts(version)
+        reasons = custody_reasons(facts, version=version.version, registering=registering)
         if not reasons:
             return None
         return (

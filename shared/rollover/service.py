@@ -26,7 +26,7 @@ from ..credential_chain import CertificateInfo
 from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
 from .application_keys import ApplicationKeys
-from .custody import KeyCustody
+from .custody import CustodyFacts, KeyCustody
 from .model import CertificateVersion, KeyCredential, registration_name
 from .plan import Plan, Removal, Skip, plan_rollover
 from .versions import CertificateVersions
@@ -69,8 +69,8 @@ class RolloverService:
         self._versions = versions
         self._keys = keys
         self._custody = custody
-        # Per run: (version, registering) -> why it may not be registered (None: it may).
-        self._refusals: dict[tuple[str, bool], str | None] = {}
+        # Per run: what Key Vault said about each version's custody (custody.py).
+        self._custody_facts: dict[str, CustodyFacts] = {}
         self._proof = proof
         self._prove_token = prove_token
         self._accept = accept
@@ -112,10 +112,10 @@ class RolloverService:
             if successor is None:
                 return plan
             registering = successor not in plan.signers  # to be added, or to be registered by hand
-            judged = (successor.version, registering)
-            if judged not in self._refusals:  # read once per run
-                self._refusals[judged] = self._custody.refusal(successor, registering=registering)
-            refusal = self._refusals[judged]
+            if successor.version not in self._custody_facts:  # read once per run
+                self._custody_facts[successor.version] = self._custody.facts(successor)
+            facts = self._custody_facts[successor.version]
+            refusal = self._custody.refusal(successor, registering=registering, facts=facts)
             if refusal is None:
                 return plan
             refused[successor.version] = refusal
@@ -124,7 +124,7 @@ class RolloverService:
         """The registration state for /api/diagnostics: as the last run on this instance saw it, or
         read now (``live``: one Key Vault list and one Graph read; changes nothing)."""
         if live:
-            self._refusals = {}
+            self._custody_facts = {}
             self._remember(
                 self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             )
@@ -167,7 +167,7 @@ class RolloverService:
 
     def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
         started = time.monotonic()
-        self._refusals = {}
+        self._custody_facts = {}
         if dry_run:
             report = self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             self._log(report, trigger, started)
