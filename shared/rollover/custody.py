@@ -50,7 +50,7 @@ from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.keys import KeyClient
 
 from ..errors import Upstream
-from ..upstream_errors import from_azure_error
+from ..upstream import from_azure_error
 from .model import CertificateVersion
 
 _HINTS = {
