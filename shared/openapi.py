@@ -442,6 +442,11 @@ def _schemas() -> dict[str, Any]:
                         },
                     },
                 },
+                "excessGraphPermissions": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Graph permissions the app holds that write applications (it needs none).",
+                },
                 "blocked": {"type": ["string", "null"], "description": "What needs the operator; null: nothing."},
                 "plan": {
                     "type": "object",

@@ -25,6 +25,13 @@ from ..errors import Misconfigured, Upstream, UpstreamFailed
 from ..settings import ENTRA_APPLICATION_OBJECT_ID
 from .model import KeyCredential
 
+# Graph application permissions that write applications: with any of them (OwnedBy as an owner) the
+# app's own token can add a password or a federated credential, a credential outside Key Vault
+# (application-addpassword, application-post-federatedidentitycredentials). The rollover needs none.
+APPLICATION_WRITE_PERMISSIONS = frozenset(
+    {"Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Directory.ReadWrite.All"}
+)
+
 _HEX_THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")  # fullmatch: `$` also matches before a newline
 _FRACTION = re.compile(r"\.(\d+)")
 

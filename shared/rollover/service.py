@@ -25,7 +25,7 @@ from typing import Any
 from ..credential_chain import CertificateInfo
 from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
-from .application_keys import ApplicationKeys
+from .application_keys import APPLICATION_WRITE_PERMISSIONS, ApplicationKeys
 from .custody import CustodyFacts, KeyCustody
 from .model import CertificateVersion, KeyCredential, registration_name
 from .plan import Plan, Removal, Skip, plan_rollover
@@ -61,6 +61,7 @@ class RolloverService:
         forget_rejection: Callable[[CertificateInfo], None],
         in_use: Callable[[], str | None],
         grace_days: int,
+        graph_roles: Callable[[], Sequence[str]] = tuple,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``prove_token``: get an Entra token with an assertion signed by that version; False when Entra
@@ -76,6 +77,7 @@ class RolloverService:
         self._accept = accept
         self._forget_rejection = forget_rejection
         self._in_use = in_use
+        self._graph_roles = graph_roles
         self._grace = timedelta(days=grace_days)
         self._clock = clock
         self._lock = threading.Lock()
@@ -144,6 +146,7 @@ class RolloverService:
             "versions": report["versions"],
             "noValidKeyAfter": report["noValidKeyAfter"],
             "refused": report["refused"],
+            "excessGraphPermissions": report["excessGraphPermissions"],
             "actionRequired": report["blocked"],
         }
 
@@ -162,7 +165,8 @@ class RolloverService:
             count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
             raise
         # A refused version needs an operator (disable it) even though the run went on: "blocked".
-        count_rollover_run(outcome="blocked" if report["refused"] else "success", trigger=source)
+        needs_operator = report["refused"] or report["excessGraphPermissions"]
+        count_rollover_run(outcome="blocked" if needs_operator else "success", trigger=source)
         return report
 
     def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
@@ -209,6 +213,8 @@ class RolloverService:
                 reason,
                 extra={"rollover_refused": True},
             )
+        if report["excessGraphPermissions"]:
+            _LOGGER.error("rollover: %s", _excess_text(report["excessGraphPermissions"]))
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
             if plan.refused is not None:
@@ -371,6 +377,11 @@ class RolloverService:
     # ------------------------------------------------------------------ reporting
     def _report(self, plan: Plan, *, dry_run: bool, outcome: _Outcome | None) -> dict[str, Any]:
         now = self._clock()
+        # The Graph token the run just used (cached: no extra Entra call) says what the app holds.
+        try:
+            excess = sorted(APPLICATION_WRITE_PERMISSIONS & set(self._graph_roles()))
+        except ProblemError:
+            excess = []  # no token to read just now: nothing to say, the next run tells
         versions = []
         for row in plan.rows:
             v = row.version
@@ -417,7 +428,8 @@ class RolloverService:
             "removed": outcome.removed if outcome else [],
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],
             "refused": [{"version": v.version, "thumbprint": v.thumbprint, "reason": r} for v, r in plan.refusals],
-            "blocked": plan.action_required,
+            "excessGraphPermissions": excess,
+            "blocked": " ".join(filter(None, (plan.action_required, _excess_text(excess)))) or None,
             "noValidKeyAfter": iso(plan.no_valid_key_after),
         }
 
@@ -441,6 +453,17 @@ class RolloverService:
                 "rollover_removed": [r["thumbprint"] for r in report["removed"]],
             },
         )
+
+
+def _excess_text(permissions: Sequence[str]) -> str | None:
+    if not permissions:
+        return None
+    return (
+        f"The app registration holds the Microsoft Graph permission(s) {', '.join(permissions)}, which write "
+        "applications: its own token can add a password or a federated identity credential, a credential outside "
+        "Key Vault. The rollover needs only Application.Read.All; remove the others and any ownership of the app by "
+        "its own service principal (docs/custody.md, 'Upgrading a deployment made before this change')."
+    )
 
 
 def _text(value: object) -> str | None:

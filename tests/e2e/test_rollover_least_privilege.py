@@ -111,3 +111,42 @@ def test_without_application_read_all_the_rollover_is_refused_and_says_which_per
     assert (problem["upstream"], problem["code"]) == ("graph", "Authorization_RequestDenied")
     assert "Application.Read.All" in problem["detail"]
     assert emu.counters.get("graph.addKey") == 0
+
+
+@pytest.mark.parametrize(
+    ("role", "owner"),
+    [
+        ("Application.ReadWrite.OwnedBy", True),  # what earlier versions deployed
+        ("Application.ReadWrite.All", False),
+        ("Directory.ReadWrite.All", False),
+    ],
+)
+def test_a_deployment_still_holding_an_application_writing_permission_is_named(configure, emu, caplog, role, owner):
+    # Bicep does not delete the grant an earlier template made: the rollover reads its own Graph
+    # token's roles and says so on every run (report, ERROR log, diagnostics), without stopping.
+    import logging
+
+    caplog.set_level(logging.INFO, logger="shared.rollover")
+    emu.graph.grant_app_role(emu.seed.sp_object_id, role)
+    if owner:
+        emu.graph.add_owner(emu.seed.sp_object_id)
+    client = configure()
+    second = emu.keyvault.rotate_certificate(register=False, publish=False)
+
+    response = client.post("rollover")
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert [a["version"] for a in report["added"]] == [second]
+    assert report["excessGraphPermissions"] == [role]
+    assert role in report["blocked"] and "docs/custody.md" in report["blocked"]
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and r.name == "shared.rollover"]
+    assert any(m.startswith("rollover: ") and role in m for m in errors), errors
+    registration = client.get("diagnostics").json()["registration"]
+    assert registration["excessGraphPermissions"] == [role]
+    assert role in registration["actionRequired"]
+
+
+def test_with_read_only_permissions_nothing_is_flagged(client, emu):
+    report = client.post("rollover", dryRun="true").json()
+    assert report["excessGraphPermissions"] == []
+    assert report["blocked"] is None
