@@ -144,6 +144,11 @@ var createCosmos = empty(existingCosmosAccountId)
 var cosmosSubscriptionId = createCosmos ? subscription().subscriptionId : split(existingCosmosAccountId, '/')[2]
 var cosmosResourceGroupName = createCosmos ? rg.name : split(existingCosmosAccountId, '/')[4]
 var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${resourceToken}' : split(existingCosmosAccountId, '/')[8]
+// COSMOS_ACCOUNT_IDS is computed, not read from the cosmos module: that module needs the function's
+// principal (api's output), and the app settings in api need this ID, so reading the output would
+// be a dependency cycle (BCP080: api -> productSettings -> cosmos -> downstreamPrincipalId ->
+// functionPrincipalId -> api; Bicep counts both branches of ?:). tests/infra/test_compile.py.
+var cosmosAccountId = resourceId(cosmosSubscriptionId, cosmosResourceGroupName, 'Microsoft.DocumentDB/databaseAccounts', cosmosAccountName)
 
 // Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
 // app expects origins without it.
@@ -245,7 +250,7 @@ var productSettings = {
   ASSERTION_ALGORITHM: assertionAlgorithm
   ASSERTION_SEND_X5C: assertionSendX5c ? 'true' : 'false'
   ASSERTION_LIFETIME_SECONDS: string(assertionLifetimeSeconds)
-  COSMOS_ACCOUNT_IDS: cosmos.outputs.accountId
+  COSMOS_ACCOUNT_IDS: cosmosAccountId
   COSMOS_KEYS_CACHE_SECONDS: string(cosmosKeysCacheSeconds)
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
   CREDENTIAL_MODE: credentialMode
@@ -431,7 +436,7 @@ output GRAPH_ENDPOINT string = graphEndpoint
 output ASSERTION_ALGORITHM string = assertionAlgorithm
 output ASSERTION_SEND_X5C string = assertionSendX5c ? 'true' : 'false'
 output ASSERTION_LIFETIME_SECONDS string = string(assertionLifetimeSeconds)
-output COSMOS_ACCOUNT_IDS string = cosmos.outputs.accountId
+output COSMOS_ACCOUNT_IDS string = cosmosAccountId
 output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
 output CREDENTIAL_MODE string = credentialMode
