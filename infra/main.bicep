@@ -19,12 +19,19 @@ param location string
 @description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Certificates Officer for the hook.')
 param principalId string = ''
 
-@description('Type of principalId.')
+@description('AZURE_PRINCIPAL_TYPE: type of principalId, put on the deployer\'s role assignments. ServicePrincipal for a CI pipeline signed in as a service principal or managed identity (ARM refuses a mismatch: UnmatchedPrincipalType); the preprovision hook checks it against the signed-in principal.')
 @allowed([
   'User'
   'ServicePrincipal'
 ])
 param principalType string = 'User'
+
+@description('PYTHON_VERSION: the Flex Consumption Python runtime. 3.13 unless the region does not offer it yet (the preprovision hook checks with az functionapp list-flexconsumption-runtimes); 3.12 is the supported fallback.')
+@allowed([
+  '3.13'
+  '3.12'
+])
+param pythonVersion string = '3.13'
 
 @description('CREDENTIAL_MODE: keyvault (certificate in Key Vault signs the assertion), federated-managed-identity (user-assigned identity as a federated credential), managed-identity (no app registration downstream).')
 @allowed([
@@ -224,6 +231,9 @@ module network 'app/network.bicep' = if (vnetEnabled) {
   }
 }
 
+// The Microsoft Graph Bicep extension deploys in the public cloud only, not in Azure Government or
+// Azure China (https://learn.microsoft.com/graph/templates/limitations); the preprovision hook
+// refuses a sovereign cloud before anything is deployed.
 module entra 'app/graph.bicep' = {
   name: 'entra'
   scope: rg
@@ -289,6 +299,7 @@ module api 'app/api.bicep' = {
     tracesPerSecond: tracesPerSecond
     userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
     userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
+    pythonVersion: pythonVersion
     productSettings: union(productSettings, optionalSettings)
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     allowedCallerIpRanges: allowedCallerIpRanges
@@ -310,6 +321,11 @@ module alerts 'app/alerts.bicep' = {
     keyVaultId: keyVault.outputs.id
     alertEmail: alertEmail
   }
+  // The Key Vault import alert reads AZKVAuditLogs, which the diagnostic settings feed (it also
+  // skips query validation: the table may have no rows yet; app/alerts.bicep).
+  dependsOn: [
+    diagnostics
+  ]
 }
 
 module workbook 'app/workbook.bicep' = {

@@ -35,7 +35,9 @@ def declared_parameters(path: Path) -> dict[str, dict[str, Any]]:
     parsed = bicep.parse(path).get("parameters") or {}
     out: dict[str, dict[str, Any]] = {}
     for name, decl in decls.items():
-        allowed = next((d["argument"] for d in parsed.get(name, {}).get("decorators", ()) if d.get("type") == "allowed"), None)
+        allowed = next(
+            (d["argument"] for d in parsed.get(name, {}).get("decorators", ()) if d.get("type") == "allowed"), None
+        )
         out[name] = {"required": decl.required_param(), "allowed": allowed}
     return out
 
@@ -65,12 +67,18 @@ def module_errors(path: Path) -> list[str]:
         params = body.get("params") if isinstance(body, dict) else None
         if params is None:
             params = {}
-        if not isinstance(params, dict) or isinstance(params.get("function"), dict) or isinstance(params.get("operator"), dict):
+        if (
+            not isinstance(params, dict)
+            or isinstance(params.get("function"), dict)
+            or isinstance(params.get("operator"), dict)
+        ):
             continue  # params built by an expression: not judged
         declared = declared_parameters(target)
         given = {k[1:-1] if k.startswith("'") else k: v for k, v in params.items()}
         for key in sorted(set(given) - set(declared)):
-            errors.append(f"{where}: BCP037: the property '{key}' is not allowed: {target_rel} declares no parameter '{key}'")
+            errors.append(
+                f"{where}: BCP037: the property '{key}' is not allowed: {target_rel} declares no parameter '{key}'"
+            )
         for key in sorted(p for p, spec in declared.items() if spec["required"] and p not in given):
             errors.append(f"{where}: BCP035: the required parameter '{key}' of {target_rel} is missing")
         for key, value in given.items():
@@ -84,8 +92,14 @@ def parameters_file_errors(template: Path, parameters_file: Path) -> list[str]:
     declared = declared_parameters(template)
     values = json.loads(parameters_file.read_text(encoding="utf-8")).get("parameters") or {}
     where = f"{parameters_file.name}"
-    errors = [f"{where}: sets '{k}', which {template.name} does not declare" for k in sorted(set(values) - set(declared))]
-    errors += [f"{where}: no value for '{k}', which {template.name} requires" for k, s in sorted(declared.items()) if s["required"] and k not in values]
+    errors = [
+        f"{where}: sets '{k}', which {template.name} does not declare" for k in sorted(set(values) - set(declared))
+    ]
+    errors += [
+        f"{where}: no value for '{k}', which {template.name} requires"
+        for k, s in sorted(declared.items())
+        if s["required"] and k not in values
+    ]
     for key, entry in values.items():
         allowed = declared.get(key, {}).get("allowed")
         value = entry.get("value") if isinstance(entry, dict) else None

@@ -22,12 +22,57 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-KEYWORDS = ("param", "var", "resource", "module", "output", "type", "func", "import", "extension", "metadata", "targetScope", "using")
+KEYWORDS = (
+    "param",
+    "var",
+    "resource",
+    "module",
+    "output",
+    "type",
+    "func",
+    "import",
+    "extension",
+    "metadata",
+    "targetScope",
+    "using",
+)
 # Declarations whose names other declarations can refer to (outputs cannot be referenced).
 REFERABLE = ("param", "var", "resource", "module", "type", "func", "import")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PUNCT = ("::", "?.", "=>", "==", "!=", "<=", ">=", "&&", "||", "??", "?", ".", ":", ",", "{", "}", "(", ")", "[", "]", "@", "=", "!", "<", ">", "+", "-", "*", "/", "%", "|")
+_PUNCT = (
+    "::",
+    "?.",
+    "=>",
+    "==",
+    "!=",
+    "<=",
+    ">=",
+    "&&",
+    "||",
+    "??",
+    "?",
+    ".",
+    ":",
+    ",",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "@",
+    "=",
+    "!",
+    "<",
+    ">",
+    "+",
+    "-",
+    "*",
+    "/",
+    "%",
+    "|",
+)
 
 
 class LexError(ValueError):
@@ -288,7 +333,12 @@ def _references(decl: Declaration, symbols: set[str]) -> set[str]:
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         if prev is not None and prev.kind == "punct" and prev.value in (".", "::", "?."):
             continue
-        if nxt is not None and nxt.kind == "punct" and nxt.value == ":" and (prev is None or prev.kind == "newline" or prev.value in ("{", ",")):
+        if (
+            nxt is not None
+            and nxt.kind == "punct"
+            and nxt.value == ":"
+            and (prev is None or prev.kind == "newline" or prev.value in ("{", ","))
+        ):
             continue  # object key
         if nxt is not None and nxt.kind == "punct" and nxt.value == "(":
             continue  # function call (sys/az functions; user funcs are not used here)

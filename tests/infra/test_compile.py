@@ -58,7 +58,9 @@ var productSettings = {
   COSMOS_ACCOUNT_IDS: cosmos.outputs.accountId
 }
 var functionPrincipalId = createUserAssigned ? identity.outputs.principalId : api.outputs.systemAssignedPrincipalId
-var downstreamPrincipalId = credentialMode == 'managed-identity' ? functionPrincipalId : entra.outputs.servicePrincipalId
+var downstreamPrincipalId = credentialMode == 'managed-identity'
+  ? functionPrincipalId
+  : entra.outputs.servicePrincipalId
 module cosmos 'app/cosmos.bicep' = {
   name: 'cosmos'
   params: {
@@ -66,7 +68,9 @@ module cosmos 'app/cosmos.bicep' = {
   }
 }
 """
-    assert symbols.cycles(source) == [["api", "productSettings", "cosmos", "downstreamPrincipalId", "functionPrincipalId", "api"]]
+    assert symbols.cycles(source) == [
+        ["api", "productSettings", "cosmos", "downstreamPrincipalId", "functionPrincipalId", "api"]
+    ]
 
 
 def test_literals_keys_properties_loop_variables_and_nested_resources_are_not_references() -> None:
@@ -103,7 +107,9 @@ def test_main_parameters_file_sets_only_declared_parameters() -> None:
 
 
 def test_the_parameters_file_checker_names_each_error_of_the_broken_fixture() -> None:
-    errors = buildcheck.parameters_file_errors(FIXTURES / "modules" / "child.bicep", FIXTURES / "modules" / "child.parameters.json")
+    errors = buildcheck.parameters_file_errors(
+        FIXTURES / "modules" / "child.bicep", FIXTURES / "modules" / "child.parameters.json"
+    )
     assert errors == [
         "child.parameters.json: sets 'typo', which child.bicep does not declare",
         "child.parameters.json: no value for 'required', which child.bicep requires",
@@ -172,7 +178,9 @@ def test_the_extract_is_generated_from_microsofts_type_repositories() -> None:
         assert len(data["sources"]["Azure/bicep-types-az"]) == 40
         assert len(data["sources"]["microsoftgraph/msgraph-bicep-types"]) == 40
         for entry in data["resources"].values():
-            assert entry["source"].startswith(("Azure/bicep-types-az/generated/", "microsoftgraph/msgraph-bicep-types/generated/"))
+            assert entry["source"].startswith(
+                ("Azure/bicep-types-az/generated/", "microsoftgraph/msgraph-bicep-types/generated/")
+            )
     graph = json.loads((typecheck.TYPES / "microsoft.graph.json").read_text(encoding="utf-8"))
     config = json.loads((bicep.INFRA / "bicepconfig.json").read_text(encoding="utf-8"))
     version = config["extensions"]["microsoftGraphV1"].rsplit(":", 1)[1]

@@ -31,7 +31,10 @@ from . import bicep
 TYPES = Path(__file__).resolve().parent / "types"
 # Resource-body keys that are Bicep syntax, not properties of the type.
 SYNTAX_KEYS = {"scope", "parent", "dependsOn", "depends_on"}
-REGENERATE = "rerun tests/infra/types/generate.py (make infra-types) after fetching Azure/bicep-types-az and microsoftgraph/msgraph-bicep-types"
+REGENERATE = (
+    "rerun tests/infra/types/generate.py (make infra-types) after fetching Azure/bicep-types-az"
+    " and microsoftgraph/msgraph-bicep-types"
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,9 @@ def resource_declarations(path: Path) -> list[ResourceDecl]:
     for name, res in (doc.get("resources") or {}).items():
         rtype = res["type"].split("@", 1)[0]  # nested resources come with their full type@version
         body, loops = _unwrap(res.get("config"))
-        out.append(ResourceDecl(rel, name, rtype, res["api_version"], bool(res.get("existing")), body, frozenset(loops)))
+        out.append(
+            ResourceDecl(rel, name, rtype, res["api_version"], bool(res.get("existing")), body, frozenset(loops))
+        )
     return out
 
 
@@ -113,7 +118,9 @@ def check_resource(decl: ResourceDecl, types: dict[str, Any], scope: set[str]) -
     if decl.existing:
         node = checker.resolve(found["resource"]["body"], body)
         allowed = {"name"} | {
-            p for p, spec in checker.properties(node).items() if {"identifier", "deployTimeConstant"} & set(spec.get("flags", ()))
+            p
+            for p, spec in checker.properties(node).items()
+            if {"identifier", "deployTimeConstant"} & set(spec.get("flags", ()))
         }
         for key in body:
             k = _key(key)
@@ -151,7 +158,8 @@ class _Checker:
                 chosen = node["elements"].get(raw)
                 if chosen is None:
                     self.errors.append(
-                        f"{self.where}: BCP036-like: {node['discriminator']} '{raw}' is none of {sorted(node['elements'])}"
+                        f"{self.where}: BCP036-like: {node['discriminator']} '{raw}'"
+                        f" is none of {sorted(node['elements'])}"
                     )
         elements = [chosen] if chosen is not None else list(node["elements"].values())
         additional = None
@@ -211,7 +219,10 @@ class _Checker:
             if kind != "int":
                 self.errors.append(f"{self.where}: BCP036-like: {path} is a {kind}, given a number")
             elif ("minValue" in node and value < node["minValue"]) or ("maxValue" in node and value > node["maxValue"]):
-                self.errors.append(f"{self.where}: BCP036-like: {path} = {value} outside [{node.get('minValue')}, {node.get('maxValue')}]")
+                self.errors.append(
+                    f"{self.where}: BCP036-like: {path} = {value}"
+                    f" outside [{node.get('minValue')}, {node.get('maxValue')}]"
+                )
             return
         if isinstance(value, str):
             if not self.is_literal(value):
@@ -250,11 +261,15 @@ class _Checker:
                 if additional is not None:
                     self.check_value(item, additional, where)
                 elif "${" in key:
-                    self.errors.append(f"{self.where}: BCP037-like: computed key {where} on {node.get('name') or 'an object'} without additional properties")
+                    self.errors.append(
+                        f"{self.where}: BCP037-like: computed key {where} on {node.get('name') or 'an object'}"
+                        " without additional properties"
+                    )
                 else:
                     allowed = sorted(p for p, s in props.items() if "readOnly" not in s.get("flags", ()))
                     self.errors.append(
-                        f"{self.where}: BCP037: property '{where}' is not allowed on {node.get('name') or 'this object'}; permissible: {', '.join(allowed)}"
+                        f"{self.where}: BCP037: property '{where}' is not allowed"
+                        f" on {node.get('name') or 'this object'}; permissible: {', '.join(allowed)}"
                     )
                 continue
             if "readOnly" in spec.get("flags", ()) and "required" not in spec.get("flags", ()):
@@ -265,4 +280,6 @@ class _Checker:
         for name, spec in props.items():
             flags = spec.get("flags", ())
             if "required" in flags and "readOnly" not in flags and name not in given:
-                self.errors.append(f"{self.where}: BCP035: required property '{(path + '.') if path else ''}{name}' is missing")
+                self.errors.append(
+                    f"{self.where}: BCP035: required property '{(path + '.') if path else ''}{name}' is missing"
+                )
