@@ -24,7 +24,10 @@ _AZD_DEFAULT = re.compile(r"^\$\{(\w+)(?:=(.*))?\}$")
 
 def cycle_errors(path: Path) -> list[str]:
     return [
-        f"{path.name}: BCP080: the expression is involved in a cycle ({' -> '.join(repr(n) for n in cycle)})"
+        # Bicep's wording (https://aka.ms/bicep/core-diagnostics#BCP080); the path returns to its start
+        f"{path.name}: BCP080: The expression is involved in a cycle ("
+        + " -> ".join(f'"{name}"' for name in cycle[:-1])
+        + f'), back to "{cycle[0]}"'
         for cycle in symbols.file_cycles(path)
     ]
 

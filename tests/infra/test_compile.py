@@ -41,7 +41,10 @@ def test_the_cycle_checker_names_each_cycle_of_the_broken_fixture() -> None:
         ["vault", "vaultName", "vault"],  # an existing resource, through an interpolation
     ]
     message = buildcheck.cycle_errors(FIXTURES / "cycles.bicep")[1]
-    assert "BCP080" in message and "'first' -> 'settings' -> 'second' -> 'first'" in message
+    assert message == (
+        "cycles.bicep: BCP080: The expression is involved in a cycle"
+        ' ("first" -> "settings" -> "second"), back to "first"'
+    )
 
 
 def test_the_main_bicep_cycle_of_issue_15_would_be_found() -> None:
