@@ -322,3 +322,19 @@ def test_the_templates_and_readme_say_graph_bicep_is_public_cloud_only() -> None
     assert limitations in (bicep.INFRA / "app" / "graph.bicep").read_text(encoding="utf-8")
     readme = (bicep.INFRA / "README.md").read_text(encoding="utf-8")
     assert "public cloud only" in readme and limitations in readme
+
+
+def test_no_role_assignment_hard_codes_a_user_principal() -> None:
+    """A CI deployer is a service principal: a role assignment's principalType is 'ServicePrincipal'
+    (a managed identity or app) or a parameter fed from AZURE_PRINCIPAL_TYPE, never a literal 'User'."""
+    found = 0
+    for path in bicep.bicep_files():
+        doc = bicep.parse(path)
+        for name, res in bicep.resources(doc, "Microsoft.Authorization/roleAssignments").items():
+            found += 1
+            principal_type = bicep.config(res).get("properties", {}).get("principalType")
+            assert principal_type is not None, f"{path.name}: {name} has no principalType"
+            assert principal_type == "ServicePrincipal" or principal_type in (doc.get("parameters") or {}), (
+                f"{path.name}: {name} principalType {principal_type!r}"
+            )
+    assert found >= 10
