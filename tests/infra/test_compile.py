@@ -140,7 +140,9 @@ def test_the_type_checker_names_each_error_of_the_broken_fixture() -> None:
         ("cfg", "BCP037: property 'properties.notAThing' is not allowed on SiteConfig"),
         ("rules", "properties.severity is a int, given the string 'high'"),  # inside a loop
         ("rules", "BCP037: property 'properties.criteria.allOf[0].failingPeriod' is not allowed on Condition"),
+        ("group", "BCP089: property 'Location' is not allowed; did you mean 'location'?"),
         ("group", "BCP035: required property 'properties.groupShortName' is missing"),  # a ?: branch
+        ("group", "BCP035: required property 'location' is missing"),
     ]
     assert len(errors) == len(expected), "\n".join(errors)
     for error, (resource, text) in zip(errors, expected, strict=True):

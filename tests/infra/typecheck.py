@@ -267,10 +267,16 @@ class _Checker:
                     )
                 else:
                     allowed = sorted(p for p, s in props.items() if "readOnly" not in s.get("flags", ()))
-                    self.errors.append(
-                        f"{self.where}: BCP037: property '{where}' is not allowed"
-                        f" on {node.get('name') or 'this object'}; permissible: {', '.join(allowed)}"
-                    )
+                    near = next((p for p in props if p.lower() == key.lower()), None)
+                    if near is not None:  # Bicep names the property it meant (BCP089)
+                        self.errors.append(
+                            f"{self.where}: BCP089: property '{where}' is not allowed; did you mean '{near}'?"
+                        )
+                    else:
+                        self.errors.append(
+                            f"{self.where}: BCP037: property '{where}' is not allowed"
+                            f" on {node.get('name') or 'this object'}; permissible: {', '.join(allowed)}"
+                        )
                 continue
             if "readOnly" in spec.get("flags", ()) and "required" not in spec.get("flags", ()):
                 self.errors.append(f"{self.where}: BCP073: property '{where}' is read-only")
