@@ -9,8 +9,8 @@ directly is BCP079. Bicep counts every symbol named anywhere in a declaration: b
 pycep is not used here: it renders a string literal and an identifier alike ('rg' and rg), so a
 literal equal to a symbol name would invent a dependency. This module tokenizes instead: string
 literals (but not their `${...}` interpolations), comments, object keys (`key:` at the start of a
-line or after `{`/`,`), property names after `.`/`::`/`?.`, function names before `(` and
-loop/lambda variables are not references.
+line or after `{`/`,`), property names after `.`/`.?`/`::`, function names before `(` and
+loop/lambda variables are not references; a spread (`...x`) is.
 
 A nested resource (`resource child '...' = {...}` inside its parent's body) is its own node,
 `parent::child`, as in Bicep; the parent's node does not include the child's body.
@@ -41,7 +41,9 @@ REFERABLE = ("param", "var", "resource", "module", "type", "func", "import")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PUNCT = (
+    "...",
     "::",
+    ".?",
     "?.",
     "=>",
     "==",
@@ -331,7 +333,7 @@ def _references(decl: Declaration, symbols: set[str]) -> set[str]:
             continue
         prev = toks[i - 1] if i > 0 else None
         nxt = toks[i + 1] if i + 1 < len(toks) else None
-        if prev is not None and prev.kind == "punct" and prev.value in (".", "::", "?."):
+        if prev is not None and prev.kind == "punct" and prev.value in (".", "::", "?.", ".?"):
             continue
         if (
             nxt is not None

@@ -37,10 +37,11 @@ def test_the_cycle_checker_names_each_cycle_of_the_broken_fixture() -> None:
     found = symbols.file_cycles(FIXTURES / "cycles.bicep")
     assert sorted(found) == [
         ["a", "b", "b_name", "a"],  # through dependsOn
+        ["base", "extra", "base"],  # through an object spread
         ["first", "settings", "second", "first"],  # through the untaken branch of ?:
         ["vault", "vaultName", "vault"],  # an existing resource, through an interpolation
     ]
-    message = buildcheck.cycle_errors(FIXTURES / "cycles.bicep")[1]
+    message = buildcheck.cycle_errors(FIXTURES / "cycles.bicep")[2]
     assert message == (
         "cycles.bicep: BCP080: The expression is involved in a cycle"
         ' ("first" -> "settings" -> "second"), back to "first"'
@@ -84,6 +85,7 @@ def test_literals_keys_properties_loop_variables_and_nested_resources_are_not_re
     assert graph["items"] == set()  # `for value in`: the loop variable, not the var
     assert graph["app::credential"] == {"app", "items"}
     assert graph["output:credentialName"] == {"app"}
+    assert graph["safe"] == {"value"}  # value.?settings: a property, not the param
 
 
 # --- modules and the parameters file -----------------------------------------------------------
