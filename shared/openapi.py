@@ -267,10 +267,12 @@ OPERATIONS: tuple[Operation, ...] = (
             "Registers the newest enabled, valid certificate version on the app registration (Graph "
             "`addKey`) and retires superseded or expired ones (`removeKey`). With `dryRun=true` only the "
             "plan is returned. Any other query parameter (a misspelt `dryrun`, `dry_run`, ...; the function key "
-            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. A newest "
-            "version whose private key may exist outside Key Vault (policy issuer not `Self`, or an exportable "
-            "key) is never registered: 409 `CertificateKeyNotVaultBound`, nothing added or removed. Needs a "
-            "function or admin key."
+            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. A version "
+            "whose private key may exist outside Key Vault (policy issuer not `Self`, an exportable policy or "
+            "key, or created before the policy's last change) is never registered: it is named in `refused` "
+            "and `skipped` (code `CertificateKeyNotVaultBound`) while the newest accepted version takes over; "
+            "when no accepted version is left, 409 `CertificateKeyNotVaultBound`, nothing added or removed. "
+            "Needs a function or admin key."
         ),
         success=_json("Rollover", "The plan (dry run) or what was added and removed."),
         errors=(400, 401, 403, 409, 500, 502, 503, 504),
@@ -503,6 +505,25 @@ def _schemas() -> dict[str, Any]:
                 "applicationObjectId": {"type": "string"},
                 "graceDays": {"type": "integer"},
                 "versions": {"type": "array", "items": {"type": "object"}},
+                "refused": {
+                    "type": "array",
+                    "description": "Versions never registered: their key may exist outside Key Vault.",
+                    "items": {
+                        "type": "object",
+                        "required": ["version", "thumbprint", "reason"],
+                        "properties": {
+                            "version": {"type": "string"},
+                            "thumbprint": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                    },
+                },
+                "excessGraphPermissions": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Graph permissions the app holds that write applications (it needs none).",
+                },
+                "blocked": {"type": ["string", "null"], "description": "What needs the operator; null: nothing."},
                 "plan": {
                     "type": "object",
                     "required": ["add", "remove"],
