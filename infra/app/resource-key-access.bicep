@@ -46,18 +46,20 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' existing = if (i
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2026-01-01' existing = if (isServiceBus) {
   name: resourceName
+}
 
-  resource authRule 'authorizationRules' existing = {
-    name: ruleName
-  }
+resource serviceBusRule 'Microsoft.ServiceBus/namespaces/authorizationRules@2026-01-01' existing = if (isServiceBus) {
+  parent: serviceBus
+  name: ruleName
 }
 
 resource eventHubs 'Microsoft.EventHub/namespaces@2026-01-01' existing = if (isEventHubs) {
   name: resourceName
+}
 
-  resource authRule 'authorizationRules' existing = {
-    name: ruleName
-  }
+resource eventHubsRule 'Microsoft.EventHub/namespaces/authorizationRules@2026-01-01' existing = if (isEventHubs) {
+  parent: eventHubs
+  name: ruleName
 }
 
 resource redis 'Microsoft.Cache/redis@2024-11-01' existing = if (isRedis) {
@@ -98,7 +100,7 @@ resource storageKeys 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (
 
 resource serviceBusKeys 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (isServiceBus) {
   name: guid(keyResource.id, principalId, keyRoleGuid)
-  scope: serviceBus::authRule
+  scope: serviceBusRule
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'
@@ -118,7 +120,7 @@ resource serviceBusNamespaceReader 'Microsoft.Authorization/roleAssignments@2022
 
 resource eventHubsKeys 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (isEventHubs) {
   name: guid(keyResource.id, principalId, keyRoleGuid)
-  scope: eventHubs::authRule
+  scope: eventHubsRule
   properties: {
     principalId: principalId
     principalType: 'ServicePrincipal'

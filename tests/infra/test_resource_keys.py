@@ -215,14 +215,15 @@ def test_each_kind_gets_the_key_role_on_the_resource_itself(kind: str) -> None:
     assert len(key_assignments) == 1, deployed
     [name] = key_assignments
     scope = deployed[name]
-    nested = re.fullmatch(r"nested_resource_accessor\((\w+), (\w+)\)", scope)
-    if nested:  # an authorization rule: serviceBus::rule
-        parent, child = nested.groups()
-        assert doc["resources"][parent]["type"].lower() + "/authorizationrules" == listed(key_id)[0]["type"]
-        assert child == "authRule"
+    scoped = doc["resources"][scope]
+    assert scoped["type"].lower() == listed(key_id)[0]["type"]
+    assert scoped["existing"] is True
+    if listed(key_id)[0]["rule"]:  # an authorization rule: its parent is the namespace
+        assert tpl.body("resources", scope, "name") == listed(key_id)[0]["rule"]
+        parent = bicep.text(bicep.config(scoped)["parent"])
+        assert doc["resources"][parent]["type"].lower() + "/authorizationrules" == scoped["type"].lower()
     else:
         parent = scope
-        assert doc["resources"][parent]["type"].lower() == listed(key_id)[0]["type"]
     assert doc["resources"][parent]["existing"] is True
     assert tpl.body("resources", parent, "name") == listed(key_id)[0]["name"]
     properties = tpl.body("resources", name, "properties")
@@ -258,10 +259,8 @@ def test_no_assignment_is_broader_than_a_resource() -> None:
     doc = bicep.template("app/resource-key-access.bicep")
     for name, res in bicep.resources(doc, ROLE_ASSIGNMENT).items():
         scope = bicep.text(bicep.config(res)["scope"])
-        nested = re.fullmatch(r"nested_resource_accessor\((\w+), (\w+)\)", scope)
-        root = nested.group(1) if nested else scope
-        assert root in doc["resources"], f"{name}: scope {scope} is not a resource of this file"
-        assert doc["resources"][root]["existing"] is True
+        assert scope in doc["resources"], f"{name}: scope {scope} is not a resource of this file"
+        assert doc["resources"][scope]["existing"] is True
     # Neither the subscription-level module nor main assigns anything itself.
     for rel in ("main.bicep", "app/resource-keys.bicep"):
         assert not bicep.resources(bicep.template(rel), ROLE_ASSIGNMENT), rel
