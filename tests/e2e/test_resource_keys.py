@@ -375,3 +375,12 @@ def test_a_per_resource_refusal_is_audited(protected, emu, audience, caplog):
     audit = [r for r in caplog.records if r.name == "shared.audit"]
     assert [(r.route, r.allowed) for r in audit] == [("resource-keys", True), ("resource-keys", False)]
     assert audit[-1].refusal_status == 403 and token not in caplog.text
+
+
+def test_a_cosmos_account_listed_only_in_resource_keys_is_served_on_the_keys_route_only(configure, emu):
+    client = configure(RESOURCE_KEYS=emu.seed.cosmos_account_id("cosmos-orders"), COSMOS_ACCOUNT_IDS=None)
+    response = client.get("keys/cosmos/cosmos-orders", type="readwrite")
+    assert response.status_code == 200, response.text
+    assert response.json()["keys"] == expected_answer(emu, "cosmos", "listKeys")
+    # The Cosmos route keeps its own setting (SPEC: unset COSMOS_ACCOUNT_IDS is a 503 naming it).
+    assert problem(client.get("cosmos/cosmos-orders/keys"), 503)["missing"] == ["COSMOS_ACCOUNT_IDS"]
