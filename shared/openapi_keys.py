@@ -37,16 +37,21 @@ def answer_schema_name(kind: KeyKind, key_type: KeyType) -> str:
     return f"{kind.schema_name}{_pascal(action.name)}{suffix}Answer"
 
 
-def _hoist_nested(schema: dict[str, Any], into: dict[str, Any]) -> dict[str, Any]:
+def _hoist_nested(schema: dict[str, Any], into: dict[str, Any], owner: str) -> dict[str, Any]:
+    """ARM's objects stay open (``additionalProperties``): the answer is ARM's, verbatim, and ARM adds
+    fields over api-versions; a titled nested object becomes a component of that name."""
+
     def walk(node: Any, top: bool) -> Any:
         if isinstance(node, list):
             return [walk(item, False) for item in node]
         if not isinstance(node, dict):
             return node
         walked = {key: walk(value, False) for key, value in node.items()}
+        if walked.get("type") == "object":
+            walked["additionalProperties"] = True
         title = walked.get("title")
         if not top and walked.get("type") == "object" and isinstance(title, str):
-            into[title] = {k: v for k, v in walked.items() if k != "title"}
+            into[title] = {"description": f"An entry of {owner}.", **{k: v for k, v in walked.items() if k != "title"}}
             return _ref(title)
         return walked
 
@@ -63,6 +68,7 @@ def schemas() -> dict[str, Any]:
         "KeyKind": {
             "type": "string",
             "enum": list(KINDS),
+            "x-enum-varnames": [kind.upper() for kind in KINDS],
             "description": "The kind of resource (SPEC 'Resource keys'): "
             + "; ".join(f"`{k.kind}`: {k.title} ({k.provider}/{k.resource_type})" for k in KINDS.values())
             + ".",
@@ -70,6 +76,7 @@ def schemas() -> dict[str, Any]:
         "KeyType": {
             "type": "string",
             "enum": [str(t) for t in KeyType],
+            "x-enum-varnames": [t.name for t in KeyType],
             "description": "`readonly` (the default; only for kinds with read-only keys) or `readwrite`.",
         },
     }
@@ -80,7 +87,7 @@ def schemas() -> dict[str, Any]:
         for key_type, action in kind.actions.items():
             name = answer_schema_name(kind, key_type)
             if name not in found:
-                schema = _hoist_nested(dict(action.answer_schema), found)
+                schema = _hoist_nested(dict(action.answer_schema), found, f"ARM's {action.name} answer")
                 schema["description"] = (
                     f"ARM `{action.name}` of a {kind.title} (api-version {kind.api_version}), verbatim"
                     + (", only the entries with `readOnly` true" if action.read_only_entries else "")
