@@ -1085,8 +1085,9 @@ def build_document() -> dict[str, Any]:
                 },
             },
             {
-                "url": f"http://localhost:7071/{ROUTE_PREFIX}",
+                "url": f"http://{{host}}/{ROUTE_PREFIX}",
                 "description": "The local host (`python -m emulator.host`, `func start`) beside the emulator.",
+                "variables": {"host": {"default": "localhost:7071", "description": "Host and port of the local host."}},
             },
         ],
         "tags": [
