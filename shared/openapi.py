@@ -698,11 +698,18 @@ _MOMENT = {"type": ["string", "null"], "format": "date-time", "description": "IS
 _STRINGS = {"type": "array", "items": _STRING}
 
 
+def _member_name(value: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", value).strip("_").upper()
+
+
 def _enum(description: str, values: list[str], names: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "string", "description": description, "enum": values}
-    if names is not None:
-        schema["x-enum-varnames"] = names
-    return schema
+    """A named enum. ``x-enum-varnames`` (UPPER_SNAKE, from the values unless given) makes both
+    generators name the members alike (openapi-python-client upper-cases, datamodel-code-generator
+    keeps the value's spelling otherwise)."""
+    names = names or [_member_name(v) for v in values]
+    if len(set(names)) != len(values):
+        raise ValueError(f"enum member names collide: {names}")
+    return {"type": "string", "description": description, "enum": values, "x-enum-varnames": names}
 
 
 def _object(
@@ -773,7 +780,7 @@ def _schemas() -> dict[str, Any]:
                 + "; ".join(f"`{cls.slug}` ({cls.status}) {cls.title}" for cls in types.values())
                 + "; `about:blank` (500) Internal Server Error.",
                 [*types, ABOUT_BLANK],
-                [cls.__name__ for cls in types.values()] + ["AboutBlank"],
+                [_member_name(cls.slug) for cls in types.values()] + ["ABOUT_BLANK"],
             ),
             # datamodel-code-generator's keyword: descriptions in enum order.
             "x-enum-descriptions": [cls.title for cls in types.values()] + ["Unexpected failure (500)"],
@@ -800,7 +807,6 @@ def _schemas() -> dict[str, Any]:
             "`entra`: `CALLER_AUDIENCE` is set, callers also need an Entra application token; "
             "`function-key`: a function key is all a caller needs.",
             ["entra", "function-key"],
-            ["ENTRA", "FUNCTION_KEY"],
         ),
         "RolloverSettings": _object(
             "Settings only the certificate rollover needs, missing or invalid (the instance stays healthy).",
@@ -965,7 +971,6 @@ def _schemas() -> dict[str, Any]:
             "`current`: the newest enabled, valid version (the successor); `superseded`: an older valid one; "
             "`newer`: newer than the successor but not usable; `expired`, `disabled`, `not-yet-valid`.",
             ["current", "superseded", "expired", "disabled", "not-yet-valid", "newer"],
-            ["CURRENT", "SUPERSEDED", "EXPIRED", "DISABLED", "NOT_YET_VALID", "NEWER"],
         ),
         "RolloverPlan": _object(
             "What the plan would change (dry run) or what remained to change after the run.",

@@ -346,3 +346,16 @@ def test_the_hosts_401_has_no_body_and_the_servers_are_absolute():
         for name, variable in server.get("variables", {}).items():
             url = url.replace("{" + name + "}", variable["default"])
         assert re.fullmatch(r"https?://[^/{}]+/api", url), url
+
+
+def test_enum_extensions_are_lists_in_enum_order():
+    """datamodel-code-generator reads x-enum-varnames / x-enum-descriptions as lists, one per value."""
+    enums = {name: s for name, s in DOC["components"]["schemas"].items() if "enum" in s}
+    assert enums
+    for name, schema in enums.items():
+        names = schema["x-enum-varnames"]
+        assert len(names) == len(set(names)) == len(schema["enum"]), name
+        assert all(re.fullmatch(r"[A-Z][A-Z0-9_]*", n) for n in names), name
+        if "x-enum-descriptions" in schema:
+            assert isinstance(schema["x-enum-descriptions"], list), name
+            assert len(schema["x-enum-descriptions"]) == len(schema["enum"]), name
