@@ -17,8 +17,8 @@ openapi-python-client and datamodel-code-generator on it), so it is shaped by co
   inline enum or object would be named by each generator after its first use, and two uses then
   conflict; a test walks the document for any left inline;
 * a flag is a ``boolean`` (OpenAPI's form style sends ``true``/``false``, what ``parse_flag`` reads);
-* the host's own answers (401 for a missing or wrong function key) have no body, so their responses
-  declare no content: a generated client must not try to parse one.
+* the host's own answers (401 for a missing or wrong function key, 404 for a disabled function) have
+  no body, so their responses declare no content: a generated client must not try to parse one.
 """
 
 from __future__ import annotations
@@ -557,7 +557,8 @@ _ERROR_DESCRIPTIONS = {
     400: "A query or route value the function refuses (`detail` names it), or a `select` property Graph "
     "rejected (`upstream: graph`).",
     403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`).',
-    404: "The account is not one of `COSMOS_ACCOUNT_IDS`.",
+    404: "The account is not one of `COSMOS_ACCOUNT_IDS` (a problem). When the function is disabled, the "
+    "Functions host answers 404 itself, with no body.",
     409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode).",
     500: "An unexpected failure; the details are in the function's log only.",
     502: "An upstream refused or failed: `upstream`, its `code` and `upstreamStatus` say which and why.",
@@ -568,6 +569,12 @@ _ERROR_DESCRIPTIONS = {
 _WWW_AUTHENTICATE = {
     "description": "`Bearer` (with `error` when a token was presented), on caller-token refusals (RFC 6750 §3).",
     "schema": {"type": "string", "pattern": "^Bearer"},
+}
+
+
+_HOST_NOT_FOUND = {
+    "description": "The function is disabled (app setting `AzureWebJobs.<function>.Disabled`): the Functions "
+    "host answers, with no body."
 }
 
 
@@ -660,6 +667,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     else:
         for status in op.errors:
             responses[str(status)] = _error_response(op, status)
+    # Every route: a disabled function (app setting AzureWebJobs.<name>.Disabled) is the host's bare 404.
+    responses.setdefault("404", _HOST_NOT_FOUND)
+    responses = dict(sorted(responses.items()))
     description = op.description
     if op.caller_token and op.roles:
         description += (
