@@ -240,7 +240,7 @@ def test_operation_ids_are_the_ones_clients_are_told_about():
 
 
 def test_an_operation_without_a_verb_form_id_or_an_example_is_refused():
-    from shared.openapi import Operation, Success
+    from shared.openapi import Operation, Parameter, Success
 
     good = Success("Health", "ok", {"ok": {"value": {"status": "ok", "callerAuth": "entra"}}})
     common = {"function": "f", "method": "get", "path": "/f", "summary": "s", "description": "d", "errors": ()}
@@ -252,6 +252,10 @@ def test_an_operation_without_a_verb_form_id_or_an_example_is_refused():
         Operation(operation_id="getF", success=Success("Health", "ok", {}), tags=("t",), **common)
     with pytest.raises(ValueError, match="tag"):
         Operation(operation_id="getF", success=good, **common)
+    with pytest.raises(ValueError, match="name its enum"):
+        Parameter("kind", "path", "d", {"type": "string", "enum": ["a", "b"]}, required=True, example="a")
+    with pytest.raises(ValueError, match="example"):
+        Parameter("tenant", "query", "d", {"type": "string"})
 
 
 def _inline_schemas(node, where: str, *, top: bool):
@@ -363,3 +367,11 @@ def test_enum_extensions_are_lists_in_enum_order():
         if "x-enum-descriptions" in schema:
             assert isinstance(schema["x-enum-descriptions"], list), name
             assert len(schema["x-enum-descriptions"]) == len(schema["enum"]), name
+
+
+def test_the_servers_route_prefix_is_host_json_s():
+    from shared.openapi import ROUTE_PREFIX
+
+    host = json.loads((ROOT / "host.json").read_text(encoding="utf-8"))
+    assert host["extensions"]["http"]["routePrefix"] == ROUTE_PREFIX
+    assert all(server["url"].endswith("/" + ROUTE_PREFIX) for server in DOC["servers"])
