@@ -76,8 +76,8 @@ def component_schemas() -> dict[str, Any]:
     return {
         "Problem": _object(
             "RFC 9457 problem details. Match on `type` (or `status` + `code`), never on `title` or `detail`; "
-            "`upstream` and `code` name the failing upstream and its own error code. Other members are "
-            "extensions of the type (e.g. `thumbprint`, `version` of a rollover refusal).",
+            "`upstream` and `code` name the failing upstream and its own error code. Members added later "
+            "are extensions (RFC 9457 §3.2): ignore what you do not know.",
             {
                 "type": ref("ProblemType"),
                 "title": {"type": "string"},
@@ -88,6 +88,8 @@ def component_schemas() -> dict[str, Any]:
                 "upstreamStatus": {"type": "integer", "description": "The status the upstream answered."},
                 "missing": {"type": "array", "items": _STRING, "description": "Settings missing or invalid."},
                 "problems": {"type": "array", "items": ref("SettingProblem")},
+                "thumbprint": {"type": "string", "description": "Rollover refusals: the version's SHA-1 thumbprint."},
+                "version": {"type": "string", "description": "Rollover refusals: the certificate version."},
             },
             "type title status detail",
             additional=True,
