@@ -17,9 +17,10 @@ from openapi_core.templating.paths.exceptions import PathNotFound
 from emulator import Emulator
 from emulator.host import serve
 from shared import settings as setting_names
+from shared.errors import PROBLEM_TYPE_PREFIX, Unauthorized
 from shared.openapi import build_document
 from shared.runtime import reset_runtime
-from tests.contract import closed
+from tests.contract import closed, problem_errors
 
 APP_DIR = Path(__file__).resolve().parents[2]  # function_app.py and host.json
 FUNCTION_KEY = secrets.token_urlsafe(24)
@@ -62,7 +63,8 @@ def assert_conforms(response: requests.Response) -> None:
     """Every response the suite receives must be one the OpenAPI document describes.
 
     Status, media type, body schema and the documented headers are checked (openapi-core). A path
-    the app does not serve is the host's (404 without a body); the host's bodyless 401 is documented.
+    the app does not serve is the host's (404 without a body). 401 is documented without content
+    (the host's has none); the app's own 401 body is checked here against ``Problem``.
     """
     OBSERVED.add((response.request.method, response.request.path_url.split("?")[0], response.status_code))
     try:
@@ -75,6 +77,12 @@ def assert_conforms(response: requests.Response) -> None:
             f"{response.request.method} {response.request.path_url} answered {response.status_code} "
             f"outside the OpenAPI document: {detail}\n{response.text[:500]}"
         )
+    if response.status_code == 401 and response.content:
+        # Documented without content (the host's is bodyless): the app's own is an `unauthorized` problem.
+        assert response.headers["Content-Type"].startswith("application/problem+json"), response.headers
+        body = response.json()
+        assert body["type"] == PROBLEM_TYPE_PREFIX + Unauthorized.slug, body
+        assert problem_errors(CONTRACT_DOCUMENT, body) == [], body
 
 
 @dataclass
