@@ -7,9 +7,9 @@ against the registered function and tests/test_openapi_clients.py runs the clien
 
 from __future__ import annotations
 
-from ..cosmos_keys import KeyType
-from ..graph_users import DEFAULT_LIMIT, MAX_LIMIT
-from ..roles import COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES
+from ..callers import COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES
+from ..downstream import DEFAULT_LIMIT, MAX_LIMIT
+from ..key_kinds import KeyType
 from .examples import DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN
 from .model import ACCOUNT_NAME_PATTERN, SELECT_PATTERN, TITLE, VERSION, Operation, Parameter, Success, flag, ref
 

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..cosmos_account import ACCOUNT_NAME
-from ..graph_users import PROPERTY_NAME
+from ..downstream import PROPERTY_NAME
+from ..key_kinds import ACCOUNT_NAME
 
 TITLE = "Key Vault-signed assertion broker"
 VERSION = "1.0.0"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..cosmos_keys import KeyType
+from ..downstream import MAX_LIMIT
 from ..errors import Upstream
-from ..graph_users import MAX_LIMIT
+from ..key_kinds import KeyType
 from ..settings import Algorithm, CredentialMode
 from .model import ACCOUNT_NAME_PATTERN, nullable, ref
 from .problems import ABOUT_BLANK, problem_types
