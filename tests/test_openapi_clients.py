@@ -127,3 +127,13 @@ def test_datamodel_codegen_models_read_every_documented_success(models):
         _with_input(out, [SCHEMAS, _success_examples()]),
     )
     assert report == {"missing": [], "failures": []}
+
+
+def test_datamodel_codegen_as_a_caller_runs_it_here_is_quiet(models, tmp_path):
+    """Plain, from the repository root: pyproject.toml's [tool.datamodel-codegen] picks the formatter."""
+    from tests.clients import CLIENTS_BIN, ROOT
+
+    args = ["--input", "openapi.json", "--input-file-type", "openapi", "--output", str(tmp_path / "models.py")]
+    result = run([str(CLIENTS_BIN / "datamodel-codegen"), *args], cwd=ROOT)
+    assert result.returncode == 0, str(result)
+    assert result.stderr.strip() == "", str(result)
