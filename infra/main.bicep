@@ -100,7 +100,7 @@ param upstreamTimeoutSeconds int = 10
 @description('GRAPH_ENDPOINT override; empty: the app derives it from AZURE_CLOUD (environment() has no Microsoft Graph endpoint).')
 param graphEndpoint string = ''
 
-@description('Grant Graph User.Read.All (tenant-wide admin consent) during deployment; needs Privileged Role Administrator. false: an admin grants it afterwards.')
+@description('Grant Graph User.Read.All, and in keyvault mode Application.Read.All (tenant-wide admin consent), during deployment; needs Privileged Role Administrator. false: an admin grants them afterwards.')
 param grantGraphAdminConsent bool = false
 
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
@@ -380,22 +380,14 @@ module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {
   scope: rg
   params: {
     principalId: downstreamPrincipalId
-    grantApplicationOwnedBy: credentialMode == 'keyvault'
+    grantApplicationReadAll: credentialMode == 'keyvault'
   }
 }
 
-// Certificate rollover (keyvault mode): the app registration's service principal owns its own
-// application (Application.ReadWrite.OwnedBy then covers exactly that one app), and Key Vault's
-// certificate events reach Event Grid; the subscription to the function is the postdeploy hook's.
-module entraOwner 'app/graphowner.bicep' = if (credentialMode == 'keyvault') {
-  name: 'entra-owner'
-  scope: rg
-  params: {
-    appUniqueName: '${abbrs.entraApplications}broker-${resourceToken}'
-    appDisplayName: 'Key Vault assertion broker (${environmentName})'
-    servicePrincipalId: entra.outputs.servicePrincipalId
-  }
-}
+// Certificate rollover (keyvault mode): Key Vault's certificate events reach Event Grid; the
+// subscription to the function is the postdeploy hook's. The app registration reads its own
+// keyCredentials with Application.Read.All and rolls them with addKey/removeKey, which need no
+// permission on itself; it owns nothing and holds nothing that writes applications.
 
 module keyVaultEvents 'app/eventgrid.bicep' = if (credentialMode == 'keyvault') {
   name: 'keyvault-events'

@@ -62,6 +62,8 @@ ROLLOVER_DONE = {
             "thumbprint": _THUMBPRINT_1,
         }
     ],
+    "refused": [],
+    "excessGraphPermissions": [],
     "blocked": None,
     "noValidKeyAfter": "2027-11-20T03:00:00Z",
 }
@@ -77,6 +79,29 @@ ROLLOVER_DRY_RUN = {
     "added": [],
     "skipped": [],
     "noValidKeyAfter": "2026-12-01T03:00:00Z",
+}
+_REFUSAL = (
+    "version f0e1d2c3b4a5968778695a4b3c2d1e0f was created before the certificate policy's last change: "
+    "its key may have been imported; disable it and create a new version"
+)
+ROLLOVER_REFUSED = {
+    **ROLLOVER_DRY_RUN,
+    "versions": [
+        _version_row(_VERSION_2, _THUMBPRINT_2, "refused", [], in_use=False),
+        _version_row(_VERSION_1, _THUMBPRINT_1, "current", [_KEY_ID_1], in_use=True),
+    ],
+    "plan": {"add": [], "remove": []},
+    "skipped": [
+        {
+            "action": "add",
+            "reason": _REFUSAL,
+            "version": _VERSION_2,
+            "thumbprint": _THUMBPRINT_2,
+            "code": "CertificateKeyNotVaultBound",
+        }
+    ],
+    "refused": [{"version": _VERSION_2, "thumbprint": _THUMBPRINT_2, "reason": _REFUSAL}],
+    "blocked": _REFUSAL,
 }
 DIAGNOSTICS = {
     "credentialMode": "keyvault",
@@ -104,7 +129,16 @@ DIAGNOSTICS = {
         "applicationObjectId": _APP_OBJECT_ID,
         "versions": ROLLOVER_DONE["versions"],
         "noValidKeyAfter": "2027-11-20T03:00:00Z",
+        "refused": [],
+        "excessGraphPermissions": [],
         "actionRequired": None,
-        "lastRun": {"at": "2026-12-07T03:00:01Z", "trigger": "timer", "added": 1, "removed": 0, "blocked": None},
+        "lastRun": {
+            "at": "2026-12-07T03:00:01Z",
+            "trigger": "timer",
+            "added": 1,
+            "removed": 0,
+            "refused": [],
+            "blocked": None,
+        },
     },
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..callers import COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES
 from ..downstream import DEFAULT_LIMIT, MAX_LIMIT
 from ..key_kinds import KeyType
-from .examples import DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN
+from .examples import DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN, ROLLOVER_REFUSED
 from .model import ACCOUNT_NAME_PATTERN, SELECT_PATTERN, TITLE, VERSION, Operation, Parameter, Success, flag, ref
 
 OPERATIONS: tuple[Operation, ...] = (
@@ -202,10 +202,12 @@ OPERATIONS: tuple[Operation, ...] = (
             "Registers the newest enabled, valid certificate version on the app registration (Graph "
             "`addKey`) and retires superseded or expired ones (`removeKey`). With `dryRun=true` only the "
             "plan is returned. Any other query parameter (a misspelt `dryrun`, `dry_run`, ...; the function key "
-            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. A newest "
-            "version whose private key may exist outside Key Vault (policy issuer not `Self`, or an exportable "
-            "key) is never registered: 409 `CertificateKeyNotVaultBound`, nothing added or removed. Needs a "
-            "function or admin key."
+            "as `code` aside), a repeated `dryRun` or a request body is a 400 and changes nothing. A version "
+            "whose private key may exist outside Key Vault (policy issuer not `Self`, an exportable policy or "
+            "key, or created before the policy's last change) is never registered: it is named in `refused` "
+            "and `skipped` (code `CertificateKeyNotVaultBound`) while the newest accepted version takes over; "
+            "when no accepted version is left, 409 `CertificateKeyNotVaultBound`, nothing added or removed. "
+            "Needs a function or admin key."
         ),
         success=Success(
             "RolloverReport",
@@ -216,6 +218,10 @@ OPERATIONS: tuple[Operation, ...] = (
                     "value": ROLLOVER_DONE,
                 },
                 "dryRun": {"summary": "dryRun=true: the renewal would be registered", "value": ROLLOVER_DRY_RUN},
+                "refused": {
+                    "summary": "dryRun=true: the newest version is refused (custody), the older one stays",
+                    "value": ROLLOVER_REFUSED,
+                },
             },
         ),
         errors=(400, 401, 403, 409, 500, 502, 503, 504),

@@ -14,6 +14,11 @@ from .problems import ABOUT_BLANK, problem_types
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
+_EXCESS_GRAPH_PERMISSIONS = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Graph permissions the app holds that write applications (it needs none): remove them.",
+}
 _MOMENT = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 UTC; null when unknown."}
 
 
@@ -236,7 +241,9 @@ def component_schemas() -> dict[str, Any]:
                 "applicationObjectId": {"type": "string"},
                 "versions": {"type": "array", "items": ref("RolloverVersion")},
                 "noValidKeyAfter": _MOMENT,
-                "actionRequired": {**_NULLABLE_STRING, "description": "Why the rollover is blocked, if it is."},
+                "refused": {"type": "array", "items": ref("RefusedVersion")},
+                "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "actionRequired": {**_NULLABLE_STRING, "description": "What needs the operator, if anything."},
                 "lastRun": nullable("RolloverRun"),
                 "error": ref("RegistrationError"),
             },
@@ -258,7 +265,8 @@ def component_schemas() -> dict[str, Any]:
                 "trigger": {"type": "string", "description": "`http`, `timer`, `timer (past due)` or `eventgrid`."},
                 "added": {"type": "integer", "minimum": 0},
                 "removed": {"type": "integer", "minimum": 0},
-                "blocked": {**_NULLABLE_STRING, "description": "Why it could not proceed (operator action)."},
+                "refused": {"type": "array", "items": _STRING, "description": "Versions it refused to register."},
+                "blocked": {**_NULLABLE_STRING, "description": "What needs the operator, if anything."},
                 "failed": ref("RolloverFailure"),
             },
             "at trigger added removed",
@@ -281,17 +289,29 @@ def component_schemas() -> dict[str, Any]:
                 "added": {"type": "array", "items": ref("AddedKey")},
                 "removed": {"type": "array", "items": ref("RemovedKey")},
                 "skipped": {"type": "array", "items": ref("SkippedAction")},
-                "blocked": {**_NULLABLE_STRING, "description": "Why the rollover cannot proceed (operator action)."},
+                "refused": {
+                    "type": "array",
+                    "items": ref("RefusedVersion"),
+                    "description": "Versions never registered: their key may exist outside Key Vault.",
+                },
+                "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "blocked": {**_NULLABLE_STRING, "description": "What needs the operator; null: nothing."},
                 "noValidKeyAfter": _MOMENT,
             },
             "dryRun certificate applicationObjectId graceDays versions plan successorToken added removed skipped "
-            "blocked noValidKeyAfter",
+            "refused excessGraphPermissions blocked noValidKeyAfter",
         ),
         "RolloverVersion": version_row,
+        "RefusedVersion": _object(
+            "A version the rollover never registers, and why (custody: its key may exist outside Key Vault).",
+            {"version": {"type": "string"}, "thumbprint": {"type": "string"}, "reason": {"type": "string"}},
+            "version thumbprint reason",
+        ),
         "VersionState": _enum(
-            "`current`: the newest enabled, valid version (the successor); `superseded`: an older valid one; "
-            "`newer`: newer than the successor but not usable; `expired`, `disabled`, `not-yet-valid`.",
-            ["current", "superseded", "expired", "disabled", "not-yet-valid", "newer"],
+            "`current`: the newest enabled, valid version the rollover accepts (the successor); `superseded`: "
+            "an older valid one; `refused`: its key may exist outside Key Vault, never registered; `newer`: "
+            "newer than the successor but not usable; `expired`, `disabled`, `not-yet-valid`.",
+            ["current", "superseded", "refused", "expired", "disabled", "not-yet-valid", "newer"],
         ),
         "RolloverPlan": _object(
             "What the plan would change (dry run) or what remained to change after the run.",
@@ -349,6 +369,7 @@ def component_schemas() -> dict[str, Any]:
                 "keyId": {"type": "string"},
                 "version": {"type": "string"},
                 "thumbprint": {"type": "string"},
+                "code": {"type": "string", "description": "`CertificateKeyNotVaultBound` for a custody refusal."},
             },
             "action reason",
         ),
