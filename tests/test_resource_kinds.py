@@ -11,6 +11,7 @@ import time
 import pytest
 
 from shared.callers import KEYS_ROLES, holds_any, key_roles, resource_role
+from shared.contract.resource_keys import answer_schema_name
 from shared.downstream import LocalAuthDisabled, ResourceKeysService
 from shared.errors import BadRequest, NotFound, UpstreamFailed
 from shared.key_kinds import (
@@ -517,7 +518,7 @@ def test_a_get_without_properties_is_a_502_not_a_guess():
 # ------------------------------------------------------------------ the contract's schemas
 
 
-def test_every_example_is_valid_and_each_matches_exactly_its_own_kind():
+def test_every_example_is_valid_and_its_keys_are_its_own_kinds_answer():
     from jsonschema import Draft202012Validator
 
     from shared.openapi import build_document
@@ -526,30 +527,35 @@ def test_every_example_is_valid_and_each_matches_exactly_its_own_kind():
     components = document["components"]["schemas"]
     operation = document["paths"]["/keys/{kind}/{name}"]["get"]
     examples = operation["responses"]["200"]["content"]["application/json"]["examples"]
-    assert {e["value"]["kind"] for e in examples.values()} == set(KINDS)
-    for kind, entry in KINDS.items():
-        assert {e["value"]["type"] for e in examples.values() if e["value"]["kind"] == kind} == {
-            str(t) for t in entry.actions
-        }
-    root = {"$ref": "#/components/schemas/ResourceKeys", "components": {"schemas": components}}
-    validator = Draft202012Validator(root)
+    answers = components["ResourceKeys"]["x-key-answers"]
+    # The documented union: every kind, exactly its key types (storage has no readonly answer).
+    assert answers == {
+        kind: {str(t): f"#/components/schemas/{answer_schema_name(entry, t)}" for t in entry.actions}
+        for kind, entry in KINDS.items()
+    }
+    assert {(e["value"]["kind"], e["value"]["type"]) for e in examples.values()} == {
+        (kind, t) for kind, types in answers.items() for t in types
+    }
+
+    def validator(ref: str) -> Draft202012Validator:
+        return Draft202012Validator({"$ref": ref, "components": {"schemas": components}})
+
+    whole = validator("#/components/schemas/ResourceKeys")
     for name, example in examples.items():
-        assert validator.is_valid(example["value"]), (name, list(validator.iter_errors(example["value"])))
-        for kind in KINDS.values():
-            variant = {"$ref": f"#/components/schemas/{kind.schema_name}ResourceKeys", "components": root["components"]}
-            own = example["value"]["kind"] == kind.kind
-            assert Draft202012Validator(variant).is_valid(example["value"]) is own, (name, kind.kind)
+        value = example["value"]
+        assert whole.is_valid(value), (name, [e.message for e in whole.iter_errors(value)])
+        own = validator(answers[value["kind"]][value["type"]])
+        assert own.is_valid(value["keys"]), (name, [e.message for e in own.iter_errors(value["keys"])])
 
 
-def test_the_schemas_refuse_a_type_the_kind_does_not_have():
+def test_an_answer_schema_refuses_another_kinds_answer():
     from jsonschema import Draft202012Validator
 
     from shared.openapi import build_document
 
     components = build_document()["components"]["schemas"]
-    validator = Draft202012Validator(
-        {"$ref": "#/components/schemas/ResourceKeys", "components": {"schemas": components}}
+    storage = Draft202012Validator(
+        {"$ref": "#/components/schemas/StorageListKeysAnswer", "components": {"schemas": components}}
     )
-    storage = {"kind": "storage", "name": "stgorders", "type": "readonly", "keys": {"keys": []}}
-    assert not validator.is_valid(storage)
-    assert validator.is_valid({**storage, "type": "readwrite"})
+    assert storage.is_valid({"keys": [{"keyName": "key1", "value": "v", "permissions": "FULL"}]})
+    assert not storage.is_valid({"key1": "a", "key2": "b"})  # a Cognitive Services answer

@@ -1,13 +1,13 @@
-"""The ``/api/keys/{kind}/{name}`` part of the OpenAPI document, generated from the kinds table.
+"""The ``/api/keys/{kind}/{name}`` part of the contract, generated from the kinds table.
 
 Every kind's answer is a named component built from its ``shared.key_kinds`` entry, so adding a kind
 adds its schemas and examples here without an edit:
 
-* ``ResourceKeys`` is a ``oneOf`` of one variant per kind (``{Kind}ResourceKeys``), told apart by
-  ``kind`` (an OpenAPI ``discriminator``); each variant fixes ``kind``, allows only the kind's key
-  types, and holds under ``keys`` the action's answer schema (``{Kind}{Action}Answer``; a kind whose
-  two key types answer differently lists both in ``anyOf``: Cosmos DB's ``listKeys`` answer also holds
-  the read-only pair, so both can match);
+* ``ResourceKeys`` is one object (client generators make a model of an object, not of a ``oneOf``):
+  ``kind``, ``name``, ``type`` and, under ``keys``, any of the actions' answers — a documented union:
+  each answer schema (``{Kind}{Action}Answer``) says which ``kind`` and ``type`` it goes with, and
+  ``x-key-answers`` maps kind → type → answer (``anyOf``: Redis's and AI Search's admin keys are
+  both a key pair, and Cosmos DB's ``listKeys`` answer also holds the read-only pair);
 * nested objects of an answer that carry a ``title`` (``StorageAccountKey``, ...) become components
   of that name;
 * ``KeyKind`` and ``KeyType`` are named enums; one example per kind and key type.
@@ -18,13 +18,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .key_kinds import KINDS, KeyKind, KeyType
-
-SCHEMA_REF = "#/components/schemas/"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": SCHEMA_REF + name}
+from ..key_kinds import KINDS, KeyKind, KeyType
+from .model import SCHEMA_REF
+from .model import ref as _ref
 
 
 def _pascal(action: str) -> str:
@@ -80,10 +76,9 @@ def schemas() -> dict[str, Any]:
             "description": "`readonly` (the default; only for kinds with read-only keys) or `readwrite`.",
         },
     }
-    variants: list[dict[str, Any]] = []
-    mapping: dict[str, str] = {}
+    answers: list[str] = []
+    by_kind: dict[str, dict[str, str]] = {}
     for kind in KINDS.values():
-        answers: list[str] = []
         for key_type, action in kind.actions.items():
             name = answer_schema_name(kind, key_type)
             if name not in found:
@@ -92,32 +87,25 @@ def schemas() -> dict[str, Any]:
                     f"ARM `{action.name}` of a {kind.title} (api-version {kind.api_version}), verbatim"
                     + (", only the entries with `readOnly` true" if action.read_only_entries else "")
                     + ("; the pages of `nextLink` joined into one `value`" if action.paged else "")
-                    + "."
+                    + f". Under `keys` when `kind` is `{kind.kind}` and `type` is `{key_type}`."
                 )
                 found[name] = schema
-            if name not in answers:
                 answers.append(name)
-        variant = f"{kind.schema_name}ResourceKeys"
-        types = [str(t) for t in kind.actions]
-        found[variant] = {
-            "type": "object",
-            "description": f"The keys of one {kind.title}. Local authentication off: a 409 instead, never a key.",
-            "required": ["kind", "name", "type", "keys"],
-            "properties": {
-                "kind": {"type": "string", "const": kind.kind},
-                "name": {"type": "string", "pattern": f"^(?:{kind.name_pattern.pattern})$"},
-                # One key type: a const; both: the named KeyType (no inline enum for generators to name).
-                "type": {"type": "string", "const": types[0]} if len(types) == 1 else _ref("KeyType"),
-                "keys": _ref(answers[0]) if len(answers) == 1 else {"anyOf": [_ref(a) for a in answers]},
-            },
-        }
-        variants.append(_ref(variant))
-        mapping[kind.kind] = SCHEMA_REF + variant
+            by_kind.setdefault(kind.kind, {})[str(key_type)] = SCHEMA_REF + name
     found["ResourceKeys"] = {
+        "type": "object",
         "description": "The kind, the resource's name as listed, the key type, and the ARM action's answer "
-        "verbatim under `keys`.",
-        "oneOf": variants,
-        "discriminator": {"propertyName": "kind", "mapping": mapping},
+        "verbatim under `keys`: which answer goes with which `kind` and `type` is in `x-key-answers` and in "
+        "each answer's description. Local authentication off: a 409 instead, never a key.",
+        "required": ["kind", "name", "type", "keys"],
+        "properties": {
+            "kind": _ref("KeyKind"),
+            "name": {"type": "string", "pattern": name_pattern(), "description": "As listed in RESOURCE_KEYS."},
+            "type": _ref("KeyType"),
+            # anyOf, not oneOf: some answers share a shape (Redis and AI Search admin keys are both a key pair).
+            "keys": {"anyOf": [_ref(answer) for answer in answers]},
+        },
+        "x-key-answers": by_kind,
     }
     return found
 
