@@ -364,6 +364,24 @@ def _schemas() -> dict[str, Any]:
                 "callerAuth": {"type": "string", "enum": ["entra", "function-key"]},
                 "missing": {"type": "array", "items": {"type": "string"}},
                 "problems": {"type": "array", "items": {"$ref": "#/components/schemas/SettingProblem"}},
+                "rollover": {
+                    "$ref": "#/components/schemas/HealthSection",
+                    "description": "Settings that stop only the certificate rollover (the status stays 200).",
+                },
+                "telemetry": {
+                    "$ref": "#/components/schemas/HealthSection",
+                    "description": "Exporter endpoints that would send telemetry in plain text: telemetry is off "
+                    "(the routes keep serving, the status is not affected).",
+                },
+            },
+        },
+        "HealthSection": {
+            "type": "object",
+            "required": ["status", "missing", "problems"],
+            "properties": {
+                "status": {"type": "string", "enum": ["misconfigured", "off"]},
+                "missing": {"type": "array", "items": {"type": "string"}},
+                "problems": {"type": "array", "items": {"$ref": "#/components/schemas/SettingProblem"}},
             },
         },
         "CosmosKeys": {

@@ -46,6 +46,22 @@ ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
 # validated here so /api/health can name a value that was not used.
 ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
 ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
+# Where telemetry is exported (read by the OpenTelemetry exporters themselves; validated here so a
+# plain-text endpoint keeps telemetry off and /api/health names it). The signal-specific variables
+# win over the generic one for their signal (OpenTelemetry "OTLP Exporter Configuration").
+OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+OTEL_EXPORTER_OTLP_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
+OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
+OTLP_ENDPOINT_SETTINGS: tuple[str, ...] = (
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
+    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
+)
+# Azure Monitor's connection string: its IngestionEndpoint is where the distro posts telemetry.
+APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+TELEMETRY_SETTINGS: tuple[str, ...] = (*OTLP_ENDPOINT_SETTINGS, APPLICATIONINSIGHTS_CONNECTION_STRING)
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
 # credential, never required.
 IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
@@ -77,6 +93,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     ROLLOVER_SCHEDULE,
     ROLLOVER_GRACE_DAYS,
     AZURE_TOKEN_CREDENTIALS,
+    *TELEMETRY_SETTINGS,
     IDENTITY_ENDPOINT,
     MSI_ENDPOINT,
     "IDENTITY_HEADER",
@@ -191,6 +208,8 @@ class Settings:
     problems: tuple[SettingProblem, ...] = field(default=())
     # Problems that disable only the certificate rollover: the other routes keep serving.
     rollover_problems: tuple[SettingProblem, ...] = field(default=())
+    # Problems that keep telemetry off (a plain-text exporter endpoint): the routes keep serving.
+    telemetry_problems: tuple[SettingProblem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -391,7 +410,58 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         rollover_grace_days=grace_days,
         problems=tuple(r.problems),
         rollover_problems=tuple(rollover.problems),
+        telemetry_problems=telemetry_problems(environ),
     )
+
+
+_PLAIN_TEXT_REASON = (
+    "must be an https:// URL, or http:// to a loopback address (127.0.0.0/8, ::1, localhost) only: "
+    "telemetry is not sent in plain text, so it stays off until this is fixed"
+)
+
+
+def _transport_problem(url: str) -> str | None:
+    """Why telemetry may not be sent to ``url``; None when it may (https, or http to loopback)."""
+    try:
+        connects_to = connection_origin(url)
+    except UnsafeUrl as exc:
+        return f"not a URL telemetry can be sent to ({exc}); telemetry stays off until this is fixed"
+    scheme, _, _ = connects_to.partition("://")
+    host = urlsplit(connects_to).hostname
+    if scheme == "https" and host:
+        return None
+    if scheme == "http" and is_loopback_host(host):
+        return None
+    return _PLAIN_TEXT_REASON
+
+
+def _ingestion_endpoint(connection_string: str) -> str | None:
+    """The ``IngestionEndpoint`` of an Application Insights connection string (None: the default, https)."""
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "ingestionendpoint" and value.strip():
+            return value.strip()
+    return None
+
+
+def telemetry_problems(environ: Mapping[str, str]) -> tuple[SettingProblem, ...]:
+    """Telemetry destinations that would carry it in plain text (named by setting, never by value).
+
+    Every OTLP endpoint variable the exporters read (the generic one and each signal's own) and the
+    connection string's ``IngestionEndpoint`` must be https, or plain http to a loopback collector.
+    """
+    problems = []
+    for name in OTLP_ENDPOINT_SETTINGS:
+        value = (environ.get(name) or "").strip()
+        reason = _transport_problem(value) if value else None
+        if reason:
+            problems.append(SettingProblem(name, reason))
+    ingestion = _ingestion_endpoint(environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or "")
+    if ingestion is not None:
+        reason = _transport_problem(ingestion)
+        if reason:
+            problems.append(SettingProblem(APPLICATIONINSIGHTS_CONNECTION_STRING, "IngestionEndpoint " + reason))
+    return tuple(problems)
 
 
 def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:

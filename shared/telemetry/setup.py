@@ -13,6 +13,14 @@ Four cases (AZURE-PROTOCOLS §11):
   exporters (TLS trust from ``OTEL_EXPORTER_OTLP_CERTIFICATE``).
 * **off**: none of these: no OpenTelemetry module is imported at all.
 
+Telemetry never leaves in plain text: an exporter endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or a
+signal's own ``OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT``, or the connection string's
+``IngestionEndpoint``) over ``http://`` to anything but a loopback address keeps the broker's
+telemetry **off** (``settings.telemetry_problems``; ``/api/health`` names the setting and the routes
+keep serving). And it never carries a query string: whatever the mode, the provider in use gets
+the :class:`~shared.telemetry.query_scrubber.QueryStringScrubber` span processor, the worker's
+adopted one included (the worker's own instrumentations record full URLs).
+
 In every case the Azure SDK loggers are set to WARNING. Configuring starts the exporters'
 background threads but makes no network call itself; the first export happens later, on
 those threads.
@@ -27,13 +35,16 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from ..settings import (
+    APPLICATIONINSIGHTS_CONNECTION_STRING,
+    OTLP_ENDPOINT_SETTINGS,
+    telemetry_problems,
+)
 from . import names, state
 
 _LOGGER = logging.getLogger(__name__)
 
-APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
-OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_EXPERIMENTAL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
 # Libraries whose INFO lines (one per HTTP request, token cache chatter) drown the broker's own.
@@ -91,8 +102,22 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> str:
         environ = os.environ if environ is None else environ
         quiet_sdk_loggers()
         connection_string = (environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or "").strip()
-        otlp_endpoint = (environ.get(OTEL_EXPORTER_OTLP_ENDPOINT) or "").strip()
-        if _sdk_provider_installed():
+        otlp_endpoint = any((environ.get(name) or "").strip() for name in OTLP_ENDPOINT_SETTINGS)
+        worker = _sdk_provider_installed()
+        if worker:
+            # Before anything else: the worker's own instrumentations are already recording spans.
+            _scrub_query_strings()
+        refused = telemetry_problems(environ)
+        if refused:
+            # Fail closed: nothing of the broker's is exported, nothing is configured.
+            _LOGGER.error(
+                "telemetry: off: %s would send it in plain text (see /api/health)",
+                ", ".join(p.setting for p in refused),
+                extra={"telemetry_mode": OFF, "telemetry_refused": [p.setting for p in refused]},
+            )
+            _mode = OFF
+            return _mode
+        if worker:
             mode = WORKER
         elif connection_string:
             if _flag(environ.get(PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY)):
@@ -106,6 +131,7 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> str:
         else:
             _mode = OFF
             return _mode
+        _scrub_query_strings()
         _use_query_free_azure_core_spans()
         state.activate()
         broker_logger = logging.getLogger(BROKER_LOGGER)
@@ -184,6 +210,15 @@ def _configure_otlp(environ: Mapping[str, str]) -> None:
     logger_provider.add_log_record_processor(log_processor)
     set_logger_provider(logger_provider)
     logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+
+
+def _scrub_query_strings() -> None:
+    """The query-string scrubber on the global tracer provider (the worker's, or the one built here)."""
+    import opentelemetry.trace as trace
+
+    from .query_scrubber import install
+
+    install(trace.get_tracer_provider())
 
 
 def _use_query_free_azure_core_spans() -> None:
