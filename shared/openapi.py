@@ -435,6 +435,27 @@ def _schemas() -> dict[str, Any]:
                     },
                 },
                 "registration": {"type": "object"},
+                "lastProblems": {
+                    "type": "array",
+                    "description": "The last problems this instance answered that an operator may have to act on "
+                    "(upstream failures, and problems with a hint), newest first, at most 20; `hint` is the full "
+                    "hint, naming the deployment's identifiers that a caller's `detail` leaves out. Non-secret.",
+                    "items": {"$ref": "#/components/schemas/ProblemRecord"},
+                },
+            },
+        },
+        "ProblemRecord": {
+            "type": "object",
+            "required": ["at", "source", "status", "type", "detail", "hint"],
+            "properties": {
+                "at": {"type": "string", "format": "date-time"},
+                "source": {"type": "string", "description": "The route, or the rollover trigger, that answered it."},
+                "status": {"type": "integer"},
+                "type": {"type": "string"},
+                "upstream": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+                "detail": {"type": "string", "description": "What the caller was told."},
+                "hint": {"type": "string", "description": "What the operator reads (log line of the same failure)."},
             },
         },
         "Rollover": {

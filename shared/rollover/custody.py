@@ -42,16 +42,17 @@ class KeyCustody:
         self._certificates = certificates
         self._keys = keys
         self.name = name
+        self._target = f"certificate '{name}' in {getattr(certificates, 'vault_url', 'the vault')}"
 
     def refusal(self, version: str) -> str | None:
         """None when ``version`` may be registered; else why not and what the operator must do."""
         try:
-            action = f"reading the policy of certificate '{self.name}'"
+            action = "reading the signing certificate's policy"
             policy = self._policy()
-            action = f"reading key '{self.name}' version {version}"
+            action = f"reading the key of version {version} of the signing certificate"
             key = self._keys.get_key(self.name, version)
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS) from None
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS, target=self._target) from None
         reasons = []
         issuer = policy.issuer_name if policy is not None else None
         if (issuer or "").lower() != "self":
