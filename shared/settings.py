@@ -435,20 +435,27 @@ def _transport_problem(url: str) -> str | None:
     return _PLAIN_TEXT_REASON
 
 
-def _ingestion_endpoint(connection_string: str) -> str | None:
-    """The ``IngestionEndpoint`` of an Application Insights connection string (None: the default, https)."""
+# The connection string's endpoints the Python distro sends to: telemetry, and live metrics.
+_CONNECTION_STRING_ENDPOINTS = ("IngestionEndpoint", "LiveEndpoint")
+
+
+def _connection_string_endpoints(connection_string: str) -> list[tuple[str, str]]:
+    """The explicit endpoints of an Application Insights connection string (absent: Azure's own, https)."""
+    found = []
     for part in connection_string.split(";"):
         name, _, value = part.partition("=")
-        if name.strip().lower() == "ingestionendpoint" and value.strip():
-            return value.strip()
-    return None
+        key = next((k for k in _CONNECTION_STRING_ENDPOINTS if k.lower() == name.strip().lower()), None)
+        if key and value.strip():
+            found.append((key, value.strip()))
+    return found
 
 
 def telemetry_problems(environ: Mapping[str, str]) -> tuple[SettingProblem, ...]:
     """Telemetry destinations that would carry it in plain text (named by setting, never by value).
 
     Every OTLP endpoint variable the exporters read (the generic one and each signal's own) and the
-    connection string's ``IngestionEndpoint`` must be https, or plain http to a loopback collector.
+    connection string's ``IngestionEndpoint`` and ``LiveEndpoint`` must be https, or plain http to a
+    loopback collector.
     """
     problems = []
     for name in OTLP_ENDPOINT_SETTINGS:
@@ -456,11 +463,10 @@ def telemetry_problems(environ: Mapping[str, str]) -> tuple[SettingProblem, ...]
         reason = _transport_problem(value) if value else None
         if reason:
             problems.append(SettingProblem(name, reason))
-    ingestion = _ingestion_endpoint(environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or "")
-    if ingestion is not None:
-        reason = _transport_problem(ingestion)
+    for key, url in _connection_string_endpoints(environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or ""):
+        reason = _transport_problem(url)
         if reason:
-            problems.append(SettingProblem(APPLICATIONINSIGHTS_CONNECTION_STRING, "IngestionEndpoint " + reason))
+            problems.append(SettingProblem(APPLICATIONINSIGHTS_CONNECTION_STRING, f"{key} {reason}"))
     return tuple(problems)
 
 

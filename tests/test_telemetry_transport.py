@@ -95,6 +95,9 @@ def test_the_connection_strings_ingestion_endpoint_is_judged_the_same_way(endpoi
     problems = telemetry_problems({"APPLICATIONINSIGHTS_CONNECTION_STRING": _CONNECTION + endpoint})
     assert [p.setting for p in problems] == (["APPLICATIONINSIGHTS_CONNECTION_STRING"] if refused else [])
     assert telemetry_problems({"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=x"}) == ()
+    live = "InstrumentationKey=x;IngestionEndpoint=https://in.example/;LiveEndpoint=" + endpoint
+    problems = telemetry_problems({"APPLICATIONINSIGHTS_CONNECTION_STRING": live})
+    assert [p.reason.split()[0] for p in problems] == (["LiveEndpoint"] if refused else [])
 
 
 def test_health_names_the_setting_with_status_200_and_the_routes_unaffected() -> None:

@@ -15,6 +15,7 @@ Safe to repeat and to run concurrently (timer on one instance, Event Grid on ano
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -219,7 +220,8 @@ class RolloverService:
             (f"certificate '{name}'", "the signing certificate"),
         ):
             text = text.replace(named, generic)
-        return text.replace(name, "<KEY_VAULT_CERTIFICATE_NAME>")
+        # Only the name as a whole word: a certificate called "cert" must not garble "certificate".
+        return re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<KEY_VAULT_CERTIFICATE_NAME>", text)
 
     def _execute(self, versions: list[CertificateVersion], plan: Plan, outcome: _Outcome) -> Plan:
         proofs: dict[str, str] = {}
