@@ -15,9 +15,19 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from .clouds import CLOUDS, PUBLIC, Cloud
-from .cosmos_account import CosmosAccountId, parse_cosmos_account_id
-from .origins import UnsafeUrl, connection_origin, is_loopback_host, origin
+from .key_kinds import CosmosAccountId, parse_cosmos_account_id
 from .schedule_interval import shortest_interval_minutes
+
+# The telemetry destinations' names live beside their check; re-exported so that every setting the
+# app reads is named here too.
+from .telemetry.transport import APPLICATIONINSIGHTS_CONNECTION_STRING as APPLICATIONINSIGHTS_CONNECTION_STRING
+from .telemetry.transport import OTEL_EXPORTER_OTLP_ENDPOINT as OTEL_EXPORTER_OTLP_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+from .telemetry.transport import OTLP_ENDPOINT_SETTINGS as OTLP_ENDPOINT_SETTINGS
+from .telemetry.transport import TELEMETRY_SETTINGS, transport_problems
+from .upstream import UnsafeUrl, connection_origin, is_loopback_host, origin
 
 ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
 ENTRA_CLIENT_ID = "ENTRA_CLIENT_ID"
@@ -46,22 +56,8 @@ ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
 # validated here so /api/health can name a value that was not used.
 ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
 ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
-# Where telemetry is exported (read by the OpenTelemetry exporters themselves; validated here so a
-# plain-text endpoint keeps telemetry off and /api/health names it). The signal-specific variables
-# win over the generic one for their signal (OpenTelemetry "OTLP Exporter Configuration").
-OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
-OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
-OTEL_EXPORTER_OTLP_METRICS_ENDPOINT = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"
-OTEL_EXPORTER_OTLP_LOGS_ENDPOINT = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT"
-OTLP_ENDPOINT_SETTINGS: tuple[str, ...] = (
-    OTEL_EXPORTER_OTLP_ENDPOINT,
-    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT,
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT,
-    OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
-)
-# Azure Monitor's connection string: its IngestionEndpoint is where the distro posts telemetry.
-APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
-TELEMETRY_SETTINGS: tuple[str, ...] = (*OTLP_ENDPOINT_SETTINGS, APPLICATIONINSIGHTS_CONNECTION_STRING)
+# Where telemetry is exported (read by the exporters themselves; named in shared/telemetry/transport.py,
+# which judges them: a plain-text endpoint keeps telemetry off and /api/health names it).
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
 # credential, never required.
 IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
@@ -100,7 +96,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",
-    # Proxies: the outbound sessions read them once when they are built (outbound_session).
+    # Proxies: the outbound sessions read them once when they are built (upstream.session).
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",
@@ -414,60 +410,14 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     )
 
 
-_PLAIN_TEXT_REASON = (
-    "must be an https:// URL, or http:// to a loopback address (127.0.0.0/8, ::1, localhost) only: "
-    "telemetry is not sent in plain text, so it stays off until this is fixed"
-)
-
-
-def _transport_problem(url: str) -> str | None:
-    """Why telemetry may not be sent to ``url``; None when it may (https, or http to loopback)."""
-    try:
-        connects_to = connection_origin(url)
-    except UnsafeUrl as exc:
-        return f"not a URL telemetry can be sent to ({exc}); telemetry stays off until this is fixed"
-    scheme, _, _ = connects_to.partition("://")
-    host = urlsplit(connects_to).hostname
-    if scheme == "https" and host:
-        return None
-    if scheme == "http" and is_loopback_host(host):
-        return None
-    return _PLAIN_TEXT_REASON
-
-
-# The connection string's endpoints the Python distro sends to: telemetry, and live metrics.
-_CONNECTION_STRING_ENDPOINTS = ("IngestionEndpoint", "LiveEndpoint")
-
-
-def _connection_string_endpoints(connection_string: str) -> list[tuple[str, str]]:
-    """The explicit endpoints of an Application Insights connection string (absent: Azure's own, https)."""
-    found = []
-    for part in connection_string.split(";"):
-        name, _, value = part.partition("=")
-        key = next((k for k in _CONNECTION_STRING_ENDPOINTS if k.lower() == name.strip().lower()), None)
-        if key and value.strip():
-            found.append((key, value.strip()))
-    return found
-
-
 def telemetry_problems(environ: Mapping[str, str]) -> tuple[SettingProblem, ...]:
     """Telemetry destinations that would carry it in plain text (named by setting, never by value).
 
     Every OTLP endpoint variable the exporters read (the generic one and each signal's own) and the
     connection string's ``IngestionEndpoint`` and ``LiveEndpoint`` must be https, or plain http to a
-    loopback collector.
+    loopback collector (``shared.telemetry.transport``).
     """
-    problems = []
-    for name in OTLP_ENDPOINT_SETTINGS:
-        value = (environ.get(name) or "").strip()
-        reason = _transport_problem(value) if value else None
-        if reason:
-            problems.append(SettingProblem(name, reason))
-    for key, url in _connection_string_endpoints(environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or ""):
-        reason = _transport_problem(url)
-        if reason:
-            problems.append(SettingProblem(APPLICATIONINSIGHTS_CONNECTION_STRING, f"{key} {reason}"))
-    return tuple(problems)
+    return tuple(SettingProblem(name, reason) for name, reason in transport_problems(environ))
 
 
 def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:

@@ -18,7 +18,7 @@ from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 from ..errors import Upstream, UpstreamFailed
-from ..origins import origin
+from ..upstream import origin
 
 
 class KeyVaultChallengeErrors(SansIOHTTPPolicy[Any, Any]):

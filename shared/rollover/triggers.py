@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
 from ..problem_log import record as record_problem
-from ..retry import request_deadline
 from ..settings import ROLLOVER_SCHEDULE, CredentialMode, Settings
+from ..upstream import request_deadline
 from .events import judge_event
 
 if TYPE_CHECKING:  # the service (and its Graph/Key Vault machinery) loads with the runtime's build

@@ -16,7 +16,7 @@ Four cases (AZURE-PROTOCOLS §11):
 Telemetry never leaves in plain text: an exporter endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or a
 signal's own ``OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT``, or the connection string's
 ``IngestionEndpoint``) over ``http://`` to anything but a loopback address keeps the broker's
-telemetry **off** (``settings.telemetry_problems``; ``/api/health`` names the setting and the routes
+telemetry **off** (``transport``; ``/api/health`` names the setting and the routes
 keep serving). And it never carries a query string: whatever the mode, the provider in use gets
 the :class:`~shared.telemetry.query_scrubber.QueryStringScrubber` span processor, the worker's
 adopted one included (the worker's own instrumentations record full URLs).
@@ -35,12 +35,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from ..settings import (
-    APPLICATIONINSIGHTS_CONNECTION_STRING,
-    OTLP_ENDPOINT_SETTINGS,
-    telemetry_problems,
-)
 from . import names, state
+from .transport import APPLICATIONINSIGHTS_CONNECTION_STRING, OTLP_ENDPOINT_SETTINGS, transport_problems
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,13 +103,13 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> str:
         if worker:
             # Before anything else: the worker's own instrumentations are already recording spans.
             _scrub_query_strings()
-        refused = telemetry_problems(environ)
+        refused = transport_problems(environ)
         if refused:
             # Fail closed: nothing of the broker's is exported, nothing is configured.
             _LOGGER.error(
                 "telemetry: off: %s would send it in plain text (see /api/health)",
-                ", ".join(p.setting for p in refused),
-                extra={"telemetry_mode": OFF, "telemetry_refused": [p.setting for p in refused]},
+                ", ".join(dict.fromkeys(setting for setting, _ in refused)),
+                extra={"telemetry_mode": OFF, "telemetry_refused": [setting for setting, _ in refused]},
             )
             _mode = OFF
             return _mode

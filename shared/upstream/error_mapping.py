@@ -29,7 +29,7 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from .errors import Hint, ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout, as_hint
+from ..errors import Hint, ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout, as_hint
 
 Hints = Mapping[int, str | Hint]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .cosmos_keys import KeyType
+from ..key_kinds import KeyType
 
 COSMOS_KEYS_READ = "CosmosKeys.Read"
 COSMOS_KEYS_READWRITE = "CosmosKeys.ReadWrite"

@@ -40,15 +40,22 @@ from typing import Any, NamedTuple
 import jwt
 import requests
 
-from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
-from .origins import UnsafeUrl, connection_origin, origin
-from .outbound_session import session_for
-from .retry import remaining
-from .settings import GUID, Settings
-from .single_flight import SingleFlight
-from .telemetry import set_caller
-from .upstream_errors import from_requests_error, from_requests_response
-from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
+from ..errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
+from ..settings import GUID, Settings
+from ..single_flight import SingleFlight
+from ..telemetry import set_caller
+from ..upstream import (
+    UnsafeUrl,
+    begin_requests_call,
+    connection_origin,
+    from_requests_error,
+    from_requests_response,
+    origin,
+    remaining,
+    requests_attempt_raised,
+    requests_hook,
+    session_for,
+)
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]

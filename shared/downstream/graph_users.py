@@ -11,9 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .downstream import DownstreamClient
-from .errors import BadRequest, Hint, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
-from .retry import remaining
+from ..errors import BadRequest, Hint, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
+from ..upstream import remaining
+from .client import DownstreamClient
 
 USERS_PATH = "/v1.0/users"
 DEFAULT_LIMIT = 100
