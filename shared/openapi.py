@@ -407,7 +407,7 @@ def _schemas() -> dict[str, Any]:
         },
         "Diagnostics": {
             "type": "object",
-            "required": ["credentialMode", "token"],
+            "required": ["credentialMode", "token", "lastProblems"],
             "properties": {
                 "credentialMode": {"type": "string", "enum": [str(m) for m in CredentialMode]},
                 "algorithm": {"type": "string"},
