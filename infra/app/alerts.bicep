@@ -259,7 +259,9 @@ resource certificateImportAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-
 // KeyDescription values list each key as "[KeyIdentifier=…, KeyType=…, KeyUsage=…, DisplayName=…]").
 var appCredentialQuery = format('''
 let watched = dynamic(["{0}", "{1}"]);
+// isfuzzy and the empty datatable: no AppTraces table yet (no telemetry so far) means no rollover key.
 let rolloverKeys = union isfuzzy=true
+    (datatable(KeyId: string) []),
     (AppTraces
      | where TimeGenerated > ago(2h) and Message startswith "rollover registered certificate"
      | extend KeyId = tolower(extract(@"as key ([0-9A-Fa-f-]+)", 1, Message))
