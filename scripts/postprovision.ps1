@@ -56,13 +56,33 @@ $work = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid().ToString())
 New-Item -ItemType Directory -Path $work | Out-Null
 $openedFor = $null
 $script:officerAssignment = $null
-# Key Vault Certificates Officer (infra/app/roles.json).
+# Key Vault Certificates Officer (infra/app/roles.json), and how this hook marks the assignment it makes,
+# so that one left behind by an interrupted run is deleted by the next run, not taken for a standing grant.
 $certificatesOfficerRole = 'a4417e6f-fecd-4de8-b567-7b0420556985'
+$officerDescription = 'temporary: the azd postprovision hook creates the signing certificate with it, then deletes it'
+$script:vaultId = $null
+
+function Get-VaultId {
+    if (-not $script:vaultId) { $script:vaultId = $env:KEY_VAULT_ID }
+    if (-not $script:vaultId) { $script:vaultId = (& az keyvault show --name $vault --query id -o tsv).Trim() }
+    return $script:vaultId
+}
+
+# A temporary assignment an interrupted run left behind (marked by $officerDescription): deleted now.
+function Remove-LeftoverOfficer {
+    $vaultId = Get-VaultId
+    $leftovers = @(& az role assignment list --scope $vaultId --role $certificatesOfficerRole `
+        --query "[?description=='$officerDescription'].id" -o tsv) | Where-Object { $_ }
+    foreach ($leftover in $leftovers) {
+        Log 'removing a temporary Key Vault Certificates Officer assignment an interrupted run left behind'
+        & az role assignment delete --ids $leftover --output none
+        if ($LASTEXITCODE -ne 0) { Log "WARNING: could not remove it; remove it yourself: az role assignment delete --ids $leftover" }
+    }
+}
 
 # Certificates Officer on this vault for this run only; nothing when the principal already holds it.
 function Grant-OfficerForThisRun {
-    $vaultId = $env:KEY_VAULT_ID
-    if ([string]::IsNullOrEmpty($vaultId)) { $vaultId = (& az keyvault show --name $vault --query id -o tsv).Trim() }
+    $vaultId = Get-VaultId
     $principal = $env:AZURE_PRINCIPAL_ID
     if ([string]::IsNullOrEmpty($principal)) { $principal = (& az ad signed-in-user show --query id -o tsv 2>$null) }
     if ([string]::IsNullOrEmpty($principal)) {
@@ -79,7 +99,7 @@ function Grant-OfficerForThisRun {
     $type = if ($env:AZURE_PRINCIPAL_TYPE) { $env:AZURE_PRINCIPAL_TYPE } else { 'User' }
     Log "granting the deploying principal Key Vault Certificates Officer on $vault for this run only"
     $id = (& az role assignment create --assignee-object-id $principal --assignee-principal-type $type `
-        --role $certificatesOfficerRole --scope $vaultId --query id -o tsv)
+        --role $certificatesOfficerRole --scope $vaultId --description $officerDescription --query id -o tsv)
     if ($LASTEXITCODE -ne 0) { throw 'az role assignment create failed' }
     $script:officerAssignment = "$id".Trim()
 }
@@ -139,6 +159,7 @@ function Close-Vault([string]$Ip) {
 try {
     if ($mode -eq 'keyvault') {
         $keyType = if ($sku -eq 'premium') { 'RSA-HSM' } else { 'RSA' }
+        Remove-LeftoverOfficer
         $openedFor = Open-VaultForDeployer
         $issuer = Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'show', '--vault-name', $vault,
             '--name', $certName, '--query', 'policy.issuerParameters.name', '-o', 'tsv') -AllowNotFound

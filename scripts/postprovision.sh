@@ -38,8 +38,12 @@ here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 opened_for=""
 officer_assignment=""
-# Key Vault Certificates Officer (infra/app/roles.json).
+# Key Vault Certificates Officer (infra/app/roles.json), and how this hook marks the assignment it
+# makes, so that one left behind by an interrupted run (killed before its trap ran) is found and
+# deleted by the next run rather than taken for a standing grant.
 CERTIFICATES_OFFICER_ROLE="a4417e6f-fecd-4de8-b567-7b0420556985"
+OFFICER_DESCRIPTION="temporary: the azd postprovision hook creates the signing certificate with it, then deletes it"
+vault_id=""
 
 log() { printf '[postprovision] %s\n' "$*" >&2; }
 
@@ -98,9 +102,25 @@ open_vault_for_deployer() {
 
 # Certificates Officer on this vault for this run only (see the header): nothing is granted when
 # the deploying principal already holds it (GRANT_DEPLOYER_CERTIFICATES_OFFICER=true).
-grant_officer_for_this_run() {
-  vault_id="${KEY_VAULT_ID:-}"
+vault_resource_id() {
+  [ -n "$vault_id" ] || vault_id="${KEY_VAULT_ID:-}"
   [ -n "$vault_id" ] || vault_id="$(az keyvault show --name "$KEY_VAULT_NAME" --query id -o tsv)"
+}
+
+# A temporary assignment an interrupted run left behind (marked by OFFICER_DESCRIPTION): deleted now.
+remove_leftover_officer() {
+  vault_resource_id
+  leftovers="$(az role assignment list --scope "$vault_id" --role "$CERTIFICATES_OFFICER_ROLE" \
+    --query "[?description=='$OFFICER_DESCRIPTION'].id" -o tsv)"
+  for leftover in $leftovers; do
+    log "removing a temporary Key Vault Certificates Officer assignment an interrupted run left behind"
+    az role assignment delete --ids "$leftover" --output none || \
+      log "WARNING: could not remove it; remove it yourself: az role assignment delete --ids $leftover"
+  done
+}
+
+grant_officer_for_this_run() {
+  vault_resource_id
   principal="${AZURE_PRINCIPAL_ID:-}"
   [ -n "$principal" ] || principal="$(az ad signed-in-user show --query id -o tsv 2>/dev/null || true)"
   if [ -z "$principal" ]; then
@@ -118,7 +138,7 @@ grant_officer_for_this_run() {
   log "granting the deploying principal Key Vault Certificates Officer on $KEY_VAULT_NAME for this run only"
   officer_assignment="$(az role assignment create --assignee-object-id "$principal" \
     --assignee-principal-type "${AZURE_PRINCIPAL_TYPE:-User}" --role "$CERTIFICATES_OFFICER_ROLE" \
-    --scope "$vault_id" --query id -o tsv)"
+    --scope "$vault_id" --description "$OFFICER_DESCRIPTION" --query id -o tsv)"
 }
 
 # Role assignments made by the deployment take a few minutes to reach Key Vault's data plane:
@@ -150,6 +170,7 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     *) key_type="RSA" ;;
   esac
 
+  remove_leftover_officer
   open_vault_for_deployer
 
   if with_rbac_retry az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \

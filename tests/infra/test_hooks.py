@@ -302,12 +302,13 @@ def test_hook_grants_itself_certificates_officer_only_to_create_the_certificate_
 def test_hook_grants_nothing_when_the_certificate_exists(tmp_path: Path) -> None:
     code, err, calls = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"))
     assert code == 0, err
-    assert not any(c.startswith("role assignment") for c in calls)
+    assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
 
 
 def test_hook_leaves_a_standing_officer_assignment_alone(tmp_path: Path) -> None:
     rules = _rules(issuer=None, exportable="false")
-    rules.insert(0, {"match": ["role assignment list"], "stdout": VAULT_ID + "/providers/x/roleAssignments/standing\n"})
+    standing = VAULT_ID + "/providers/x/roleAssignments/standing\n"
+    rules.insert(0, {"match": ["role assignment list", "--assignee"], "stdout": standing})
     code, err, calls = _run_sh_hook(tmp_path, rules)
     assert code == 0, err
     assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
@@ -364,3 +365,20 @@ def test_ps1_hook_grants_officer_for_its_run_only_and_warns_without_receivers() 
 def test_the_hook_reads_the_receiver_flag_main_provides() -> None:
     outputs = bicep.template("main.bicep")["outputs"]
     assert "ALERTS_HAVE_RECEIVER" in outputs and "KEY_VAULT_ID" in outputs
+
+
+def test_hook_marks_its_assignment_and_removes_one_an_interrupted_run_left_behind(tmp_path: Path) -> None:
+    leftover = VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/left-behind"
+    rules = _rules(issuer="Self", exportable="false")
+    rules.insert(0, {"match": ["role assignment list", "description=="], "stdout": leftover + "\n"})
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert f"role assignment delete --ids {leftover} --output none" in calls
+    assert "interrupted run" in err
+    (tmp_path / "again").mkdir()
+    code, err, calls = _run_sh_hook(tmp_path / "again", _rules(issuer=None, exportable="false"))
+    assert code == 0, err
+    [create] = [c for c in calls if c.startswith("role assignment create")]
+    assert "--description temporary: the azd postprovision hook" in create
+    source = (SCRIPTS / "postprovision.ps1").read_text(encoding="utf-8")
+    assert "Remove-LeftoverOfficer" in source and "--description $officerDescription" in source
