@@ -172,6 +172,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 configure_azure_monitor()
 exported = InMemorySpanExporter()
 trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exported))  # before the app: exports first
+from opentelemetry._logs import get_logger_provider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+exported_logs = InMemoryLogRecordExporter()
+get_logger_provider().add_log_record_processor(SimpleLogRecordProcessor(exported_logs))
 import function_app, requests
 from azure.core.pipeline.transport import HttpRequest
 from azure.keyvault.keys import KeyClient
@@ -195,6 +199,12 @@ with tracer.start_as_current_span("by hand", attributes=by_hand) as span:
     span.set_attribute("http.url", f"https://h/p?b={secret}#frag")
     span.set_attributes({"http.target": f"/p?c={secret}", "url.query": secret})
     span.record_exception(ValueError(f"Max retries exceeded with url: /p?d={secret}"))
+import logging
+# urllib3's own retry warning names the URL with its query (connectionpool.py), at WARNING.
+logging.getLogger("urllib3.connectionpool").warning(
+    "Retrying (%r) after connection broken by '%r': %s", "Retry(total=2)", "err", f"/v1.0/users?$skiptoken={secret}"
+)
+logs = [str(r.log_record.body) for r in exported_logs.get_finished_logs()]
 spans = exported.get_finished_spans()
 dump = json.dumps([[dict(s.attributes), [(e.name, dict(e.attributes)) for e in s.events]] for s in spans], default=str)
 URLS = ("url.full", "http.url", "http.target")
@@ -202,6 +212,7 @@ print(json.dumps({
     "mode": telemetry_mode(),
     "scopes": sorted({s.instrumentation_scope.name for s in spans}),
     "leaks": dump.count(secret),
+    "logs": logs,
     "urls": sorted({str(v) for s in spans for k, v in s.attributes.items() if k in URLS}),
 }))
 """
@@ -222,6 +233,8 @@ def test_the_worker_configured_provider_exports_no_query_string() -> None:
     assert any(scope.startswith("azure") for scope in result["scopes"]), result
     assert result["leaks"] == 0, result
     assert result["urls"] and not any("?" in url or "#" in url for url in result["urls"]), result
+    retry_lines = [line for line in result["logs"] if line.startswith("Retrying")]
+    assert retry_lines and retry_lines[-1].endswith("/v1.0/users"), result["logs"]
 
 
 def test_the_worker_configured_provider_is_scrubbed_even_when_telemetry_is_refused() -> None:

@@ -16,11 +16,17 @@ started with and wraps that span's own ``set_attribute``/``set_attributes``/``ad
 API every instrumentation uses), so a URL set later is cut before it is ever stored. Exception
 events keep their message, with any URL-like token's query cut the same way.
 
+Log records leave through the OpenTelemetry ``LoggingHandler`` the worker (or ``setup``) attached to
+a logger; urllib3's own WARNING lines ("Retrying ... /v1.0/users?$skiptoken=...") carry the query.
+:class:`QueryStringLogFilter` on each such handler rewrites a record's message without any URL's
+query before the handler turns it into an exported log record.
+
 Imported only when telemetry is on (it imports the OpenTelemetry SDK).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -102,6 +108,42 @@ class QueryStringScrubber(SpanProcessor):
         return True
 
 
+class QueryStringLogFilter(logging.Filter):
+    """On a log handler: the record's message with every URL's query cut (always lets the record pass)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record whose arguments do not fit its format: left to the handler
+            return True
+        clean = scrub_text(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+def install_log_filter(logger_names: tuple[str, ...] = ("",)) -> int:
+    """The filter on every OpenTelemetry ``LoggingHandler`` of these loggers (root by default); how many."""
+    handler_types: tuple[type, ...] = ()
+    try:
+        from opentelemetry.instrumentation.logging.handler import LoggingHandler as InstrumentationHandler
+
+        handler_types += (InstrumentationHandler,)
+    except ImportError:  # pragma: no cover - older instrumentation package
+        pass
+    from opentelemetry.sdk._logs import LoggingHandler as SdkHandler
+
+    handler_types += (SdkHandler,)
+    count = 0
+    for name in dict.fromkeys(logger_names):
+        for handler in logging.getLogger(name or None).handlers:
+            if isinstance(handler, handler_types):
+                if not any(isinstance(f, QueryStringLogFilter) for f in handler.filters):
+                    handler.addFilter(QueryStringLogFilter())
+                count += 1
+    return count
+
+
 def install(provider: Any) -> bool:
     """Add the scrubber to an SDK ``TracerProvider`` once; False when ``provider`` is not one."""
     from opentelemetry.sdk.trace import TracerProvider
@@ -115,4 +157,13 @@ def install(provider: Any) -> bool:
     return True
 
 
-__all__ = ["QUERY_ATTRIBUTES", "URL_ATTRIBUTES", "QueryStringScrubber", "install", "scrub_text", "without_query"]
+__all__ = [
+    "QUERY_ATTRIBUTES",
+    "URL_ATTRIBUTES",
+    "QueryStringLogFilter",
+    "QueryStringScrubber",
+    "install",
+    "install_log_filter",
+    "scrub_text",
+    "without_query",
+]

@@ -41,6 +41,8 @@ from .transport import APPLICATIONINSIGHTS_CONNECTION_STRING, OTLP_ENDPOINT_SETT
 _LOGGER = logging.getLogger(__name__)
 
 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
+# The logger the worker attaches Azure Monitor's log handler to (default: the root logger).
+PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME = "PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_EXPERIMENTAL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
 # Libraries whose INFO lines (one per HTTP request, token cache chatter) drown the broker's own.
@@ -209,12 +211,15 @@ def _configure_otlp(environ: Mapping[str, str]) -> None:
 
 
 def _scrub_query_strings() -> None:
-    """The query-string scrubber on the global tracer provider (the worker's, or the one built here)."""
+    """The query-string scrubbers: on the global tracer provider (the worker's, or the one built here),
+    and on the OpenTelemetry log handlers of the root logger and of the worker's logger
+    (``PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME``)."""
     import opentelemetry.trace as trace
 
-    from .query_scrubber import install
+    from .query_scrubber import install, install_log_filter
 
     install(trace.get_tracer_provider())
+    install_log_filter(("", (os.environ.get(PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME) or "").strip(), BROKER_LOGGER))
 
 
 def _use_query_free_azure_core_spans() -> None:
