@@ -250,7 +250,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 },
                 "managedIdentity": {
                     "summary": "A certificate-less mode",
-                    "value": {"credentialMode": "managed-identity", "token": DIAGNOSTICS["token"]},
+                    "value": {"credentialMode": "managed-identity", "token": DIAGNOSTICS["token"], "lastProblems": []},
                 },
             },
         ),

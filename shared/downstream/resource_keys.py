@@ -13,24 +13,23 @@ own origin and the action's own path, as Graph's ``@odata.nextLink`` is, and the
 into one ``value`` (``nextLink`` then null); a chain longer than ``MAX_PAGES`` is a 502.
 
 A caller's error never carries the resource path or the principal: the ARM failure's detail names
-the kind, the name the caller gave and the role to grant; the full picture goes to the log line.
+the kind, the name the caller gave and the role to grant; the operator's hint (the failure's log
+line and /api/diagnostics) adds the principal's IDs and the resource path.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import Conflict, NotFound, ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
+from ..errors import Conflict, Hint, NotFound, ProblemError, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
 from ..key_kinds import KeyAction, KeyKind, KeyType, ListedResource
 from ..single_flight import SingleFlight
+from ..upstream import Hints
 from .client import DownstreamClient
-
-_LOGGER = logging.getLogger("shared.resource_keys")
 
 LOCAL_AUTH_SECONDS = 300
 MAX_PAGES = 50
@@ -92,14 +91,14 @@ class ResourceKeysService:
         arm: DownstreamClient,
         resources: tuple[ListedResource, ...],
         cache_seconds: Callable[[KeyKind], int],
-        principal: str,
+        principal: str | Hint,
         clock: Callable[[], float] = time.monotonic,
         local_auth_seconds: float = LOCAL_AUTH_SECONDS,
     ) -> None:
         self._arm = arm
         self._resources = {resource.key: resource for resource in resources}
         self._cache_seconds = cache_seconds
-        self._principal = principal
+        self._principal = as_hint(principal)
         self._local_auth_seconds = local_auth_seconds
         self._keys = _TimedCache(clock, "an ARM key request")
         self._key_calls: dict[tuple[str, KeyType], _KeyCall] = {}
@@ -149,18 +148,8 @@ class ResourceKeysService:
             "GET",
             target,
             resource,
-            operation="read",
             action=f"reading the {resource.describe()}",
-            hints={
-                403: f"Grant the broker's identity {kind.rbac_read} on the {resource.describe()} ("
-                + (
-                    f"the {' and '.join(dict.fromkeys(kind.arm_roles.values()))} roles hold it"
-                    if kind.arm_roles
-                    else "the deployment's resource-keys role holds it"
-                )
-                + ").",
-                404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
-            },
+            hints=self._read_hints(resource),
         )
         properties = body.get("properties") if isinstance(body, dict) else None
         if not isinstance(properties, dict):
@@ -175,8 +164,8 @@ class ResourceKeysService:
     def _fetch(self, resource: ListedResource, key_type: KeyType) -> Any:
         call = self._key_calls.get((resource.resource_id, key_type))
         if call is None:
-            call = self._key_calls[(resource.resource_id, key_type)] = _KeyCall.of(resource, key_type)
-        body = self._call("POST", call.path, resource, operation=call.action.name, action=call.what, hints=call.hints)
+            call = self._key_calls[(resource.resource_id, key_type)] = _KeyCall.of(resource, key_type, self._principal)
+        body = self._call("POST", call.path, resource, action=call.what, hints=call.hints)
         if not isinstance(body, dict):
             raise UpstreamFailed(f"ARM answered {call.what} without a JSON object.", upstream=Upstream.ARM)
         if not call.action.paged:
@@ -184,7 +173,7 @@ class ResourceKeysService:
         return self._join_pages(body, call.path, resource, call.what, call.hints)
 
     def _join_pages(
-        self, first: dict[str, Any], path: str, resource: ListedResource, what: str, hints: Mapping[int, str]
+        self, first: dict[str, Any], path: str, resource: ListedResource, what: str, hints: Hints
     ) -> dict[str, Any]:
         entries = _page_values(first, what)
         link = first.get("nextLink")
@@ -196,7 +185,7 @@ class ResourceKeysService:
             if pages > MAX_PAGES:
                 raise UpstreamFailed(f"ARM answered {what} with more than {MAX_PAGES} pages.", upstream=Upstream.ARM)
             # The link carries its own query (api-version, $skipToken): nothing is added to it.
-            page = self._call("POST", link, resource, operation="nextLink", action=what, hints=hints, link_path=path)
+            page = self._call("POST", link, resource, action=what, hints=hints, link_path=path)
             if not isinstance(page, dict):
                 raise UpstreamFailed(f"ARM answered {what} without a JSON object.", upstream=Upstream.ARM)
             entries += _page_values(page, what)
@@ -213,33 +202,39 @@ class ResourceKeysService:
         path_or_url: str,
         resource: ListedResource,
         *,
-        operation: str,
         action: str,
-        hints: Mapping[int, str],
+        hints: Hints,
         link_path: str | None = None,
     ) -> Any:
-        try:
-            return self._arm.request(
-                method,
-                path_or_url,
-                params=None if link_path else {"api-version": resource.kind.api_version},
-                action=action,
-                hints=hints,
-                link_path=link_path,
-            )
-        except ProblemError as problem:
-            # The deployment's identifiers belong here, not in the caller's answer.
-            _LOGGER.info(
-                "resource keys: %s %s on %s failed (status %s, code %s) as %s",
-                method,
-                operation,
-                resource.resource_id,
-                problem.status,
-                problem.code,
-                self._principal,
-                extra={"kind": resource.kind.kind, "operation": operation, "code": problem.code},
-            )
-            raise
+        # A failure's caller detail names the kind, the name and the role to grant; its operator hint
+        # (the route's log line, /api/diagnostics) adds the principal and the resource path.
+        return self._arm.request(
+            method,
+            path_or_url,
+            params=None if link_path else resource.kind_params,
+            action=action,
+            hints=hints,
+            link_path=link_path,
+        )
+
+    def _read_hints(self, resource: ListedResource) -> Hints:
+        kind = resource.kind
+        holders = (
+            f"the {' and '.join(dict.fromkeys(kind.arm_roles.values()))} roles hold it"
+            if kind.arm_roles
+            else "the deployment's resource-keys role holds it"
+        )
+        grant = f"{kind.rbac_read} on the {resource.describe()} ({holders})"
+        return {
+            403: Hint(
+                f"Grant {self._principal.caller} {grant}.",
+                f"Grant {self._principal.full} {grant}: {resource.local_auth_id}.",
+            ),
+            404: Hint(
+                f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+                f"{resource.local_auth_id} was not found: check RESOURCE_KEYS.",
+            ),
+        }
 
 
 @dataclass(frozen=True)
@@ -249,19 +244,25 @@ class _KeyCall:
     action: KeyAction
     path: str
     what: str
-    hints: Mapping[int, str]
+    hints: Hints
 
     @classmethod
-    def of(cls, resource: ListedResource, key_type: KeyType) -> _KeyCall:
+    def of(cls, resource: ListedResource, key_type: KeyType, principal: Hint) -> _KeyCall:
         kind = resource.kind
         action = kind.actions[key_type]
+        grant = f"{kind.role_hint(key_type)} on the {resource.describe()}"
         return cls(
             action=action,
             path=resource.action_path(action),
             what=f"{action.name} on the {resource.describe()}",
             hints={
-                403: f"Grant the broker's identity {kind.role_hint(key_type)} on the {resource.describe()}.",
-                404: f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+                403: Hint(
+                    f"Grant {principal.caller} {grant}.", f"Grant {principal.full} {grant}: {resource.resource_id}."
+                ),
+                404: Hint(
+                    f"The {resource.describe()} was not found: check RESOURCE_KEYS.",
+                    f"{resource.resource_id} was not found: check RESOURCE_KEYS.",
+                ),
             },
         )
 

@@ -63,6 +63,11 @@ class ListedResource:
         """(kind, name) as the route and the caller roles name it; names compare case-insensitively."""
         return (self.kind.kind, self.name.lower())
 
+    @cached_property
+    def kind_params(self) -> dict[str, str]:
+        """The query of every call for this resource: the kind's api-version."""
+        return {"api-version": self.kind.api_version}
+
     def action_path(self, action: KeyAction) -> str:
         return f"{self.resource_id}/{action.name}"
 

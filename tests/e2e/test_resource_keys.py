@@ -305,10 +305,14 @@ def test_route_values_come_before_the_resource_role(protected, emu, audience):
 # ------------------------------------------------------------------ ARM failures
 
 
-def test_missing_key_permission_is_502_naming_the_action_without_ids(client, emu):
+def test_missing_key_permission_is_502_naming_the_action_without_ids(client, emu, caplog):
+    caplog.set_level("INFO", logger="shared.http")
     emu.arm.revoke_all("redis", "redis-sessions")
     emu.arm.grant_permissions("redis", "redis-sessions", [EMULATED["redis"].read_permission])
     response = client.get("keys/redis/redis-sessions", type="readwrite")
+    # The operator's line of the same failure names the principal and the resource path.
+    (line,) = [r for r in caplog.records if r.name == "shared.http" and getattr(r, "hint", None)]
+    assert emu.seed.client_id in line.hint and emu.arm.resource("redis", "redis-sessions").id in line.hint
     body = problem(response, 502)
     assert body["upstream"] == "arm" and body["code"] == "AuthorizationFailed"
     assert "Microsoft.Cache/redis" in body["detail"]
