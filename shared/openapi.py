@@ -447,6 +447,22 @@ def _schemas() -> dict[str, Any]:
                     "items": {"type": "string"},
                     "description": "Graph permissions the app holds that write applications (it needs none).",
                 },
+                "foreignCredentials": {
+                    "type": "array",
+                    "description": "Credentials of the app that are no version of the certificate (a certificate "
+                    "from elsewhere, a client secret): never removed, always named; each needs the operator.",
+                    "items": {
+                        "type": "object",
+                        "required": ["keyId"],
+                        "properties": {
+                            "keyId": {"type": "string"},
+                            "type": {"type": "string"},
+                            "thumbprint": {"type": "string"},
+                            "displayName": {"type": "string"},
+                            "endDateTime": {"type": "string", "format": "date-time"},
+                        },
+                    },
+                },
                 "blocked": {"type": ["string", "null"], "description": "What needs the operator; null: nothing."},
                 "plan": {
                     "type": "object",

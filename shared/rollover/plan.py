@@ -77,6 +77,9 @@ class Plan:
     blocked: str | None
     no_valid_key_after: datetime | None
     foreign_key_ids: tuple[str, ...] = field(default=())
+    # Credentials of the app that are no version of this certificate (a certificate from elsewhere,
+    # a client secret): never touched, always named (each is a way in that is not Key Vault's).
+    foreign: tuple[KeyCredential, ...] = field(default=())
     # Versions custody refused (newest first) and why; never registered, never the successor.
     refusals: tuple[tuple[CertificateVersion, str], ...] = field(default=())
     # Blocked because no version custody accepts is left to take over: the newest refused one.
@@ -149,13 +152,13 @@ def plan_rollover(
     refused = refused or {}
     by_thumbprint = {v.thumbprint: v for v in versions}
     ours: dict[str, list[KeyCredential]] = {}
-    foreign: list[str] = []
+    foreign: list[KeyCredential] = []
     skipped: list[Skip] = []
     for key in keys:
         if key.verify_certificate and key.thumbprint in by_thumbprint:
             ours.setdefault(key.thumbprint, []).append(key)
         else:
-            foreign.append(key.key_id)
+            foreign.append(key)
             skipped.append(
                 Skip(
                     "remove",
@@ -335,7 +338,8 @@ def plan_rollover(
         skipped=tuple(skipped),
         blocked=blocked,
         no_valid_key_after=no_valid_key_after,
-        foreign_key_ids=tuple(foreign),
+        foreign_key_ids=tuple(k.key_id for k in foreign),
+        foreign=tuple(foreign),
         refusals=refusals,
         refused=newest_refused,
     )

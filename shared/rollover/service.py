@@ -147,6 +147,7 @@ class RolloverService:
             "noValidKeyAfter": report["noValidKeyAfter"],
             "refused": report["refused"],
             "excessGraphPermissions": report["excessGraphPermissions"],
+            "foreignCredentials": report["foreignCredentials"],
             "actionRequired": report["blocked"],
         }
 
@@ -165,7 +166,7 @@ class RolloverService:
             count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
             raise
         # A refused version needs an operator (disable it) even though the run went on: "blocked".
-        needs_operator = report["refused"] or report["excessGraphPermissions"]
+        needs_operator = report["refused"] or report["excessGraphPermissions"] or report["foreignCredentials"]
         count_rollover_run(outcome="blocked" if needs_operator else "success", trigger=source)
         return report
 
@@ -215,6 +216,15 @@ class RolloverService:
             )
         if report["excessGraphPermissions"]:
             _LOGGER.error("rollover: %s", _excess_text(report["excessGraphPermissions"]))
+        if report["foreignCredentials"]:
+            # ERROR and starting "rollover": the rollover alert fires. Someone holding keys/sign can
+            # addKey a certificate of their own (Graph needs only a proof signed by a registered key,
+            # which Key Vault makes for them): this line is the deployment's own sign of it.
+            _LOGGER.error(
+                "rollover: %s",
+                _foreign_text(self._versions.name, report["foreignCredentials"]),
+                extra={"rollover_foreign_credentials": [c["keyId"] for c in report["foreignCredentials"]]},
+            )
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
             if plan.refused is not None:
@@ -402,6 +412,20 @@ class RolloverService:
             )
         skipped = [*(outcome.skipped if outcome else []), *plan.skipped]
         planned_add = [] if plan.add is None else [{"version": plan.add.version, "thumbprint": plan.add.thumbprint}]
+        foreign = [
+            {
+                k: v
+                for k, v in {
+                    "keyId": c.key_id,
+                    "type": c.credential_type,
+                    "thumbprint": c.thumbprint,
+                    "displayName": c.display_name,
+                    "endDateTime": iso(c.end),
+                }.items()
+                if v is not None
+            }
+            for c in plan.foreign
+        ]
         return {
             "dryRun": dry_run,
             "certificate": self._versions.name,
@@ -429,7 +453,11 @@ class RolloverService:
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],
             "refused": [{"version": v.version, "thumbprint": v.thumbprint, "reason": r} for v, r in plan.refusals],
             "excessGraphPermissions": excess,
-            "blocked": " ".join(filter(None, (plan.action_required, _excess_text(excess)))) or None,
+            "foreignCredentials": foreign,
+            "blocked": " ".join(
+                filter(None, (plan.action_required, _excess_text(excess), _foreign_text(self._versions.name, foreign)))
+            )
+            or None,
             "noValidKeyAfter": iso(plan.no_valid_key_after),
         }
 
@@ -463,6 +491,19 @@ def _excess_text(permissions: Sequence[str]) -> str | None:
         "applications: its own token can add a password or a federated identity credential, a credential outside "
         "Key Vault. The rollover needs only Application.Read.All; remove the others and any ownership of the app by "
         "its own service principal (docs/custody.md, 'Upgrading a deployment made before this change')."
+    )
+
+
+def _foreign_text(certificate: str, credentials: Sequence[dict[str, Any]]) -> str | None:
+    if not credentials:
+        return None
+    named = ", ".join(f"{c['keyId']} ({c.get('type') or 'unknown type'})" for c in credentials)
+    return (
+        f"The app registration holds credential(s) that are not a version of certificate '{certificate}' in Key "
+        f"Vault: {named}. Each is a way to sign in as the app whose secret or private key is not bound to the vault; "
+        "the rollover never touches them. If you did not add one, treat it as a compromise (Entra audit log of the "
+        "application; anyone with keys/sign on the vault can add a certificate with addKey) and remove it "
+        "(az ad app credential delete --id <client id> --key-id <keyId>)."
     )
 
 
