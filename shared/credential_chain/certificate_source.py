@@ -67,7 +67,15 @@ class CertificateInfo:
         return base64.b64encode(self.der).decode("ascii")
 
     def public_key(self) -> RSAPublicKey:
-        key = x509.load_der_x509_certificate(self.der).public_key()
+        try:
+            key = x509.load_der_x509_certificate(self.der).public_key()
+        except ValueError:
+            # Key Vault's ``cer`` is the DER it made; anything else is its (or a proxy's) fault, a 502.
+            raise UpstreamFailed(
+                f"Key Vault returned certificate '{self.name}' version {self.version} with a public part that is "
+                "not an X.509 certificate.",
+                upstream=Upstream.KEYVAULT,
+            ) from None
         if not isinstance(key, RSAPublicKey):
             raise UpstreamFailed(
                 f"Certificate '{self.name}' version {self.version} does not have an RSA key; "

@@ -108,8 +108,10 @@ def _timestamp(moment: datetime | None) -> float:
 
 def _registered_since(successor: CertificateVersion, keys: Iterable[KeyCredential], now: datetime) -> datetime:
     """Since when the successor is registered: the earliest record among its valid registrations
-    (never before it became valid), else — registered without a record — its notBefore."""
-    records = [k.registered_at for k in keys if k.valid(now) and k.registered_at is not None]
+    (never before it became valid), else — registered without a record — its notBefore. A record
+    after ``now`` is not believed (anyone who can addKey writes the displayName it is read from;
+    believed, year 9999 would overflow and a next-year date would hold the grace open for good)."""
+    records = [k.registered_at for k in keys if k.valid(now) and k.registered_at is not None and k.registered_at <= now]
     if not records:
         return successor.available_since
     return max(min(m for m in records if m is not None), successor.available_since)
