@@ -287,6 +287,15 @@ class RolloverService:
                 signer = proof_by(plan, excluding=set())
                 new = info(plan.add)
                 assert signer is not None  # the plan adds only when a signer exists
+                if new.thumbprint_hex != plan.add.thumbprint:
+                    # Custody judged the version as listed; what is registered must be that certificate
+                    # (else every run would add a key no version accounts for).
+                    raise UpstreamFailed(
+                        f"Key Vault answered certificate '{new.name}' version {new.version} with a certificate whose "
+                        f"thumbprint ({new.thumbprint_hex}) is not the one it lists ({plan.add.thumbprint}); "
+                        "nothing was registered.",
+                        upstream=Upstream.KEYVAULT,
+                    )
                 name = registration_name(self._clock())
                 key_id = self._write(
                     lambda: self._keys.add(new.der, proof(signer), display_name=name), lambda ks: _has(ks, new)
