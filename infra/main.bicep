@@ -19,12 +19,19 @@ param location string
 @description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Certificates Officer for the hook.')
 param principalId string = ''
 
-@description('Type of principalId.')
+@description('AZURE_PRINCIPAL_TYPE: type of principalId, put on the deployer\'s role assignments. ServicePrincipal for a CI pipeline signed in as a service principal or managed identity (ARM refuses a mismatch: UnmatchedPrincipalType); the preprovision hook checks it against the signed-in principal.')
 @allowed([
   'User'
   'ServicePrincipal'
 ])
 param principalType string = 'User'
+
+@description('PYTHON_VERSION: the Flex Consumption Python runtime. 3.13 unless the region does not offer it yet (the preprovision hook checks with az functionapp list-flexconsumption-runtimes); 3.12 is the supported fallback.')
+@allowed([
+  '3.13'
+  '3.12'
+])
+param pythonVersion string = '3.13'
 
 @description('CREDENTIAL_MODE: keyvault (certificate in Key Vault signs the assertion), federated-managed-identity (user-assigned identity as a federated credential), managed-identity (no app registration downstream).')
 @allowed([
@@ -144,6 +151,11 @@ var createCosmos = empty(existingCosmosAccountId)
 var cosmosSubscriptionId = createCosmos ? subscription().subscriptionId : split(existingCosmosAccountId, '/')[2]
 var cosmosResourceGroupName = createCosmos ? rg.name : split(existingCosmosAccountId, '/')[4]
 var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${resourceToken}' : split(existingCosmosAccountId, '/')[8]
+// COSMOS_ACCOUNT_IDS is computed, not read from the cosmos module: that module needs the function's
+// principal (api's output), and the app settings in api need this ID, so reading the output would
+// be a dependency cycle (BCP080: api -> productSettings -> cosmos -> downstreamPrincipalId ->
+// functionPrincipalId -> api; Bicep counts both branches of ?:). tests/infra/test_compile.py.
+var cosmosAccountId = resourceId(cosmosSubscriptionId, cosmosResourceGroupName, 'Microsoft.DocumentDB/databaseAccounts', cosmosAccountName)
 
 // Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
 // app expects origins without it.
@@ -219,6 +231,9 @@ module network 'app/network.bicep' = if (vnetEnabled) {
   }
 }
 
+// The Microsoft Graph Bicep extension deploys in the public cloud only, not in Azure Government or
+// Azure China (https://learn.microsoft.com/graph/templates/limitations); the preprovision hook
+// refuses a sovereign cloud before anything is deployed.
 module entra 'app/graph.bicep' = {
   name: 'entra'
   scope: rg
@@ -245,7 +260,7 @@ var productSettings = {
   ASSERTION_ALGORITHM: assertionAlgorithm
   ASSERTION_SEND_X5C: assertionSendX5c ? 'true' : 'false'
   ASSERTION_LIFETIME_SECONDS: string(assertionLifetimeSeconds)
-  COSMOS_ACCOUNT_IDS: cosmos.outputs.accountId
+  COSMOS_ACCOUNT_IDS: cosmosAccountId
   COSMOS_KEYS_CACHE_SECONDS: string(cosmosKeysCacheSeconds)
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
   CREDENTIAL_MODE: credentialMode
@@ -284,6 +299,7 @@ module api 'app/api.bicep' = {
     tracesPerSecond: tracesPerSecond
     userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
     userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
+    pythonVersion: pythonVersion
     productSettings: union(productSettings, optionalSettings)
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     allowedCallerIpRanges: allowedCallerIpRanges
@@ -305,6 +321,11 @@ module alerts 'app/alerts.bicep' = {
     keyVaultId: keyVault.outputs.id
     alertEmail: alertEmail
   }
+  // The Key Vault import alert reads AZKVAuditLogs, which the diagnostic settings feed (it also
+  // skips query validation: the table may have no rows yet; app/alerts.bicep).
+  dependsOn: [
+    diagnostics
+  ]
 }
 
 module workbook 'app/workbook.bicep' = {
@@ -423,7 +444,7 @@ output GRAPH_ENDPOINT string = graphEndpoint
 output ASSERTION_ALGORITHM string = assertionAlgorithm
 output ASSERTION_SEND_X5C string = assertionSendX5c ? 'true' : 'false'
 output ASSERTION_LIFETIME_SECONDS string = string(assertionLifetimeSeconds)
-output COSMOS_ACCOUNT_IDS string = cosmos.outputs.accountId
+output COSMOS_ACCOUNT_IDS string = cosmosAccountId
 output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
 output CREDENTIAL_MODE string = credentialMode

@@ -13,6 +13,10 @@
 // keyCredentials are deliberately not declared: the postprovision hook appends the Key Vault
 // certificate's public part. Graph Bicep updates existing objects with PATCH (upsert by
 // uniqueName), so properties not declared here are kept on every redeploy.
+// Public cloud only: Microsoft Graph Bicep deployments are not supported in sovereign clouds (Azure
+// Government, Azure China): https://learn.microsoft.com/graph/templates/limitations. The
+// preprovision hook refuses them; the federation audiences below cover the other clouds only for
+// app registrations created some other way.
 // References: https://learn.microsoft.com/graph/templates/reference/applications?view=graph-bicep-1.0
 //             https://learn.microsoft.com/graph/templates/reference/federatedidentitycredentials?view=graph-bicep-1.0
 //             https://learn.microsoft.com/graph/templates/concept-uniquely-named-resources

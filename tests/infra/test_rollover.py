@@ -145,7 +145,13 @@ def test_azure_yaml_registers_the_postdeploy_hooks() -> None:
 def test_postdeploy_subscribes_the_function_to_the_two_certificate_events(script: str) -> None:
     source = (SCRIPTS / script).read_text(encoding="utf-8")
     assert "az eventgrid system-topic event-subscription create" in source
-    assert "--endpoint-type azurefunction" in source
+    # Flex Consumption: a webhook to the host's Event Grid extension with its system key, as
+    # Microsoft's Flex + Event Grid sample does (docs/deployment-review.md)
+    assert "--endpoint-type webhook" in source and "--endpoint-type azurefunction" not in source
+    assert "/runtime/webhooks/EventGrid?functionName=$function_name&code=" in source.replace(
+        "$functionName", "$function_name"
+    )
+    assert "systemKeys.eventgrid_extension" in source and "az functionapp keys list" in source
     assert "/functions/" in source and "rollover_event" in source
     for event_type in EVENT_TYPES:
         assert event_type in source
@@ -153,7 +159,13 @@ def test_postdeploy_subscribes_the_function_to_the_two_certificate_events(script
     assert "--subject-begins-with" in source and "--subject-ends-with" in source
     assert "keyvault" in source  # nothing to subscribe outside keyvault mode
     outputs = set(bicep.template("main.bicep")["outputs"])
-    for name in ("AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_ID", "EVENT_GRID_SYSTEM_TOPIC_NAME"):
+    for name in (
+        "AZURE_RESOURCE_GROUP",
+        "AZURE_FUNCTION_APP_ID",
+        "AZURE_FUNCTION_APP_NAME",
+        "FUNCTION_APP_URL",
+        "EVENT_GRID_SYSTEM_TOPIC_NAME",
+    ):
         assert name in source and name in outputs
 
 
