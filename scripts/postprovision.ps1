@@ -12,6 +12,11 @@
 #     created no earlier than the policy's last change (whole seconds, the rollover's rule,
 #     docs/custody.md); every read names that version, so the version judged is the one registered;
 #  3. write local.settings.json.
+# Creating the certificate needs Key Vault Certificates Officer, which the deployment does not keep on
+# the deployer (GRANT_DEPLOYER_CERTIFICATES_OFFICER=false): the hook grants it to AZURE_PRINCIPAL_ID
+# on this vault only while it creates the certificate, and deletes that assignment right after (and in
+# `finally`); if the deletion fails it prints the exact `az role assignment delete` to run.
+# Alerts without a receiver (no BROKER_ALERT_EMAIL, no BROKER_ACTION_GROUP_ID) are a warning here.
 # Only public material is handled. azd exports the environment's values to this process.
 # Policy schema: https://learn.microsoft.com/rest/api/keyvault/certificates/create-certificate/create-certificate#certificatepolicy
 $ErrorActionPreference = 'Stop'
@@ -52,6 +57,71 @@ $mode = if ($env:CREDENTIAL_MODE) { $env:CREDENTIAL_MODE } else { 'keyvault' }
 $work = Join-Path ([IO.Path]::GetTempPath()) ([Guid]::NewGuid().ToString())
 New-Item -ItemType Directory -Path $work | Out-Null
 $openedFor = $null
+$script:officerAssignment = $null
+# Key Vault Certificates Officer (infra/app/roles.json), and how this hook marks the assignment it makes,
+# so that one left behind by an interrupted run is deleted by the next run, not taken for a standing grant.
+$certificatesOfficerRole = 'a4417e6f-fecd-4de8-b567-7b0420556985'
+$officerDescription = 'temporary: the azd postprovision hook creates the signing certificate with it, then deletes it'
+$script:vaultId = $null
+
+function Get-VaultId {
+    if (-not $script:vaultId) { $script:vaultId = $env:KEY_VAULT_ID }
+    if (-not $script:vaultId) { $script:vaultId = (& az keyvault show --name $vault --query id -o tsv).Trim() }
+    return $script:vaultId
+}
+
+# A temporary assignment an interrupted run left behind (marked by $officerDescription): deleted now.
+function Remove-LeftoverOfficer {
+    $vaultId = Get-VaultId
+    $leftovers = @(& az role assignment list --scope $vaultId --role $certificatesOfficerRole `
+        --query "[?description=='$officerDescription'].id" -o tsv) | Where-Object { $_ }
+    foreach ($leftover in $leftovers) {
+        Log 'removing a temporary Key Vault Certificates Officer assignment an interrupted run left behind'
+        & az role assignment delete --ids $leftover --output none
+        if ($LASTEXITCODE -ne 0) { Log "WARNING: could not remove it; remove it yourself: az role assignment delete --ids $leftover" }
+    }
+}
+
+# Certificates Officer on this vault for this run only; nothing when the principal already holds it.
+function Grant-OfficerForThisRun {
+    $vaultId = Get-VaultId
+    $principal = $env:AZURE_PRINCIPAL_ID
+    if ([string]::IsNullOrEmpty($principal)) { $principal = (& az ad signed-in-user show --query id -o tsv 2>$null) }
+    if ([string]::IsNullOrEmpty($principal)) {
+        throw ("creating the certificate needs Key Vault Certificates Officer, and the deploying principal is unknown " +
+            "(AZURE_PRINCIPAL_ID is not set). Grant it for this run, then run 'azd hooks run postprovision': " +
+            "az role assignment create --assignee-object-id <your object id> --role $certificatesOfficerRole --scope $vaultId")
+    }
+    $held = (& az role assignment list --assignee $principal --role $certificatesOfficerRole --scope $vaultId --query '[0].id' -o tsv)
+    if ($LASTEXITCODE -ne 0) { throw 'az role assignment list failed' }
+    if (-not [string]::IsNullOrEmpty("$held".Trim())) {
+        Log "the deploying principal already holds Key Vault Certificates Officer on $vault"
+        return
+    }
+    $type = if ($env:AZURE_PRINCIPAL_TYPE) { $env:AZURE_PRINCIPAL_TYPE } else { 'User' }
+    Log "granting the deploying principal Key Vault Certificates Officer on $vault for this run only"
+    $id = (& az role assignment create --assignee-object-id $principal --assignee-principal-type $type `
+        --role $certificatesOfficerRole --scope $vaultId --description $officerDescription --query id -o tsv)
+    if ($LASTEXITCODE -ne 0) { throw 'az role assignment create failed' }
+    $script:officerAssignment = "$id".Trim()
+}
+
+function Revoke-Officer {
+    if (-not $script:officerAssignment) { return }
+    Log "removing the temporary Key Vault Certificates Officer assignment on $vault"
+    & az role assignment delete --ids $script:officerAssignment --output none
+    if ($LASTEXITCODE -ne 0) {
+        Log 'WARNING: could not remove it; remove it yourself:'
+        Log "  az role assignment delete --ids $($script:officerAssignment)"
+    }
+    $script:officerAssignment = $null
+}
+
+if ($env:ALERTS_HAVE_RECEIVER -eq 'false') {
+    Log "WARNING: the broker's alerts have no receiver: they fire into the Azure portal and notify nobody."
+    Log '  Set one and provision again:  azd env set BROKER_ALERT_EMAIL <address>'
+    Log '                           or:  azd env set BROKER_ACTION_GROUP_ID <action group resource ID>'
+}
 
 # VNET_ENABLED: the vault only answers its private endpoint; open it to this machine alone.
 function Open-VaultForDeployer {
@@ -91,6 +161,7 @@ function Close-Vault([string]$Ip) {
 try {
     if ($mode -eq 'keyvault') {
         $keyType = if ($sku -eq 'premium') { 'RSA-HSM' } else { 'RSA' }
+        Remove-LeftoverOfficer
         $openedFor = Open-VaultForDeployer
         $issuer = Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'show', '--vault-name', $vault,
             '--name', $certName, '--query', 'policy.issuerParameters.name', '-o', 'tsv') -AllowNotFound
@@ -116,6 +187,7 @@ try {
             $policy = $template.Replace('__KEY_TYPE__', $keyType).Replace('__SUBJECT__', "CN=$certName.$envName")
             $policyFile = Join-Path $work 'policy.json'
             Set-Content -Path $policyFile -Value $policy -Encoding utf8NoBOM
+            Grant-OfficerForThisRun
             Log "creating certificate $certName ($keyType 2048, exportable=false)"
             Invoke-AzWithRbacRetry @('keyvault', 'certificate', 'create', '--vault-name', $vault, '--name', $certName,
                 '--policy', "@$policyFile", '--output', 'none') | Out-Null
@@ -124,6 +196,7 @@ try {
                 if ($LASTEXITCODE -ne 0 -or $status -eq 'completed') { break }
                 Start-Sleep -Seconds 5
             }
+            Revoke-Officer
         }
 
         # The current version, named once: every read below is of that version, so a version imported
@@ -198,6 +271,7 @@ try {
         Log 'python not found: skipped local.settings.json (run scripts/write_local_settings.py later)'
     }
 } finally {
+    Revoke-Officer
     Close-Vault $openedFor
     Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
 }

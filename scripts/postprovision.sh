@@ -19,6 +19,13 @@
 #     of the version names it, so the version judged is the version registered. Nothing is ever removed, so a still-valid older key keeps
 #     working while callers roll over. Re-run after Key Vault auto-renews (see infra/README.md).
 #  3. Writes local.settings.json for `func start` (scripts/write_local_settings.py).
+# Creating the certificate needs Key Vault Certificates Officer, which the deployment does not keep
+# on the deployer (GRANT_DEPLOYER_CERTIFICATES_OFFICER=false: an officer could import a version whose
+# key exists outside the vault). The hook grants it to the deploying principal (AZURE_PRINCIPAL_ID)
+# on this vault only, only when it must create the certificate, and deletes that assignment as soon
+# as the certificate exists (and on exit, whatever happens); if the deletion fails it prints the
+# exact `az role assignment delete` to run. Reading needs only the Key Vault Reader the template grants.
+# Alerts without a receiver (no BROKER_ALERT_EMAIL, no BROKER_ACTION_GROUP_ID) are a warning here.
 # Only public material is handled: the certificate's key never leaves Key Vault and its secret is
 # never read. azd exports the environment's values (main.bicep outputs) to this process.
 # Policy schema: https://learn.microsoft.com/rest/api/keyvault/certificates/create-certificate/create-certificate#certificatepolicy
@@ -34,6 +41,13 @@ CREDENTIAL_MODE="${CREDENTIAL_MODE:-keyvault}"
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 opened_for=""
+officer_assignment=""
+# Key Vault Certificates Officer (infra/app/roles.json), and how this hook marks the assignment it
+# makes, so that one left behind by an interrupted run (killed before its trap ran) is found and
+# deleted by the next run rather than taken for a standing grant.
+CERTIFICATES_OFFICER_ROLE="a4417e6f-fecd-4de8-b567-7b0420556985"
+OFFICER_DESCRIPTION="temporary: the azd postprovision hook creates the signing certificate with it, then deletes it"
+vault_id=""
 
 log() { printf '[postprovision] %s\n' "$*" >&2; }
 
@@ -48,7 +62,19 @@ close_vault() {
     opened_for=""
   fi
 }
+# Deletes the Certificates Officer assignment this run created (see the header).
+revoke_officer() {
+  if [ -n "$officer_assignment" ]; then
+    log "removing the temporary Key Vault Certificates Officer assignment on $KEY_VAULT_NAME"
+    if ! az role assignment delete --ids "$officer_assignment" --output none; then
+      log "WARNING: could not remove it; remove it yourself:"
+      log "  az role assignment delete --ids $officer_assignment"
+    fi
+    officer_assignment=""
+  fi
+}
 cleanup() {
+  revoke_officer
   close_vault
   rm -rf "$work"
 }
@@ -78,6 +104,47 @@ open_vault_for_deployer() {
     --bypass None --output none
 }
 
+# Certificates Officer on this vault for this run only (see the header): nothing is granted when
+# the deploying principal already holds it (GRANT_DEPLOYER_CERTIFICATES_OFFICER=true).
+vault_resource_id() {
+  [ -n "$vault_id" ] || vault_id="${KEY_VAULT_ID:-}"
+  [ -n "$vault_id" ] || vault_id="$(az keyvault show --name "$KEY_VAULT_NAME" --query id -o tsv)"
+}
+
+# A temporary assignment an interrupted run left behind (marked by OFFICER_DESCRIPTION): deleted now.
+remove_leftover_officer() {
+  vault_resource_id
+  leftovers="$(az role assignment list --scope "$vault_id" --role "$CERTIFICATES_OFFICER_ROLE" \
+    --query "[?description=='$OFFICER_DESCRIPTION'].id" -o tsv)"
+  for leftover in $leftovers; do
+    log "removing a temporary Key Vault Certificates Officer assignment an interrupted run left behind"
+    az role assignment delete --ids "$leftover" --output none || \
+      log "WARNING: could not remove it; remove it yourself: az role assignment delete --ids $leftover"
+  done
+}
+
+grant_officer_for_this_run() {
+  vault_resource_id
+  principal="${AZURE_PRINCIPAL_ID:-}"
+  [ -n "$principal" ] || principal="$(az ad signed-in-user show --query id -o tsv 2>/dev/null || true)"
+  if [ -z "$principal" ]; then
+    log "creating the certificate needs Key Vault Certificates Officer, and the deploying principal is unknown"
+    log "(AZURE_PRINCIPAL_ID is not set). Grant it for this run, then run the hook again (azd hooks run postprovision):"
+    log "  az role assignment create --assignee-object-id <your object id> --role $CERTIFICATES_OFFICER_ROLE --scope $vault_id"
+    exit 1
+  fi
+  held="$(az role assignment list --assignee "$principal" --role "$CERTIFICATES_OFFICER_ROLE" --scope "$vault_id" \
+    --query "[0].id" -o tsv)"
+  if [ -n "$held" ]; then
+    log "the deploying principal already holds Key Vault Certificates Officer on $KEY_VAULT_NAME"
+    return 0
+  fi
+  log "granting the deploying principal Key Vault Certificates Officer on $KEY_VAULT_NAME for this run only"
+  officer_assignment="$(az role assignment create --assignee-object-id "$principal" \
+    --assignee-principal-type "${AZURE_PRINCIPAL_TYPE:-User}" --role "$CERTIFICATES_OFFICER_ROLE" \
+    --scope "$vault_id" --description "$OFFICER_DESCRIPTION" --query id -o tsv)"
+}
+
 # Role assignments made by the deployment take a few minutes to reach Key Vault's data plane:
 # retry while it answers Forbidden, for up to ~5 minutes.
 with_rbac_retry() {
@@ -95,12 +162,19 @@ with_rbac_retry() {
   done
 }
 
+if [ "${ALERTS_HAVE_RECEIVER:-}" = "false" ]; then
+  log "WARNING: the broker's alerts have no receiver: they fire into the Azure portal and notify nobody."
+  log "  Set one and provision again:  azd env set BROKER_ALERT_EMAIL <address>"
+  log "                           or:  azd env set BROKER_ACTION_GROUP_ID <action group resource ID>"
+fi
+
 if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
   case "$KEY_VAULT_SKU" in
     premium) key_type="RSA-HSM" ;;
     *) key_type="RSA" ;;
   esac
 
+  remove_leftover_officer
   open_vault_for_deployer
 
   if with_rbac_retry az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
@@ -132,6 +206,7 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     subject="CN=${KEY_VAULT_CERTIFICATE_NAME}.${AZURE_ENV_NAME:-broker}"
     sed -e "s/__KEY_TYPE__/$key_type/" -e "s/__SUBJECT__/$subject/" \
       "$here/cert-policy.template.json" >"$work/policy.json"
+    grant_officer_for_this_run
     log "creating certificate $KEY_VAULT_CERTIFICATE_NAME ($key_type 2048, exportable=false)"
     with_rbac_retry az keyvault certificate create --vault-name "$KEY_VAULT_NAME" \
       --name "$KEY_VAULT_CERTIFICATE_NAME" --policy "@$work/policy.json" --output none
@@ -144,6 +219,7 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
       if [ "$i" -gt 60 ]; then log "certificate still '$status' after 5 minutes"; exit 1; fi
       [ "$status" = "completed" ] || sleep 5
     done
+    revoke_officer
   fi
 
   # The current version, named once: every read below is of that version, so a version imported

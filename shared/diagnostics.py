@@ -6,6 +6,10 @@ claims, and — in keyvault mode — the registration state of every certificate
 (``registration``, from the rollover) with the date by which the app would have no valid key.
 The token itself, the assertion and the signature never leave this module: the token
 is decoded only to read those three claims (its signature is the resource's business).
+
+``lastProblems`` lists the last problems this instance answered that an operator may have to act
+on, each with the full hint (``shared.problem_log``): what a caller's ``detail`` leaves out — the
+app's client ID, the resource path, the vault — is here and in the log line of the same failure.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 import jwt
 
 from .credential_chain import CertificateSelector, TokenProvider
+from .problem_log import recent
 from .settings import CredentialMode, Settings
 
 EXPIRY_WARNING_DAYS = 30
@@ -75,4 +80,5 @@ def diagnostics_report(
     state = registration() if registration is not None else None
     if state is not None:
         report["registration"] = state
+    report["lastProblems"] = recent()
     return report

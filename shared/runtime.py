@@ -34,7 +34,7 @@ from .credential_chain import (
 )
 from .diagnostics import diagnostics_report, token_claims
 from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService
-from .errors import Conflict, Misconfigured, ProblemError, Upstream
+from .errors import Conflict, Hint, Misconfigured, ProblemError, Upstream
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -115,7 +115,10 @@ class Runtime:
             return self.require_rollover().status(live=live)
         except ProblemError as error:
             fields = ("status", "detail", "upstream", "code")
-            return {"error": {k: v for k, v in error.to_problem().items() if k in fields}}
+            # Diagnostics is the operator's view: the full hint is shown next to the caller's detail.
+            return {
+                "error": {**{k: v for k, v in error.to_problem().items() if k in fields}, "hint": error.operator_hint}
+            }
 
     def require_rollover(self) -> RolloverService:
         """The rollover, or why not: 409 outside keyvault mode, 503 naming a missing rollover setting."""
@@ -145,10 +148,26 @@ class Runtime:
         return self.cosmos
 
     @property
-    def principal_description(self) -> str:
-        if self.settings.credential_mode is CredentialMode.MANAGED_IDENTITY:
-            return "the function app's managed identity"
-        return f"the app registration's service principal (client ID {self.settings.client_id})"
+    def principal_description(self) -> Hint:
+        """Who calls ARM and Graph, for "grant it this role" hints: the caller reads which principal by
+        its setting, the operator by its ID."""
+        s = self.settings
+        if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
+            who = "the function app's managed identity"
+            return Hint(
+                who, f"{who} (client ID {s.managed_identity_client_id})" if s.managed_identity_client_id else None
+            )
+        return Hint(
+            "the app registration's service principal (ENTRA_CLIENT_ID)",
+            f"the service principal of app registration {s.client_id} in tenant {s.tenant_id}",
+        )
+
+    @property
+    def _token_target(self) -> str | None:
+        s = self.settings
+        if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
+            return None
+        return f"app registration {s.client_id} in tenant {s.tenant_id} at {s.authority_host}"
 
     def _build(self) -> None:
         s = self.settings
@@ -193,7 +212,9 @@ class Runtime:
             )
             credential = ClientAssertionCredential(s.tenant_id, s.client_id, assertion, **entra_options)
             self._closables.append(credential)
-            self.tokens = TokenProvider(credential, assertion=assertion, selector=self.selector)
+            self.tokens = TokenProvider(
+                credential, assertion=assertion, selector=self.selector, target=self._token_target
+            )
             # Reads key properties only (custody.py): Key Vault Reader, no keys/sign, no secret.
             key_client = KeyClient(s.key_vault_url, identity, retry_policy=bounded_retry_policy(s), **kv_options)
             self._closables.append(key_client)
@@ -211,7 +232,7 @@ class Runtime:
                 s.tenant_id, s.client_id, managed_identity_assertion, **entra_options
             )
             self._closables.append(credential)
-            self.tokens = TokenProvider(credential)
+            self.tokens = TokenProvider(credential, target=self._token_target)
         else:
             self.tokens = TokenProvider(identity)
 
@@ -277,12 +298,14 @@ class Runtime:
             except ProblemError:
                 raise
             except ClientAuthenticationError as exc:
-                problem = entra_error(exc)
+                problem = entra_error(exc, target=self._token_target)
                 if problem.code == NOT_REGISTERED:
                     return False
                 raise problem from None
             except AzureError as exc:
-                raise from_azure_error(exc, Upstream.ENTRA, action="the token request") from None
+                raise from_azure_error(
+                    exc, Upstream.ENTRA, action="the token request", target=self._token_target
+                ) from None
             finally:
                 credential.close()
 

@@ -130,6 +130,7 @@ def component_schemas() -> dict[str, Any]:
                 "missing": {"type": "array", "items": _STRING},
                 "problems": {"type": "array", "items": ref("SettingProblem")},
                 "rollover": ref("RolloverSettings"),
+                "telemetry": ref("TelemetrySettings"),
             },
             "status callerAuth",
         ),
@@ -148,6 +149,18 @@ def component_schemas() -> dict[str, Any]:
             },
             "status missing problems",
         ),
+        "TelemetrySettings": _object(
+            "Telemetry exporter endpoints that would send telemetry in plain text (`http://` to anything but a "
+            "loopback address), named by setting, never by value: telemetry is off. The routes keep serving and "
+            "the status is not affected.",
+            {
+                "status": ref("TelemetryStatus"),
+                "missing": {"type": "array", "items": _STRING},
+                "problems": {"type": "array", "items": ref("SettingProblem")},
+            },
+            "status missing problems",
+        ),
+        "TelemetryStatus": _enum("`off`: telemetry is not exported until the named settings are fixed.", ["off"]),
         "CosmosKeyType": _enum("Which keys: ARM `readonlykeys` or `listKeys`.", [str(t) for t in KeyType]),
         "CosmosKeys": _object(
             "A Cosmos DB account's keys: ARM's key fields verbatim beside the account and key type.",
@@ -197,8 +210,30 @@ def component_schemas() -> dict[str, Any]:
                 "certificate": ref("DiagnosticsCertificate"),
                 "token": ref("DiagnosticsToken"),
                 "registration": ref("RegistrationStatus"),
+                "lastProblems": {
+                    "type": "array",
+                    "items": ref("ProblemRecord"),
+                    "description": "The last problems this instance answered that an operator may have to act on "
+                    "(upstream failures, and problems with a hint), newest first, at most 20.",
+                },
             },
-            "credentialMode token",
+            "credentialMode token lastProblems",
+        ),
+        "ProblemRecord": _object(
+            "A problem this instance answered: what the caller was told (`detail`) and the operator's full hint "
+            "(`hint`: the deployment's identifiers a caller's detail leaves out, as on the failure's log line). "
+            "Non-secret.",
+            {
+                "at": _MOMENT,
+                "source": {"type": "string", "description": "The route, or the rollover trigger, that answered it."},
+                "status": {"type": "integer"},
+                "type": {"type": "string"},
+                "upstream": {**_NULLABLE_STRING, "description": "The upstream that failed, if one did."},
+                "code": {**_NULLABLE_STRING, "description": "The upstream's own error code, if it gave one."},
+                "detail": {"type": "string"},
+                "hint": {"type": "string"},
+            },
+            "at source status type upstream code detail hint",
         ),
         "CredentialMode": _enum(
             "How the function proves itself to Entra (`CREDENTIAL_MODE`).", [str(m) for m in CredentialMode]
@@ -261,6 +296,7 @@ def component_schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "upstream": ref("Upstream"),
                 "code": {"type": "string"},
+                "hint": {"type": "string", "description": "The operator's full hint (the deployment's identifiers)."},
             },
             "status detail",
         ),

@@ -123,10 +123,19 @@ class CertificateSelector:
 
     def not_registered_error(self, current: CertificateInfo) -> UpstreamFailed:
         fallback = "" if self._source.pinned_version else " No older enabled, valid version is accepted either."
+        # The caller learns which version to register and its thumbprint; the app registration's
+        # client ID and the certificate's name and vault are the operator's (log line, diagnostics).
         return UpstreamFailed(
-            f"Entra does not accept certificate '{current.name}' version {current.version}: it is not registered "
-            f"on app registration {self._client_id}. Upload that version's public certificate (SHA-1 thumbprint "
+            f"Entra does not accept version {current.version} of the signing certificate: it is not registered on "
+            f"the app registration (ENTRA_CLIENT_ID). Upload that version's public certificate (SHA-1 thumbprint "
             f"{current.thumbprint_hex}) to the app registration's certificates.{fallback}",
             upstream=Upstream.ENTRA,
             code=NOT_REGISTERED,
+            log_hint=(
+                f"Entra does not accept version {current.version} of {self._source.target}: it is not registered "
+                f"on app registration {self._client_id}. Upload "
+                f"that version's public certificate (SHA-1 thumbprint {current.thumbprint_hex}) to app "
+                f"{self._client_id}'s certificates (az ad app credential reset --id {self._client_id} --cert "
+                f"@<pem> --append, or the postprovision hook).{fallback}"
+            ),
         )

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
+from ..errors import BadRequest, Hint, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
 from ..upstream import remaining
 from .client import DownstreamClient
 
@@ -46,17 +46,20 @@ def parse_select(value: str | None) -> tuple[str, ...] | None:
 
 
 class GraphUsersService:
-    def __init__(self, *, graph: DownstreamClient, principal: str) -> None:
+    def __init__(self, *, graph: DownstreamClient, principal: str | Hint) -> None:
         self._graph = graph
-        self._principal = principal
+        self._principal = as_hint(principal)
 
     def list(self, *, limit: int, select: tuple[str, ...] | None) -> dict[str, Any]:
         params = {"$top": str(min(limit, GRAPH_MAX_PAGE))}
         if select:
             params["$select"] = ",".join(select)
+        grant = "the Microsoft Graph application permission User.Read.All and have an administrator grant admin consent"
         hints = {
-            403: f"Grant {self._principal} the Microsoft Graph application permission User.Read.All and have an "
-            "administrator grant admin consent for it.",
+            403: Hint(
+                f"Grant {self._principal.caller} {grant} for it.",
+                f"Grant {self._principal.full} {grant} for it.",
+            ),
         }
         users: list[Any] = []
         truncated = False

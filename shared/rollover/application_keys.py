@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..downstream import DownstreamClient
-from ..errors import Misconfigured, Upstream, UpstreamFailed
+from ..errors import Hint, Misconfigured, Upstream, UpstreamFailed, as_hint
 from ..settings import ENTRA_APPLICATION_OBJECT_ID
 from .model import KeyCredential
 
@@ -106,19 +106,29 @@ def password_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
 
 
 class ApplicationKeys:
-    def __init__(self, graph: DownstreamClient, *, object_id: str, client_id: str, principal: str) -> None:
+    def __init__(self, graph: DownstreamClient, *, object_id: str, client_id: str, principal: str | Hint) -> None:
+        principal = as_hint(principal)
         self._graph = graph
         self.object_id = object_id
         self._client_id = client_id
         self._path = f"/v1.0/applications/{object_id}"
-        consent = (
-            f"Grant {principal} the Microsoft Graph application permission Application.Read.All "
-            f"(admin consent) to read application {object_id}; it needs no permission that writes applications."
+        # The caller is told what to grant; the object and client IDs are the operator's (log line,
+        # /api/diagnostics).
+        grant = "the Microsoft Graph application permission Application.Read.All (admin consent)"
+        consent = Hint(
+            f"Grant {principal.caller} {grant} to read the application ({ENTRA_APPLICATION_OBJECT_ID}); it needs "
+            "no permission that writes applications.",
+            f"Grant {principal.full} {grant} to read application {object_id}; it needs no permission that writes "
+            "applications.",
         )
-        self._read_hints = {
+        self._read_hints: dict[int, str | Hint] = {
             403: consent,
-            404: f"No application has object ID {object_id}: set {ENTRA_APPLICATION_OBJECT_ID} to the application's "
-            "object ID (not its client ID).",
+            404: Hint(
+                f"No application has the object ID in {ENTRA_APPLICATION_OBJECT_ID}: set it to the application's "
+                "object ID (not its client ID).",
+                f"No application has object ID {object_id}: set {ENTRA_APPLICATION_OBJECT_ID} to the application's "
+                "object ID (not its client ID).",
+            ),
         }
         proof = (
             "Graph refused the proof of possession: it must be signed by a certificate registered on the "
@@ -135,7 +145,7 @@ class ApplicationKeys:
             "GET",
             self._path,
             params={"$select": "id,appId,keyCredentials,passwordCredentials"},
-            action=f"reading the key credentials of application {self.object_id}",
+            action=f"reading the key credentials of the application ({ENTRA_APPLICATION_OBJECT_ID})",
             hints=self._read_hints,
         )
         if not isinstance(body, dict) or not isinstance(body.get("keyCredentials"), list):
@@ -147,9 +157,13 @@ class ApplicationKeys:
                 [
                     (
                         ENTRA_APPLICATION_OBJECT_ID,
-                        f"names the application with client ID {app_id}, not ENTRA_CLIENT_ID {self._client_id}",
+                        "names another application than ENTRA_CLIENT_ID (its client ID differs)",
                     )
-                ]
+                ],
+                log_hint=(
+                    f"{ENTRA_APPLICATION_OBJECT_ID} {self.object_id} names the application with client ID {app_id}, "
+                    f"not ENTRA_CLIENT_ID {self._client_id}"
+                ),
             )
         keys = [key_credential(raw) for raw in body["keyCredentials"] if isinstance(raw, dict)]
         passwords = body.get("passwordCredentials")
@@ -173,7 +187,7 @@ class ApplicationKeys:
                 "passwordCredential": None,
                 "proof": proof,
             },
-            action=f"adding a key to application {self.object_id}",
+            action="adding a key to the application",
             hints=self._write_hints,
             idempotent=False,  # a resent addKey that had applied registers the key twice
         )
@@ -186,7 +200,7 @@ class ApplicationKeys:
             "POST",
             f"{self._path}/removeKey",
             json={"keyId": key_id, "proof": proof},
-            action=f"removing key {key_id} from application {self.object_id}",
+            action="removing a key from the application",
             hints=self._write_hints,
             idempotent=False,  # the run re-reads and reconciles instead (service._write)
         )

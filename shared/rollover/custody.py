@@ -107,16 +107,17 @@ class KeyCustody:
         self._certificates = certificates
         self._keys = keys
         self.name = name
+        self._target = f"certificate '{name}' in {getattr(certificates, 'vault_url', 'the vault')}"
 
     def facts(self, version: CertificateVersion) -> CustodyFacts:
         """Reads the certificate's policy and the version's key (Key Vault Reader)."""
         try:
-            action = f"reading the policy of certificate '{self.name}'"
+            action = "reading the signing certificate's policy"
             policy = self._policy()
-            action = f"reading key '{self.name}' version {version.version}"
+            action = f"reading the key of version {version.version} of the signing certificate"
             key = self._keys.get_key(self.name, version.version)
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS) from None
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS, target=self._target) from None
         return CustodyFacts(
             issuer=policy.issuer_name if policy is not None else None,
             policy_exportable=policy.exportable if policy is not None else None,

@@ -15,6 +15,7 @@ Safe to repeat and to run concurrently (timer on one instance, Event Grid on ano
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -227,25 +228,40 @@ class RolloverService:
             )
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
+            # The caller reads what to do with which version; the certificate's name is the operator's.
+            detail = self._for_caller(plan.blocked)
             if plan.refused is not None:
                 # 409, not 502: Key Vault answered correctly; the vault's state conflicts with what the
                 # rollover may register, and only the operator can change it (a retry never will).
                 raise Conflict(
-                    plan.blocked,
+                    detail,
                     upstream=Upstream.KEYVAULT,
                     code="CertificateKeyNotVaultBound",
                     extensions={"thumbprint": plan.refused.thumbprint, "version": plan.refused.version},
+                    log_hint=plan.blocked,
                 )
             successor = plan.successor
             error = UpstreamFailed(
-                plan.blocked,
+                detail,
                 upstream=Upstream.GRAPH if successor is not None else Upstream.KEYVAULT,
                 code="CertificateNotRegistered" if successor is not None else "CertificateNotUsable",
+                log_hint=plan.blocked,
             )
             if successor is not None:  # what the operator registers by hand
                 error.extensions.update({"thumbprint": successor.thumbprint, "version": successor.version})
             raise error
         return report
+
+    def _for_caller(self, text: str) -> str:
+        """``text`` without the certificate's name (a deployment identifier): "the signing certificate"."""
+        name = self._versions.name
+        for named, generic in (
+            (f"Certificate '{name}'", "The signing certificate"),
+            (f"certificate '{name}'", "the signing certificate"),
+        ):
+            text = text.replace(named, generic)
+        # Only the name as a whole word: a certificate called "cert" must not garble "certificate".
+        return re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<KEY_VAULT_CERTIFICATE_NAME>", text)
 
     def _execute(self, versions: list[CertificateVersion], plan: Plan, outcome: _Outcome) -> Plan:
         proofs: dict[str, str] = {}
@@ -290,12 +306,12 @@ class RolloverService:
                 if new.thumbprint_hex != plan.add.thumbprint:
                     # Custody judged the version as listed; what is registered must be that certificate
                     # (else every run would add a key no version accounts for).
-                    raise UpstreamFailed(
+                    mismatch = (
                         f"Key Vault answered certificate '{new.name}' version {new.version} with a certificate whose "
                         f"thumbprint ({new.thumbprint_hex}) is not the one it lists ({plan.add.thumbprint}); "
-                        "nothing was registered.",
-                        upstream=Upstream.KEYVAULT,
+                        "nothing was registered."
                     )
+                    raise UpstreamFailed(self._for_caller(mismatch), upstream=Upstream.KEYVAULT, log_hint=mismatch)
                 name = registration_name(self._clock())
                 key_id = self._write(
                     lambda: self._keys.add(new.der, proof(signer), display_name=name), lambda ks: _has(ks, new)

@@ -107,6 +107,10 @@ sys.exit(97)
 """
 
 CERT_SHOW = "keyvault certificate show --vault-name kv-test --name assertion-signing"
+VAULT_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-test"
+OFFICER_ASSIGNMENT = VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/tmp-officer"
+DEPLOYER = "11111111-2222-3333-4444-555555555555"
+OFFICER_ROLE = "a4417e6f-fecd-4de8-b567-7b0420556985"
 THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 
@@ -125,6 +129,10 @@ def _rules(
 ) -> list[dict[str, object]]:
     rules: list[dict[str, object]] = [
         {"match": ["keyvault show --name kv-test", "publicNetworkAccess"], "stdout": public_access + "\n"},
+        {"match": ["keyvault show --name kv-test", "--query id"], "stdout": VAULT_ID + "\n"},
+        {"match": ["role assignment list"], "stdout": "\n"},
+        {"match": ["role assignment create"], "stdout": OFFICER_ASSIGNMENT + "\n"},
+        {"match": ["role assignment delete"]},
         {"match": ["keyvault network-rule"]},
         {"match": ["keyvault update --name kv-test"]},
     ]
@@ -171,6 +179,7 @@ def _run_sh_hook(tmp_path: Path, rules: list[dict[str, object]], **env: str) -> 
         "KEY_VAULT_CERTIFICATE_NAME": "assertion-signing",
         "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-00000000000a",
         "CREDENTIAL_MODE": "keyvault",
+        "AZURE_PRINCIPAL_ID": DEPLOYER,
     }
     proc = subprocess.run(
         ["sh", str(SCRIPTS / "postprovision.sh")],
@@ -374,3 +383,110 @@ def test_ps1_hook_makes_the_same_decisions() -> None:
     finally_block = source[source.rindex("} finally {") :]
     assert "Close-Vault $openedFor" in finally_block
     assert "--public-network-access Disabled" in source and "network-rule remove" in source
+
+
+# --- Certificates Officer only for the hook's own run ------------------------------------------------
+
+
+def _index(calls: list[str], prefix: str) -> int:
+    return next(i for i, c in enumerate(calls) if c.startswith(prefix))
+
+
+def test_hook_grants_itself_certificates_officer_only_to_create_the_certificate_then_removes_it(
+    tmp_path: Path,
+) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer=None, exportable="false"))
+    assert code == 0, err
+    grant = _index(calls, "role assignment create")
+    assert f"--assignee-object-id {DEPLOYER}" in calls[grant] and f"--role {OFFICER_ROLE}" in calls[grant]
+    assert f"--scope {VAULT_ID}" in calls[grant], "on this vault only"
+    create = _index(calls, "keyvault certificate create")
+    revoke = _index(calls, "role assignment delete")
+    assert grant < create < revoke < _index(calls, "ad app credential reset"), calls
+    assert calls[revoke] == f"role assignment delete --ids {OFFICER_ASSIGNMENT} --output none"
+    assert sum(c.startswith("role assignment delete") for c in calls) == 1
+
+
+def test_hook_grants_nothing_when_the_certificate_exists(tmp_path: Path) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"))
+    assert code == 0, err
+    assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
+
+
+def test_hook_leaves_a_standing_officer_assignment_alone(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    standing = VAULT_ID + "/providers/x/roleAssignments/standing\n"
+    rules.insert(0, {"match": ["role assignment list", "--assignee"], "stdout": standing})
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
+
+
+def test_hook_removes_the_officer_assignment_even_when_creating_fails(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["keyvault certificate create"], "stderr": "(BadParameter) no", "exit": 1})
+    code, _, calls = _run_sh_hook(tmp_path, rules)
+    assert code != 0
+    assert calls[-1] == f"role assignment delete --ids {OFFICER_ASSIGNMENT} --output none"
+
+
+def test_hook_prints_the_exact_removal_when_it_cannot_remove_the_assignment(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["role assignment delete"], "stderr": "(AuthorizationFailed) no", "exit": 1})
+    code, err, _ = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert f"az role assignment delete --ids {OFFICER_ASSIGNMENT}" in err
+
+
+def test_hook_without_a_known_principal_says_how_to_grant_and_stops(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["ad signed-in-user show"], "stderr": "not a user", "exit": 1})
+    code, err, calls = _run_sh_hook(tmp_path, rules, AZURE_PRINCIPAL_ID="")
+    assert code != 0
+    assert f"az role assignment create --assignee-object-id <your object id> --role {OFFICER_ROLE}" in err
+    assert not any("certificate create" in c for c in calls)
+
+
+@pytest.mark.parametrize(("value", "warns"), [("false", True), ("true", False), ("", False)])
+def test_hook_warns_when_the_alerts_have_no_receiver(tmp_path: Path, value: str, warns: bool) -> None:
+    code, err, _ = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"), ALERTS_HAVE_RECEIVER=value)
+    assert code == 0, err
+    assert ("alerts have no receiver" in err) is warns
+    if warns:
+        assert "BROKER_ALERT_EMAIL" in err and "BROKER_ACTION_GROUP_ID" in err
+
+
+def test_ps1_hook_grants_officer_for_its_run_only_and_warns_without_receivers() -> None:
+    source = (SCRIPTS / "postprovision.ps1").read_text(encoding="utf-8")
+    grant = source.index("Grant-OfficerForThisRun\n")
+    create = source.index("'keyvault', 'certificate', 'create'")
+    revoke = source.index("Revoke-Officer\n", create)
+    assert grant < create < revoke < source.index("az ad app credential reset")
+    finally_block = source[source.rindex("} finally {") :]
+    assert "Revoke-Officer" in finally_block
+    assert "az role assignment delete --ids" in source and OFFICER_ROLE in source
+    assert "role assignment list" in source, "a standing assignment is left alone"
+    assert "$env:ALERTS_HAVE_RECEIVER -eq 'false'" in source
+    assert "BROKER_ALERT_EMAIL" in source and "BROKER_ACTION_GROUP_ID" in source
+
+
+def test_the_hook_reads_the_receiver_flag_main_provides() -> None:
+    outputs = bicep.template("main.bicep")["outputs"]
+    assert "ALERTS_HAVE_RECEIVER" in outputs and "KEY_VAULT_ID" in outputs
+
+
+def test_hook_marks_its_assignment_and_removes_one_an_interrupted_run_left_behind(tmp_path: Path) -> None:
+    leftover = VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/left-behind"
+    rules = _rules(issuer="Self", exportable="false")
+    rules.insert(0, {"match": ["role assignment list", "description=="], "stdout": leftover + "\n"})
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert f"role assignment delete --ids {leftover} --output none" in calls
+    assert "interrupted run" in err
+    (tmp_path / "again").mkdir()
+    code, err, calls = _run_sh_hook(tmp_path / "again", _rules(issuer=None, exportable="false"))
+    assert code == 0, err
+    [create] = [c for c in calls if c.startswith("role assignment create")]
+    assert "--description temporary: the azd postprovision hook" in create
+    source = (SCRIPTS / "postprovision.ps1").read_text(encoding="utf-8")
+    assert "Remove-LeftoverOfficer" in source and "--description $officerDescription" in source
