@@ -8,7 +8,9 @@
 #     vault created it (issuer Self) with a non-exportable key; an imported or exportable one is
 #     refused before anything is registered;
 #  2. append the current version's public cer to the app registration unless its thumbprint is
-#     already registered (never removes a key);
+#     already registered (never removes a key), and only if that version is enabled and was
+#     created no earlier than the policy's last change (whole seconds, the rollover's rule,
+#     docs/custody.md); every read names that version, so the version judged is the one registered;
 #  3. write local.settings.json.
 # Creating the certificate needs Key Vault Certificates Officer, which the deployment does not keep on
 # the deployer (GRANT_DEPLOYER_CERTIFICATES_OFFICER=false): the hook grants it to AZURE_PRINCIPAL_ID
@@ -197,8 +199,50 @@ try {
             Revoke-Officer
         }
 
-        $cer = (& az keyvault certificate show --vault-name $vault --name $certName --query cer -o tsv).Trim()
-        $thumbprint = (& az keyvault certificate show --vault-name $vault --name $certName --query x509ThumbprintHex -o tsv).Trim().ToUpperInvariant()
+        # The current version, named once: every read below is of that version, so a version imported
+        # meanwhile is neither judged nor registered in its place.
+        $certId = "$(& az keyvault certificate show --vault-name $vault --name $certName --query id -o tsv)".Trim()
+        $version = ($certId -split '/')[-1]
+        if ($LASTEXITCODE -ne 0 -or -not $version -or $version -eq $certId) {
+            throw "Key Vault did not name the current version of certificate $certName; nothing was registered."
+        }
+        function Show-Version([string]$Query) {
+            $out = & az keyvault certificate show --vault-name $vault --name $certName --version $version --query $Query -o tsv
+            if ($LASTEXITCODE -ne 0) { throw "az keyvault certificate show failed for $certName version $version" }
+            return "$out".Trim()
+        }
+        $enabled = Show-Version 'attributes.enabled'
+        $created = Show-Version 'attributes.created'
+        # The policy after the version: a change made since its creation is seen (a version's own
+        # read carries no policy; the certificate's read carries the current one).
+        $policyUpdated = "$(& az keyvault certificate show --vault-name $vault --name $certName --query 'policy.attributes.updated' -o tsv)".Trim()
+        $howToCreate = ("create a new version in the vault with a policy of issuer Self and exportable false (az keyvault " +
+            "certificate create --vault-name $vault -n $certName --policy @<file>; scripts/cert-policy.template.json with " +
+            '__KEY_TYPE__ and __SUBJECT__ filled in), then re-run.')
+        if ($enabled -ne 'true') {
+            throw ("certificate $certName version $version is not enabled (enabled '$enabled'): refusing to register it; " +
+                "nothing was registered. $howToCreate")
+        }
+        # az prints Key Vault's times as ISO 8601 in UTC (whole seconds): compared to the second.
+        $utc = '^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(\+00:00|Z)?$'
+        if ($created -notmatch $utc) { $createdS = $null } else { $createdS = $Matches[1] }
+        if ($policyUpdated -notmatch $utc) { $policyS = $null } else { $policyS = $Matches[1] }
+        if (-not $createdS -or -not $policyS) {
+            throw ("Key Vault does not say when version $version was created ('$created') or when the policy of certificate " +
+                "$certName last changed ('$policyUpdated'): refusing to register it; nothing was registered.")
+        }
+        if ([string]::CompareOrdinal($createdS, $policyS) -lt 0) {
+            throw ("certificate $certName version $version was created $createdS, before its policy's last change ${policyS}: " +
+                'the policy it passed did not govern its creation (an import followed by a policy reset looks exactly like ' +
+                'this), so its private key may exist outside the vault. Refusing to register it; nothing was registered. ' +
+                'If you did not create this version, treat it as a compromise attempt (Key Vault audit log: ' +
+                "CertificateImport, CertificatePolicyUpdate): disable it (az keyvault certificate set-attributes --vault-name " +
+                "$vault -n $certName --version $version --enabled false) and $howToCreate")
+        }
+
+        # That version's public part and SHA-1 thumbprint (hex), as Entra keys it.
+        $cer = Show-Version 'cer'
+        $thumbprint = (Show-Version 'x509ThumbprintHex').ToUpperInvariant()
 
         # customKeyIdentifier: the SHA-1 thumbprint, hex (portal/az) or base64 bytes (Graph); accept both.
         $registered = @(& az ad app show --id $clientId --query 'keyCredentials[].customKeyIdentifier' -o tsv) |

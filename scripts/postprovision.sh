@@ -12,7 +12,11 @@
 #     policy. An imported certificate (issuer `Unknown` or a CA) or an exportable one is refused,
 #     since whoever imported or exported it knows the private key; nothing is registered then.
 #  2. Appends the current version's public cer to the app registration's keyCredentials unless
-#     that thumbprint is already there. Nothing is ever removed, so a still-valid older key keeps
+#     that thumbprint is already there, and only if that version is enabled and was created no
+#     earlier than the policy's last change (whole seconds; the rollover's rule, docs/custody.md):
+#     a version older than the policy it passed was made under a policy nobody can read any more
+#     (an import followed by a policy reset looks exactly like that) and is refused. Every read
+#     of the version names it, so the version judged is the version registered. Nothing is ever removed, so a still-valid older key keeps
 #     working while callers roll over. Re-run after Key Vault auto-renews (see infra/README.md).
 #  3. Writes local.settings.json for `func start` (scripts/write_local_settings.py).
 # Creating the certificate needs Key Vault Certificates Officer, which the deployment does not keep
@@ -218,11 +222,62 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     revoke_officer
   fi
 
-  # The current version's public part and SHA-1 thumbprint (hex), as Entra keys it.
-  az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
-    --query cer -o tsv >"$work/cer.b64"
-  thumbprint="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
-    --name "$KEY_VAULT_CERTIFICATE_NAME" --query x509ThumbprintHex -o tsv | tr 'a-f' 'A-F')"
+  # The current version, named once: every read below is of that version, so a version imported
+  # meanwhile is neither judged in its place nor registered in its place.
+  cert_id="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+    --query id -o tsv | tr -d '\r\n')"
+  version="${cert_id##*/}"
+  if [ -z "$version" ] || [ "$version" = "$cert_id" ]; then
+    log "Key Vault did not name the current version of certificate $KEY_VAULT_CERTIFICATE_NAME; nothing was registered."
+    exit 1
+  fi
+  show_version() {
+    az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+      --version "$version" --query "$1" -o tsv
+  }
+  enabled="$(show_version attributes.enabled | tr -d '\r\n')"
+  created="$(show_version attributes.created | tr -d '\r\n')"
+  # The policy after the version: a change made since the version's creation is seen. (A
+  # version's own read carries no policy; the certificate's read carries the current one.)
+  policy_updated="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
+    --name "$KEY_VAULT_CERTIFICATE_NAME" --query policy.attributes.updated -o tsv | tr -d '\r\n')"
+  how_to_create="create a new version in the vault with a policy of issuer Self and exportable false (az keyvault certificate create --vault-name $KEY_VAULT_NAME -n $KEY_VAULT_CERTIFICATE_NAME --policy @<file>; scripts/cert-policy.template.json with __KEY_TYPE__ and __SUBJECT__ filled in), then re-run."
+  if [ "$enabled" != "true" ]; then
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME version $version is not enabled (enabled '${enabled:-unknown}'):"
+    log "refusing to register it; nothing was registered. $how_to_create"
+    exit 1
+  fi
+  # az prints Key Vault's times as ISO 8601 in UTC (whole seconds): compared to the second.
+  utc_second() {
+    case "$1" in
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]|\
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*+00:00|\
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z)
+        printf '%s' "$1" | cut -c1-19 ;;
+      *) printf '' ;;
+    esac
+  }
+  created_s="$(utc_second "$created")"
+  policy_s="$(utc_second "$policy_updated")"
+  if [ -z "$created_s" ] || [ -z "$policy_s" ]; then
+    log "Key Vault does not say when version $version was created ('${created:-none}') or when the policy of"
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME last changed ('${policy_updated:-none}'): refusing to register it;"
+    log "nothing was registered."
+    exit 1
+  fi
+  if awk -v a="$created_s" -v b="$policy_s" 'BEGIN { exit !(a < b) }'; then
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME version $version was created $created_s, before its policy's last"
+    log "change $policy_s: the policy it passed did not govern its creation (an import followed by a policy reset"
+    log "looks exactly like this), so its private key may exist outside the vault. Refusing to register it;"
+    log "nothing was registered. If you did not create this version, treat it as a compromise attempt (Key Vault"
+    log "audit log: CertificateImport, CertificatePolicyUpdate): disable it (az keyvault certificate set-attributes"
+    log "--vault-name $KEY_VAULT_NAME -n $KEY_VAULT_CERTIFICATE_NAME --version $version --enabled false) and $how_to_create"
+    exit 1
+  fi
+
+  # That version's public part and SHA-1 thumbprint (hex), as Entra keys it.
+  show_version cer >"$work/cer.b64"
+  thumbprint="$(show_version x509ThumbprintHex | tr -d '\r\n' | tr 'a-f' 'A-F')"
 
   # customKeyIdentifier of a certificate keyCredential is its SHA-1 thumbprint: hex as the
   # portal and az show it, or base64 of the raw bytes as Graph's Edm.Binary; accept both.

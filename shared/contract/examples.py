@@ -64,6 +64,7 @@ ROLLOVER_DONE = {
     ],
     "refused": [],
     "excessGraphPermissions": [],
+    "foreignCredentials": [],
     "blocked": None,
     "noValidKeyAfter": "2027-11-20T03:00:00Z",
 }
@@ -131,6 +132,7 @@ DIAGNOSTICS = {
         "noValidKeyAfter": "2027-11-20T03:00:00Z",
         "refused": [],
         "excessGraphPermissions": [],
+        "foreignCredentials": [],
         "actionRequired": None,
         "lastRun": {
             "at": "2026-12-07T03:00:01Z",

@@ -20,6 +20,11 @@ _EXCESS_GRAPH_PERMISSIONS = {
     "items": {"type": "string"},
     "description": "Graph permissions the app holds that write applications (it needs none): remove them.",
 }
+_FOREIGN_CREDENTIALS = {
+    "type": "array",
+    "items": ref("ForeignCredential"),
+    "description": "Credentials of the app that are no version of the certificate: each needs the operator.",
+}
 _MOMENT = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 UTC; null when unknown."}
 
 
@@ -281,6 +286,7 @@ def component_schemas() -> dict[str, Any]:
                 "noValidKeyAfter": _MOMENT,
                 "refused": {"type": "array", "items": ref("RefusedVersion")},
                 "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "foreignCredentials": _FOREIGN_CREDENTIALS,
                 "actionRequired": {**_NULLABLE_STRING, "description": "What needs the operator, if anything."},
                 "lastRun": nullable("RolloverRun"),
                 "error": ref("RegistrationError"),
@@ -334,13 +340,27 @@ def component_schemas() -> dict[str, Any]:
                     "description": "Versions never registered: their key may exist outside Key Vault.",
                 },
                 "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "foreignCredentials": _FOREIGN_CREDENTIALS,
                 "blocked": {**_NULLABLE_STRING, "description": "What needs the operator; null: nothing."},
                 "noValidKeyAfter": _MOMENT,
             },
             "dryRun certificate applicationObjectId graceDays versions plan successorToken added removed skipped "
-            "refused excessGraphPermissions blocked noValidKeyAfter",
+            "refused excessGraphPermissions foreignCredentials blocked noValidKeyAfter",
         ),
         "RolloverVersion": version_row,
+        "ForeignCredential": _object(
+            "A credential of the app that is no version of the certificate: a certificate from elsewhere (e.g. "
+            "one a keys/sign holder added with addKey) or a client secret. Never removed by the rollover; "
+            "the operator checks who added it (docs/custody.md).",
+            {
+                "keyId": {"type": "string"},
+                "type": {"type": "string", "description": "Graph's keyCredential `type`, or `Password`."},
+                "thumbprint": {"type": "string", "description": "SHA-1, upper-case hex, for a certificate."},
+                "displayName": {"type": "string"},
+                "endDateTime": {"type": "string", "format": "date-time"},
+            },
+            "keyId",
+        ),
         "RefusedVersion": _object(
             "A version the rollover never registers, and why (custody: its key may exist outside Key Vault).",
             {"version": {"type": "string"}, "thumbprint": {"type": "string"}, "reason": {"type": "string"}},

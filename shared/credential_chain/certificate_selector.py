@@ -106,8 +106,10 @@ class CertificateSelector:
             if self._is_rejected(candidate.version):
                 continue
             _LOGGER.warning(
-                "Falling back to certificate %s version %s: current version %s is not registered on app %s; "
-                "register thumbprint %s",
+                # Not "register it": the current version may be one the rollover refuses (imported,
+                # docs/custody.md); the rollover registers it only once its custody checks pass.
+                "Falling back to certificate %s version %s: current version %s is not registered on app %s "
+                "(thumbprint %s); the rollover registers it if Key Vault made its key, else names it as refused",
                 candidate.name,
                 candidate.version,
                 current.version,

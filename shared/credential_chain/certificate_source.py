@@ -67,7 +67,17 @@ class CertificateInfo:
         return base64.b64encode(self.der).decode("ascii")
 
     def public_key(self) -> RSAPublicKey:
-        key = x509.load_der_x509_certificate(self.der).public_key()
+        try:
+            key = x509.load_der_x509_certificate(self.der).public_key()
+        except ValueError:
+            # Key Vault's ``cer`` is the DER it made; anything else is its (or a proxy's) fault, a 502.
+            detail = (
+                f"Key Vault returned version {self.version} of the signing certificate with a public part that is not "
+                "an X.509 certificate."
+            )
+            raise UpstreamFailed(
+                detail, upstream=Upstream.KEYVAULT, log_hint=with_target(detail, f"certificate '{self.name}'")
+            ) from None
         if not isinstance(key, RSAPublicKey):
             detail = (
                 f"Version {self.version} of the signing certificate (KEY_VAULT_CERTIFICATE_NAME) does not have an "

@@ -76,13 +76,32 @@ def key_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
     key_id = raw.get("keyId")
     if not isinstance(key_id, str) or not key_id:
         return None
+    kind = raw.get("type")
     return KeyCredential(
         key_id=key_id.lower(),
         thumbprint=_thumbprint(raw),
         start=_parse_time(raw.get("startDateTime")),
         end=_parse_time(raw.get("endDateTime")),
         display_name=raw.get("displayName") if isinstance(raw.get("displayName"), str) else None,
-        verify_certificate=raw.get("type") == "AsymmetricX509Cert" and raw.get("usage") == "Verify",
+        verify_certificate=kind == "AsymmetricX509Cert" and raw.get("usage") == "Verify",
+        credential_type=kind if isinstance(kind, str) else None,
+    )
+
+
+def password_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
+    """A client secret of the application (Graph returns its metadata, never the secret): never a
+    version of the certificate, so the plan counts it as foreign and leaves it alone."""
+    key_id = raw.get("keyId")
+    if not isinstance(key_id, str) or not key_id:
+        return None
+    return KeyCredential(
+        key_id=key_id.lower(),
+        thumbprint=None,
+        start=_parse_time(raw.get("startDateTime")),
+        end=_parse_time(raw.get("endDateTime")),
+        display_name=raw.get("displayName") if isinstance(raw.get("displayName"), str) else None,
+        verify_certificate=False,
+        credential_type="Password",
     )
 
 
@@ -118,11 +137,14 @@ class ApplicationKeys:
         self._write_hints = {**self._read_hints, 400: proof, 401: proof}
 
     def read(self) -> list[KeyCredential]:
-        """Requires Application.Read.All (read-only; the least privileged permission that reads it)."""
+        """The application's key credentials, and its password credentials (client secrets; Graph
+        returns their metadata only) as credentials that are no version of the certificate: both
+        are what the app could sign in with. Requires Application.Read.All (read-only; the least
+        privileged permission that reads it)."""
         body = self._graph.request(
             "GET",
             self._path,
-            params={"$select": "id,appId,keyCredentials"},
+            params={"$select": "id,appId,keyCredentials,passwordCredentials"},
             action=f"reading the key credentials of the application ({ENTRA_APPLICATION_OBJECT_ID})",
             hints=self._read_hints,
         )
@@ -144,6 +166,9 @@ class ApplicationKeys:
                 ),
             )
         keys = [key_credential(raw) for raw in body["keyCredentials"] if isinstance(raw, dict)]
+        passwords = body.get("passwordCredentials")
+        if isinstance(passwords, list):
+            keys += [password_credential(raw) for raw in passwords if isinstance(raw, dict)]
         return [key for key in keys if key is not None]
 
     def add(self, der: bytes, proof: str, *, display_name: str) -> str | None:

@@ -142,7 +142,8 @@ class KeyCustody:
             "treat it as a compromise attempt (audit log: CertificateImport, CertificatePolicyUpdate). Disable it "
             f"(az keyvault certificate set-attributes --vault-name <vault> -n {self.name} --version "
             f"{version.version} --enabled false) and create a new version in Key Vault with a policy of issuer Self "
-            "and exportable=false (scripts/postprovision.sh creates one); the next run registers that one."
+            "and exportable=false (az keyvault certificate create --policy; scripts/cert-policy.template.json is one); "
+            "the next run registers that one."
         )
 
     def _policy(self) -> CertificatePolicy | None:

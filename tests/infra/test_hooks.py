@@ -117,7 +117,19 @@ OFFICER_ROLE = "a4417e6f-fecd-4de8-b567-7b0420556985"
 THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 
-def _rules(issuer: str | None, exportable: str, public_access: str = "Enabled") -> list[dict[str, object]]:
+VERSION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+CREATED = "2026-01-05T10:00:07+00:00"
+
+
+def _rules(
+    issuer: str | None,
+    exportable: str,
+    public_access: str = "Enabled",
+    *,
+    enabled: str = "true",
+    created: str = CREATED,
+    policy_updated: str = CREATED,
+) -> list[dict[str, object]]:
     rules: list[dict[str, object]] = [
         {"match": ["keyvault show --name kv-test", "publicNetworkAccess"], "stdout": public_access + "\n"},
         {"match": ["keyvault show --name kv-test", "--query id"], "stdout": VAULT_ID + "\n"},
@@ -135,6 +147,13 @@ def _rules(issuer: str | None, exportable: str, public_access: str = "Enabled") 
         {"match": [CERT_SHOW, "policy.keyProperties.exportable"], "stdout": exportable + "\n"},
         {"match": ["keyvault certificate create"]},
         {"match": ["keyvault certificate pending show"], "stdout": "completed\n"},
+        {
+            "match": [CERT_SHOW, "--query id"],
+            "stdout": f"https://kv-test.vault.azure.net/certificates/assertion-signing/{VERSION}\n",
+        },
+        {"match": [CERT_SHOW, "attributes.enabled"], "stdout": enabled + "\n"},
+        {"match": [CERT_SHOW, "--query attributes.created"], "stdout": created + "\n"},
+        {"match": [CERT_SHOW, "policy.attributes.updated"], "stdout": policy_updated + "\n"},
         {"match": [CERT_SHOW, "--query cer"], "stdout": "TUlJQw==\n"},
         {"match": [CERT_SHOW, "x509ThumbprintHex"], "stdout": THUMBPRINT.lower() + "\n"},
         {"match": ["ad app show --id"], "stdout": ""},
@@ -245,6 +264,59 @@ def test_hook_refuses_a_certificate_whose_key_was_known_outside_the_vault(
     assert not (tmp_path / "local.settings.json").exists()
 
 
+def test_hook_registers_the_version_it_judged(tmp_path: Path) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"))
+    assert code == 0, err
+    public_reads = [c for c in calls if "--query cer" in c or "x509ThumbprintHex" in c]
+    assert len(public_reads) == 2 and all(f"--version {VERSION}" in c for c in public_reads), public_reads
+    judged = [c for c in calls if "attributes.created" in c or "attributes.enabled" in c]
+    assert judged and all(f"--version {VERSION}" in c for c in judged)
+    # The policy is read after the version's creation time: a later policy change is seen.
+    order = [i for i, c in enumerate(calls) if "--query attributes.created" in c or "policy.attributes.updated" in c]
+    assert "attributes.created" in calls[order[0]] and "policy.attributes.updated" in calls[order[1]]
+
+
+@pytest.mark.parametrize(
+    ("created", "policy_updated"),
+    [
+        ("2026-01-05T10:00:07+00:00", "2026-01-05T10:00:07+00:00"),  # `create` with its policy: same second
+        ("2026-01-05T10:00:07+00:00", "2026-01-05T10:00:07.900000+00:00"),
+        ("2026-01-06T00:00:00+00:00", "2026-01-05T10:00:07+00:00"),  # an auto-renewal, long after
+    ],
+)
+def test_hook_registers_a_version_created_no_earlier_than_the_policy(
+    tmp_path: Path, created: str, policy_updated: str
+) -> None:
+    rules = _rules(issuer="Self", exportable="false", created=created, policy_updated=policy_updated)
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert _registered(calls)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "created", "policy_updated", "says"),
+    [
+        # Imported with its own key at 10:00:07, the policy reset to Self/not exportable at 10:00:08.
+        ("true", "2026-01-05T10:00:07+00:00", "2026-01-05T10:00:08+00:00", "before its policy's last"),
+        ("true", "2025-12-31T23:59:59+00:00", "2026-01-01T00:00:00+00:00", "before its policy's last"),
+        ("false", CREATED, CREATED, "is not enabled"),  # disabled as the rollover's refusal asks
+        ("true", "", CREATED, "does not say when"),
+        ("true", CREATED, "", "does not say when"),
+        ("true", CREATED, "2026-01-05T11:00:07+01:00", "does not say when"),  # not UTC: not compared
+    ],
+    ids=["import-then-policy-reset", "across-midnight", "disabled", "no-created", "no-policy-time", "not-utc"],
+)
+def test_hook_refuses_a_version_the_rollover_would_refuse(
+    tmp_path: Path, enabled: str, created: str, policy_updated: str, says: str
+) -> None:
+    rules = _rules(issuer="Self", exportable="false", enabled=enabled, created=created, policy_updated=policy_updated)
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code != 0
+    assert says in err and "nothing was registered" in err, err
+    assert not _registered(calls), "a version the rollover refuses must never reach the app registration"
+    assert not any("--query cer" in c for c in calls)
+
+
 def test_hook_opens_a_private_vault_to_the_deployer_only_and_closes_it(tmp_path: Path) -> None:
     code, err, calls = _run_sh_hook(
         tmp_path, _rules(issuer="Self", exportable="false", public_access="Disabled"), DEPLOYER_IP_ADDRESS="203.0.113.7"
@@ -302,7 +374,14 @@ def test_ps1_hook_makes_the_same_decisions() -> None:
     register = source.index("az ad app credential reset")
     assert issuer_check < register and exportable_check < register
     assert "-ne 'Self'" in source and "-ne 'false'" in source
-    assert source.count("nothing was registered") == 2
+    assert source.count("nothing was registered") == 6
+    # The version judged is the version registered, and it is judged as the rollover judges it.
+    created_check = source.index("'attributes.created'")
+    policy_check = source.index("'policy.attributes.updated'")
+    assert created_check < policy_check < source.index("[string]::CompareOrdinal($createdS, $policyS) -lt 0") < register
+    assert source.index("$enabled -ne 'true'") < register
+    assert "--version $version --query $Query" in source
+    assert source.index("Show-Version 'cer'") < register and "--query cer" not in source
     assert "DEPLOYER_IP_ADDRESS" in source and "'private'" in source
     finally_block = source[source.rindex("} finally {") :]
     assert "Close-Vault $openedFor" in finally_block
