@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import azure.functions as func
 
@@ -34,8 +35,24 @@ SOAK_TARGETS = (
     ("appconfig", "appcs-settings", "readonly"),
     ("cosmos", "cosmos-orders", "readonly"),
 )
-# Per request: 200; or 503 with Retry-After when ARM still throttled after the broker's retries.
-EXPECTED_SOAK_STATUSES = frozenset({200, 503})
+# Per request: 200; or, when the injected fault outlasted the broker's retries, what SPEC "Errors" maps
+# it to: 503 with Retry-After (ARM still throttling: 429) or 502 naming ARM and its 503 (a 5xx without
+# Retry-After is a failure, not throttling). Anything else (a 500, a 504, another upstream) is unexpected.
+EXPECTED_SOAK_STATUSES = frozenset({200, 502, 503})
+
+
+def _expected_failure(response: Any) -> bool:
+    try:
+        problem = response.json()
+    except ValueError:
+        return False
+    if problem.get("upstream") != "arm":
+        return False
+    if response.status_code == 503:
+        return "Retry-After" in response.headers
+    return response.status_code == 502 and problem.get("upstreamStatus") == 503
+
+
 FAULT_SHARE = 0.2  # of the key calls, answered 429 (Retry-After 1) or 503 by ARM
 RSS_TARGET_BYTES = 5 * 1024 * 1024
 
@@ -178,9 +195,9 @@ def soak(h: Harness, seconds: float, threads: int = 8) -> Soak:
                         result.requests += 1
                         result.statuses[response.status_code] += 1
                         if response.status_code not in EXPECTED_SOAK_STATUSES or (
-                            response.status_code == 503 and "Retry-After" not in response.headers
+                            response.status_code != 200 and not _expected_failure(response)
                         ):
-                            result.unexpected.append(f"{kind}/{name} {response.status_code}")
+                            result.unexpected.append(f"{kind}/{name} {response.status_code} {response.text[:200]}")
                         if result.requests == threads * 20:  # warmed up: the first memory reading
                             gc.collect()
                             result.rss_first = rss_bytes()

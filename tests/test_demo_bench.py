@@ -145,7 +145,7 @@ def test_bench_quick(quick_report):
     assert report.row("h").met is None and "MB" in report.row("h").figure
     assert report.row("i").counts["keyvault.sign"] == 1
     # The keys route: one read and one key call for 64 concurrent misses (judged even in a quick run),
-    # and a soak whose every answer was a 200 or a throttling 503 while ARM faulted.
+    # and a soak whose every answer was a 200 or ARM's persisting fault mapped (503 + Retry-After, 502).
     assert report.row("l").met is True and sum(report.row("l").counts.values()) == 2
     assert report.row("k").met is None and "ratio" in report.row("k").figure
     soak = report.row("m")
