@@ -10,10 +10,10 @@ import azure.functions as func
 
 from shared.caller_auth import require_role
 from shared.cosmos_keys import parse_key_type, validate_account_name
-from shared.graph_users import parse_limit, parse_select
+from shared.graph_users import parse_limit, parse_select, parse_tenant
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles
+from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles, users_roles
 from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 from shared.settings import timer_schedule
@@ -53,7 +53,12 @@ def graph_users(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     limit = parse_limit(query_param(req, "limit"))
     select = parse_select(query_param(req, "select"))
-    return json_response(runtime.require_users().list(limit=limit, select=select), no_store=True)
+    tenant = runtime.home_or(parse_tenant(query_param(req, "tenant")))
+    # The tenant's own role first: a caller without it learns nothing about which tenants are listed.
+    require_role(users_roles(tenant))
+    runtime.require_allowed_tenant(tenant)
+    users = runtime.require_users().list(limit=limit, select=select, tenant=tenant)
+    return json_response(users, no_store=True)
 
 
 @app.function_name("diagnostics")

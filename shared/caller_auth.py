@@ -94,15 +94,32 @@ def caller_scope() -> Iterator[None]:
         _current_caller.reset(reset)
 
 
+# A role ending in this marker stands for every role with that prefix, e.g. ``Users.Read:*`` for
+# ``Users.Read:{tenant id}``: what a route checks before it has read which resource is asked for.
+ANY_SUFFIX = "*"
+
+
+def holds_any(roles: frozenset[str], any_of: frozenset[str]) -> bool:
+    """Whether ``roles`` has one of ``any_of`` (a ``prefix*`` entry matches any role with that prefix)."""
+    if roles & any_of:
+        return True
+    prefixes = tuple(r[: -len(ANY_SUFFIX)] for r in any_of if r.endswith(ANY_SUFFIX))
+    return bool(prefixes) and any(role.startswith(prefixes) for role in roles)
+
+
 def require_role(any_of: frozenset[str]) -> None:
     """A narrower role check inside a route (e.g. ``readwrite`` keys), after the route's own one."""
     caller = _current_caller.get()
-    if caller is not None and not caller.roles & any_of:
+    if caller is not None and not holds_any(caller.roles, any_of):
         raise Forbidden(_missing_role(caller, any_of))
 
 
 def _missing_role(caller: Caller, any_of: frozenset[str]) -> str:
-    needed = " or ".join(sorted(any_of))
+    # One spelling per role: a role matched in either case (a tenant ID's) is named once, in lower case.
+    spellings: dict[str, str] = {}
+    for role in sorted(any_of):
+        spellings[role.lower()] = max(spellings.get(role.lower(), role), role)
+    needed = " or ".join(sorted(spellings.values()))
     return (
         f"The caller (appid {caller.app_id}) lacks the app role {needed}: assign it to the calling "
         "application on the API's app registration."
@@ -372,7 +389,7 @@ class CallerAuthenticator:
                 f"The bearer token is not an application token ({caller.not_app_reason}): this API serves services "
                 "calling as themselves (client credentials flow), not users or apps acting for a user."
             )
-        if not caller.roles & any_of:
+        if not holds_any(caller.roles, any_of):
             _audit(route, caller, allowed=False, reason="missing app role", status=403)
             raise Forbidden(_missing_role(caller, any_of))
         _audit(route, caller, allowed=True, reason=None, status=None)

@@ -20,9 +20,17 @@ from .cosmos_account import ACCOUNT_NAME
 from .cosmos_keys import KeyType
 from .errors import PROBLEM_TYPE_PREFIX, ProblemError, Upstream
 from .graph_users import DEFAULT_LIMIT, MAX_LIMIT, PROPERTY_NAME
-from .roles import COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES
+from .roles import (
+    COSMOS_KEYS_READ,
+    COSMOS_KEYS_READWRITE,
+    DIAGNOSTICS_ROLES,
+    ROLLOVER_ROLES,
+    USERS_READ,
+    USERS_READ_TENANT_PREFIX,
+    USERS_ROLES,
+)
 from .rollover import BOOLEAN_VALUES
-from .settings import CredentialMode
+from .settings import ENTRA_ALLOWED_TENANTS, ENTRA_TENANT_ID, GUID, CredentialMode
 
 TITLE = "Key Vault-signed assertion broker"
 VERSION = "1.0.0"
@@ -42,6 +50,7 @@ def _whole(pattern: str) -> str:
 
 
 ACCOUNT_NAME_PATTERN = _whole(ACCOUNT_NAME.pattern)
+TENANT_PATTERN = _whole(GUID.pattern)
 _PROPERTY = _without_anchors(PROPERTY_NAME.pattern)
 # parse_select: items split on commas, whitespace around each item ignored, no empty item.
 SELECT_PATTERN = rf"^\s*{_PROPERTY}\s*(,\s*{_PROPERTY}\s*)*$"
@@ -147,7 +156,11 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Microsoft Graph users",
         description=(
             "Users from Microsoft Graph `GET /v1.0/users`, following `@odata.nextLink` until `limit`. "
-            "A well-formed `select` property Graph does not know is a 400 with `upstream: graph`."
+            "A well-formed `select` property Graph does not know is a 400 with `upstream: graph`. "
+            f"With `tenant`, the users of that customer tenant (one of `{ENTRA_ALLOWED_TENANTS}`), with a token "
+            "from that tenant's token URL. A tenant whose administrator has not consented to the app is a 502 "
+            "(`upstream: entra`, `code` `AADSTS7000229`, `AADSTS700016` or `AADSTS650052`) whose `detail` says "
+            "an administrator of that tenant must consent; the admin-consent URL is in `/diagnostics`."
         ),
         success=_json("Users", "Up to `limit` users; `truncated` is true exactly when Graph had more."),
         errors=(400, 401, 403, 500, 502, 503, 504),
@@ -166,6 +179,15 @@ OPERATIONS: tuple[Operation, ...] = (
                 "commas are ignored; an empty item or any other character is a 400.",
                 {"type": "string", "pattern": SELECT_PATTERN},
             ),
+            Parameter(
+                "tenant",
+                "query",
+                f"A tenant ID (GUID): `{ENTRA_TENANT_ID}` (the default) or one of `{ENTRA_ALLOWED_TENANTS}`. "
+                f"Anything else is a 400; a tenant not listed is a 403, both before any outbound call. With "
+                f"`CALLER_AUDIENCE` set, `{USERS_READ}` covers the home tenant and `{USERS_READ_TENANT_PREFIX}"
+                "{tenant ID}` one listed tenant.",
+                {"type": "string", "pattern": TENANT_PATTERN},
+            ),
         ),
         tags=("directory",),
     ),
@@ -176,7 +198,8 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Non-secret facts of the credential chain",
         description=(
             "Credential mode, algorithm, certificate version, thumbprints and validity, and the ARM token's "
-            "expiry, `appid`, `tid` and `roles`. Never a token, key or signature."
+            f"expiry, `appid`, `tid` and `roles`; each tenant of `{ENTRA_ALLOWED_TENANTS}` with whether a Graph "
+            "token could be obtained there and its admin-consent URL. Never a token, key or signature."
         ),
         success=_json("Diagnostics", "The chain's facts (the certificate-less modes have no certificate)."),
         errors=(400, 401, 403, 500, 502, 503, 504),
@@ -231,7 +254,8 @@ def problem_types() -> dict[str, type[ProblemError]]:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         if cls is not ProblemError:
-            found[PROBLEM_TYPE_PREFIX + cls.slug] = cls
+            # A refinement sharing its parent's slug (TenantNotAllowed is a Forbidden) is that type.
+            found.setdefault(PROBLEM_TYPE_PREFIX + cls.slug, cls)
     return dict(sorted(found.items()))
 
 
@@ -240,7 +264,8 @@ _ERROR_DESCRIPTIONS = {
     "rejected (`upstream: graph`).",
     401: "The function key is missing or wrong (the Functions host answers, without a body), or a caller "
     "token is missing or invalid (problem, with `WWW-Authenticate: Bearer`).",
-    403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`).',
+    403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`), '
+    "or the `tenant` asked for is not one the broker may act in (`ENTRA_ALLOWED_TENANTS`).",
     404: "The account is not one of `COSMOS_ACCOUNT_IDS`.",
     409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode).",
     500: "An unexpected failure; the details are in the function's log only.",
@@ -416,7 +441,47 @@ def _schemas() -> dict[str, Any]:
                         "roles": {"type": "array", "items": {"type": "string"}},
                     },
                 },
+                "tenants": {
+                    "type": "array",
+                    "description": f"Each tenant of `{ENTRA_ALLOWED_TENANTS}` (not in managed-identity mode).",
+                    "items": {"$ref": "#/components/schemas/TenantDiagnostics"},
+                },
                 "registration": {"type": "object"},
+            },
+        },
+        "TenantDiagnostics": {
+            "type": "object",
+            "required": ["tenantId", "adminConsentUrl", "tokenObtained"],
+            "properties": {
+                "tenantId": {"type": "string", "pattern": TENANT_PATTERN},
+                "adminConsentUrl": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "`{authority}/{tenantId}/adminconsent?client_id={client id}`: what an "
+                    "administrator of that tenant opens to consent to the app.",
+                },
+                "tokenObtained": {"type": "boolean"},
+                "token": {
+                    "type": "object",
+                    "description": "The tenant's Graph token, when one was obtained.",
+                    "required": ["expiresOn", "tid", "roles"],
+                    "properties": {
+                        "expiresOn": {"type": ["string", "null"], "format": "date-time"},
+                        "tid": {"type": ["string", "null"]},
+                        "roles": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "error": {
+                    "type": "object",
+                    "description": "Why no token was obtained (Entra's refusal, e.g. missing consent).",
+                    "required": ["status", "detail"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "upstream": {"type": "string"},
+                        "code": {"type": "string"},
+                    },
+                },
             },
         },
         "Rollover": {

@@ -7,6 +7,8 @@ from .cosmos_keys import KeyType
 COSMOS_KEYS_READ = "CosmosKeys.Read"
 COSMOS_KEYS_READWRITE = "CosmosKeys.ReadWrite"
 USERS_READ = "Users.Read"
+# Users.Read:{tenant id}: one customer tenant of ENTRA_ALLOWED_TENANTS (SPEC "Other tenants").
+USERS_READ_TENANT_PREFIX = "Users.Read:"
 DIAGNOSTICS_READ = "Diagnostics.Read"
 ROLLOVER_WRITE = "Rollover.Write"
 
@@ -21,6 +23,19 @@ def cosmos_roles(key_type: KeyType) -> frozenset[str]:
 # Any Cosmos keys role: what the route checks before it reads `type` (authenticate first);
 # `cosmos_roles` then narrows by the key type asked for.
 COSMOS_ROLES = frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE})
-USERS_ROLES = frozenset({USERS_READ})
+# The route admits any Users.Read role before it reads `tenant`; `users_roles` then narrows.
+USERS_ROLES = frozenset({USERS_READ, USERS_READ_TENANT_PREFIX + "*"})
+
+
+def users_roles(tenant: str | None) -> frozenset[str]:
+    """``Users.Read`` covers the home tenant (None); ``Users.Read:{tenant}`` one listed tenant.
+
+    The tenant ID is matched in lower or upper case (a role value is compared exactly).
+    """
+    if tenant is None:
+        return frozenset({USERS_READ})
+    return frozenset({USERS_READ_TENANT_PREFIX + tenant.lower(), USERS_READ_TENANT_PREFIX + tenant.upper()})
+
+
 DIAGNOSTICS_ROLES = frozenset({DIAGNOSTICS_READ})
 ROLLOVER_ROLES = frozenset({ROLLOVER_WRITE})
