@@ -1,4 +1,4 @@
-"""Several directories: customer tenants, consent, their tokens, Graph per tenant, ARM refusing them (AZURE-PROTOCOLS.md 13)."""
+"""Several directories: customer tenants, consent, their tokens, Graph per tenant (AZURE-PROTOCOLS.md 13)."""
 
 from __future__ import annotations
 
@@ -142,7 +142,8 @@ def test_control_api_adds_tenants_and_consent(http, emu, registered):
     created = http.post(f"{control}/_emulator/tenants", json={"display_name": "Tailspin", "user_count": 3})
     assert created.status_code == 201
     tenant = created.json()["tenant_id"]
-    consented = http.post(f"{control}/_emulator/tenants/consent", json={"tenant_id": tenant, "roles": ["User.Read.All"]})
+    consent = {"tenant_id": tenant, "roles": ["User.Read.All"]}
+    consented = http.post(f"{control}/_emulator/tenants/consent", json=consent)
     assert consented.status_code == 201 and consented.json()["service_principal_id"]
     assert token_request(http, emu, registered, tenant).status_code == 200
     assert http.delete(f"{control}/_emulator/tenants/consent", json={"tenant_id": tenant}).status_code == 204
