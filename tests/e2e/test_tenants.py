@@ -194,3 +194,19 @@ def test_a_role_of_another_route_is_not_a_tenant_role(protected_listed, emu, aud
     fabrikam, _ = customers
     token = emu.entra.mint_caller_token(audience=audience, roles=["Diagnostics.Read", "Users.ReadAll"])
     assert protected_listed.get("graph/users", headers=bearer(token), tenant=fabrikam).status_code == 403
+
+
+def test_federated_managed_identity_mode_acts_in_a_customer_tenant(configure, emu, customers):
+    fabrikam, _ = customers
+    client = configure("federated-managed-identity", ENTRA_ALLOWED_TENANTS=fabrikam)
+    response = client.get("graph/users", tenant=fabrikam)
+    assert response.status_code == 200, response.text
+    assert response.json()["count"] == 7
+    assert emu.counters.get("keyvault.sign") == 0
+
+
+def test_managed_identity_mode_serves_only_its_own_tenant(configure, emu, customers):
+    fabrikam, _ = customers
+    client = configure("managed-identity")
+    assert client.get("graph/users", tenant=fabrikam).status_code == 403
+    assert client.get("graph/users", limit="1").status_code == 200
