@@ -8,7 +8,9 @@ from shared.errors import TenantNotAllowed, UpstreamFailed, UpstreamThrottled
 
 HOME = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 CUSTOMER = "aaaaaaaa-1111-2222-3333-444444444444"
-CONSENT_URL = f"https://login.microsoftonline.com/{CUSTOMER}/adminconsent?client_id=11111111-2222-3333-4444-555555555555"
+CONSENT_URL = (
+    f"https://login.microsoftonline.com/{CUSTOMER}/adminconsent?client_id=11111111-2222-3333-4444-555555555555"
+)
 
 
 class _Provider:
@@ -26,7 +28,9 @@ def _tenants(built=None, allowed=(CUSTOMER,)):
     return TenantTokens(_Provider(None), allowed=allowed, home_tenant_id=HOME, build=build), built
 
 
-@pytest.mark.parametrize(("asked", "resolved"), [(None, None), (HOME, None), (HOME.upper(), None), (CUSTOMER, CUSTOMER)])
+@pytest.mark.parametrize(
+    ("asked", "resolved"), [(None, None), (HOME, None), (HOME.upper(), None), (CUSTOMER, CUSTOMER)]
+)
 def test_home_or(asked, resolved):
     tenants, _ = _tenants()
     assert tenants.home_or(asked) == resolved
