@@ -8,12 +8,19 @@ import os
 
 import azure.functions as func
 
-from shared.caller_auth import require_role
-from shared.cosmos_keys import parse_key_type, validate_account_name
-from shared.graph_users import parse_limit, parse_select, parse_tenant
+from shared.callers import (
+    COSMOS_ROLES,
+    DIAGNOSTICS_ROLES,
+    ROLLOVER_ROLES,
+    USERS_ROLES,
+    cosmos_roles,
+    require_role,
+    users_roles,
+)
+from shared.downstream import parse_limit, parse_select, parse_tenant, validate_account_name
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.roles import COSMOS_ROLES, DIAGNOSTICS_ROLES, ROLLOVER_ROLES, USERS_ROLES, cosmos_roles, users_roles
+from shared.key_kinds import parse_key_type
 from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 from shared.settings import timer_schedule

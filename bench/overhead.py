@@ -210,7 +210,7 @@ def profile_route(calls: int, top: int = 30) -> str:
     """Where a warm request's time goes: cProfile over ``calls`` route invocations, by own time.
 
     How the proxy-environment walk of ``requests`` (``merge_environment_settings``) and the
-    per-request settings check were found (README, "Hot path targets").
+    per-request settings check were found (docs/operator.md, "Hot path targets").
     """
     import cProfile
     import io

@@ -1,4 +1,4 @@
-# README "Scale": what the measured per-refresh counts mean for Key Vault and ARM at N instances
+# docs/operator.md "Scale": what the measured per-refresh counts mean for Key Vault and ARM at N instances
 # and R requests/s. Pure arithmetic over the counts bench measured, so the table moves with the code.
 #
 # Limits (learn.microsoft.com):

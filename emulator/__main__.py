@@ -1,5 +1,6 @@
 # `python -m emulator`: start every surface, print the environment, write it as a dotenv
-# file, serve until SIGINT/SIGTERM (docs/emulator.md, "Processes and ports").
+# file that both `set -a; . FILE` and python-dotenv load (emulator/env_file.py), serve until
+# SIGINT/SIGTERM (docs/emulator.md, "Processes and ports").
 from __future__ import annotations
 
 import argparse
@@ -10,10 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from emulator.core import MODES, Emulator
-
-
-def _dotenv(env: dict[str, str]) -> str:
-    return "".join(f"{name}={value}\n" for name, value in env.items())
+from emulator.env_file import format_dotenv, write_dotenv
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,9 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         env = emulator.env_for(args.mode)
         env_file = Path(args.env_file or Path(args.state_dir) / "emulator.env")
-        env_file.parent.mkdir(parents=True, exist_ok=True)
-        env_file.write_text(_dotenv(env), encoding="utf-8")
-        sys.stdout.write(_dotenv(env))
+        write_dotenv(env_file, env)
+        sys.stdout.write(format_dotenv(env))
         sys.stdout.write(f"# written to {env_file}; serving until SIGINT/SIGTERM\n")
         sys.stdout.flush()
         while not stop.wait(0.5):

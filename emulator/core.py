@@ -64,7 +64,8 @@ class Emulator:
             if self._servers:
                 return self
             tls = EmulatorTls()
-            self._ca_bundle = tls.write_ca(self.state_dir)
+            # Absolute: the path goes into env files and other processes with their own working directory.
+            self._ca_bundle = tls.write_ca(self.state_dir).resolve()
             context = tls.server_context()
             self.context.stopping.clear()
             self.eventgrid.start()

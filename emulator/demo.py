@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import re
@@ -38,6 +39,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 import requests
+from dotenv import dotenv_values
 
 from emulator.core import telemetry_env
 from emulator.demo_rollover import walk_through_rollover
@@ -184,9 +186,9 @@ def read_env_file(path: Path, process: subprocess.Popen[bytes], log: Path) -> di
             raise StartupError(f"the emulator exited with {process.returncode}:\n{_tail(log)}")
         with contextlib.suppress(OSError):
             text = path.read_text(encoding="utf-8")
-            # Written in one go but not atomically: wait for the last line to be complete.
-            if text.endswith("\n") and f"\n{ENV_READY_KEY}=" in text:
-                return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+            # Written atomically (emulator/env_file.py); the last key confirms it is this run's file.
+            if f"\n{ENV_READY_KEY}=" in text:
+                return {name: value or "" for name, value in dotenv_values(stream=io.StringIO(text)).items()}
         time.sleep(0.1)
     raise StartupError(f"the emulator wrote no {path} within {EMULATOR_START_SECONDS:.0f} s:\n{_tail(log)}")
 

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 # Problem types are ``tag:`` URIs (RFC 4151), which RFC 9457 section 3.1.1 allows for types that are
 # identifiers rather than locators: this app is deployed under many host names and has no
 # documentation site of its own, so an ``https`` type would either not resolve or point at one
-# deployment. The specific part is the slug a reader looks up in the README's "Problem types"
+# deployment. The specific part is the slug a reader looks up in docs/caller.md's "Problem types"
 # table (and in the OpenAPI document's ``ProblemType`` enum), so every type leads to its meaning.
 PROBLEM_TYPE_PREFIX = "tag:keyvault-assertion-broker,2026:problems/"
 

@@ -23,11 +23,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import azure.functions as func
 
-from .caller_auth import caller_scope
+from .callers import caller_scope
 from .errors import ProblemError
-from .retry import request_deadline
 from .runtime import get_runtime
 from .telemetry import end_request, start_request
+from .upstream import request_deadline
 
 _LOGGER = logging.getLogger("shared.http")
 Handler = Callable[[func.HttpRequest], func.HttpResponse]
@@ -101,7 +101,7 @@ def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Han
     """Wrap a handler: caller authentication first, retry budget, problem responses, one log line.
 
     ``roles``: the app roles of which a caller token must carry one when ``CALLER_AUDIENCE`` is set
-    (a route that narrows further, e.g. by a query value, calls ``caller_auth.require_role``);
+    (a route that narrows further, e.g. by a query value, calls ``callers.require_role``);
     ``None``: the route takes no caller token (function key or anonymous only).
     """
     if roles is not None and not roles:

@@ -16,11 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from .cosmos_account import ACCOUNT_NAME
-from .cosmos_keys import KeyType
-from .errors import PROBLEM_TYPE_PREFIX, ProblemError, Upstream
-from .graph_users import DEFAULT_LIMIT, MAX_LIMIT, PROPERTY_NAME
-from .roles import (
+from .callers import (
     COSMOS_KEYS_READ,
     COSMOS_KEYS_READWRITE,
     DIAGNOSTICS_ROLES,
@@ -29,6 +25,9 @@ from .roles import (
     USERS_READ_TENANT_PREFIX,
     USERS_ROLES,
 )
+from .downstream import DEFAULT_LIMIT, MAX_LIMIT, PROPERTY_NAME
+from .errors import PROBLEM_TYPE_PREFIX, ProblemError, Upstream
+from .key_kinds import ACCOUNT_NAME, KeyType
 from .rollover import BOOLEAN_VALUES
 from .settings import ENTRA_ALLOWED_TENANTS, ENTRA_TENANT_ID, GUID, CredentialMode
 

@@ -16,8 +16,7 @@ from azure.identity import ClientAssertionCredential
 from azure.keyvault.certificates import CertificateClient
 from azure.keyvault.keys import KeyClient
 
-from .caller_auth import Caller, CallerAuthenticator
-from .cosmos_keys import CosmosKeysService
+from .callers import Caller, CallerAuthenticator
 from .credential_chain import (
     NOT_REGISTERED,
     CertificateInfo,
@@ -36,9 +35,8 @@ from .credential_chain import (
     transport_options,
 )
 from .diagnostics import diagnostics_report
-from .downstream import DownstreamClient
+from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
-from .graph_users import GraphUsersService
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -53,8 +51,7 @@ from .settings import (
     Settings,
     load_settings,
 )
-from .upstream_errors import from_azure_error
-from .upstream_logging import azure_core_hooks
+from .upstream import azure_core_hooks, from_azure_error
 
 if TYPE_CHECKING:
     from .rollover import RolloverService

@@ -15,9 +15,9 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from .clouds import CLOUDS, PUBLIC, Cloud
-from .cosmos_account import CosmosAccountId, parse_cosmos_account_id
-from .origins import UnsafeUrl, connection_origin, is_loopback_host, origin
+from .key_kinds import CosmosAccountId, parse_cosmos_account_id
 from .schedule_interval import shortest_interval_minutes
+from .upstream import UnsafeUrl, connection_origin, is_loopback_host, origin
 
 ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
 ENTRA_CLIENT_ID = "ENTRA_CLIENT_ID"
@@ -86,7 +86,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     "REQUESTS_CA_BUNDLE",
     "CURL_CA_BUNDLE",
     "SSL_CERT_FILE",
-    # Proxies: the outbound sessions read them once when they are built (outbound_session).
+    # Proxies: the outbound sessions read them once when they are built (upstream.session).
     "HTTPS_PROXY",
     "https_proxy",
     "HTTP_PROXY",

@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TypeVar
 
-from .retry import remaining
+from .upstream import remaining
 
 V = TypeVar("V")
 

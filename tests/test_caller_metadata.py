@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import jwt
 import pytest
 
-from shared.caller_auth import CallerAuthenticator
+from shared.callers.authentication import CallerAuthenticator
 from shared.errors import ProblemError, Unauthorized, UpstreamFailed
 from shared.settings import Settings
 from tests.trap import Trap

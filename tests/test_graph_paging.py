@@ -1,4 +1,4 @@
-from shared.graph_users import GraphUsersService
+from shared.downstream.graph_users import GraphUsersService
 
 
 class PagedGraph:

@@ -151,13 +151,13 @@ def test_every_problem_status_is_documented_somewhere_and_every_error_status_has
     assert documented - {200, 500} <= {cls.status for cls in classes}
 
 
-def test_problem_types_are_the_error_classes_and_are_in_the_readme():
+def test_problem_types_are_the_error_classes_and_are_in_the_caller_docs():
     enum = DOC["components"]["schemas"]["Problem"]["properties"]["type"]["enum"]
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "docs" / "caller.md").read_text(encoding="utf-8")
     for uri, cls in problem_types().items():
         assert uri in enum
         assert issubclass(cls, ProblemError)
-        assert f"`{uri}`" in readme, f"README 'Problem types' lacks {uri}"
+        assert f"`{uri}`" in readme, f"docs/caller.md 'Problem types' lacks {uri}"
         assert uri.startswith("tag:")
 
 
@@ -172,9 +172,9 @@ def test_parameter_patterns_match_what_the_code_accepts(schema_path, valid, inva
     """The document's patterns are the code's: what one accepts the other does (ECMA regex via jsonschema)."""
     from jsonschema import Draft202012Validator
 
-    from shared.cosmos_account import is_valid_account_name
+    from shared.downstream.graph_users import parse_select
     from shared.errors import BadRequest
-    from shared.graph_users import parse_select
+    from shared.key_kinds.cosmos_account import is_valid_account_name
 
     path, name = schema_path
     parameter = next(p for p in DOC["paths"][path]["get"]["parameters"] if p["name"] == name)

@@ -1,9 +1,9 @@
 import pytest
 
+from shared.downstream.graph_users import parse_limit, parse_select
 from shared.errors import BadRequest
-from shared.graph_users import parse_limit, parse_select
-from shared.retry import budget_allows, remaining, request_deadline, urllib3_retry
-from shared.upstream_errors import error_code_from_body, from_status, retry_after_seconds
+from shared.upstream.error_mapping import error_code_from_body, from_status, retry_after_seconds
+from shared.upstream.retry import budget_allows, remaining, request_deadline, urllib3_retry
 
 
 def test_no_deadline_outside_a_request():

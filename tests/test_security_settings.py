@@ -2,11 +2,11 @@
 
 import pytest
 
-from shared.cosmos_account import is_valid_account_name, parse_cosmos_account_id
+from shared.downstream.graph_users import parse_limit, parse_select
 from shared.errors import BadRequest
-from shared.graph_users import parse_limit, parse_select
-from shared.origins import UnsafeUrl, connection_origin
+from shared.key_kinds.cosmos_account import is_valid_account_name, parse_cosmos_account_id
 from shared.settings import load_settings
+from shared.upstream.origins import UnsafeUrl, connection_origin
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 BASE = {

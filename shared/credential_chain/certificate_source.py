@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..errors import Upstream, UpstreamFailed
-from ..upstream_errors import from_azure_error
+from ..upstream import from_azure_error
 
 _READ_HINTS = {
     401: "Key Vault rejected the function's token: check the vault's tenant.",

@@ -26,10 +26,8 @@ from azure.identity import (
 )
 
 from ..errors import Misconfigured, ProblemError, Upstream, UpstreamFailed
-from ..retry import BoundedRetryPolicy
 from ..settings import AZURE_TOKEN_CREDENTIALS, Settings
-from ..upstream_errors import from_managed_identity_error
-from ..upstream_logging import azure_core_hooks
+from ..upstream import BoundedRetryPolicy, azure_core_hooks, from_managed_identity_error
 
 
 class ManagedIdentityErrors:

@@ -23,10 +23,9 @@ from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 
 from ..errors import Upstream, UpstreamFailed
-from ..origins import UnsafeUrl, connection_origin, origin
 from ..settings import Algorithm
 from ..telemetry import count_sign
-from ..upstream_errors import from_azure_error
+from ..upstream import UnsafeUrl, connection_origin, from_azure_error, origin
 from .certificate_source import CertificateInfo
 
 _SIGN_HINTS = {

@@ -33,9 +33,8 @@ from azure.core.credentials import AccessTokenInfo, TokenRequestOptions
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 
 from ..errors import ProblemError, Upstream, UpstreamFailed, UpstreamTimeout
-from ..retry import remaining
 from ..telemetry import count_token_acquisition, count_token_cache, token_fetch_span
-from ..upstream_errors import from_azure_error
+from ..upstream import from_azure_error, remaining
 from .assertion import ClientAssertion, SignedWith
 from .certificate_selector import NOT_REGISTERED, CertificateSelector
 

@@ -28,7 +28,7 @@ from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.keys import KeyClient
 
 from ..errors import Upstream
-from ..upstream_errors import from_azure_error
+from ..upstream import from_azure_error
 
 _HINTS = {
     403: "Grant the function's managed identity the Key Vault Reader role on the vault "

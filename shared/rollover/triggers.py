@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
-from ..retry import request_deadline
 from ..settings import ROLLOVER_SCHEDULE, CredentialMode, Settings
+from ..upstream import request_deadline
 from .events import judge_event
 
 if TYPE_CHECKING:  # the service (and its Graph/Key Vault machinery) loads with the runtime's build

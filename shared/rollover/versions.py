@@ -13,7 +13,7 @@ from azure.keyvault.certificates import CertificateClient
 
 from ..credential_chain import CertificateInfo, certificate_info
 from ..errors import Upstream, UpstreamFailed
-from ..upstream_errors import from_azure_error
+from ..upstream import from_azure_error
 from .model import CertificateVersion
 
 _HINTS = {

@@ -1,4 +1,4 @@
-"""Every signal name the broker emits, in one place: the README's table and the alerts use them.
+"""Every signal name the broker emits, in one place: docs/operator.md's table and the alerts use them.
 
 One prefix, ``broker.``, for metrics and for the broker's own span attributes. Kept free of
 imports so that importing it costs nothing when telemetry is off.

@@ -11,7 +11,7 @@ import jwt
 import pytest
 
 import shared.runtime as runtime_module
-from shared.caller_auth import CallerAuthenticator
+from shared.callers.authentication import CallerAuthenticator
 from tests.e2e.conftest import bearer
 
 pytestmark = pytest.mark.e2e

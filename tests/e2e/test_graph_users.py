@@ -24,7 +24,7 @@ def test_default_limit_is_100(client):
 
 
 def test_paging_follows_next_links_across_three_pages(configure, emu, monkeypatch):
-    import shared.graph_users as graph_users
+    import shared.downstream.graph_users as graph_users
 
     # 250 seeded users fit one page of 999: a smaller page size makes Graph page.
     monkeypatch.setattr(graph_users, "GRAPH_MAX_PAGE", 100)
@@ -36,7 +36,7 @@ def test_paging_follows_next_links_across_three_pages(configure, emu, monkeypatc
 
 
 def test_truncated_only_when_graph_has_more(configure, emu, monkeypatch):
-    import shared.graph_users as graph_users
+    import shared.downstream.graph_users as graph_users
 
     monkeypatch.setattr(graph_users, "GRAPH_MAX_PAGE", 100)
     client = configure()

@@ -26,7 +26,7 @@ def trap() -> Iterator[Trap]:
 @pytest.fixture
 def paged(client, monkeypatch):
     """The function with a Graph page size of 100, so 150 users take two pages (a nextLink)."""
-    import shared.graph_users as graph_users
+    import shared.downstream.graph_users as graph_users
 
     monkeypatch.setattr(graph_users, "GRAPH_MAX_PAGE", 100)
     return client

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from shared.outbound_session import session_for
+from shared.upstream.session import session_for
 
 pytestmark = pytest.mark.e2e
 

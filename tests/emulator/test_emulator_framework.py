@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from dotenv import dotenv_values
 from emu_support import mi_token
 
 from emulator import Emulator
@@ -248,8 +250,9 @@ def test_python_dash_m_emulator_starts_prints_env_and_stops(tmp_path):
             line = process.stdout.readline()
             assert line, "emulator exited early"
             lines.append(line)
-        printed = dict(line.rstrip("\n").split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
-        written = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
+        # Both in the quoted dotenv form (emulator/env_file.py), read as python-dotenv reads it.
+        printed = dotenv_values(stream=io.StringIO("".join(line for line in lines if not line.startswith("#"))))
+        written = dotenv_values(env_file)
         assert printed == written
         assert written["KEY_VAULT_CERTIFICATE_NAME"] == "broker-signing"
         ca = written["REQUESTS_CA_BUNDLE"]

@@ -69,7 +69,7 @@ def test_main_sends_audit_logs_to_the_workspace() -> None:
 def test_key_vault_audit_logs_go_to_a_resource_specific_table() -> None:
     setting = _settings_by_target()["Microsoft.KeyVault/vaults"]["properties"]
     assert setting["workspaceId"] == "/ws"
-    # AZKVAuditLogs, not AzureDiagnostics: the README's KQL queries that table
+    # AZKVAuditLogs, not AzureDiagnostics: docs/security.md's KQL queries that table
     assert setting["logAnalyticsDestinationType"] == "Dedicated"
     enabled = [log for log in setting["logs"] if log["enabled"] is True]
     assert any(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .cosmos_keys import KeyType
+from ..key_kinds import KeyType
 
 COSMOS_KEYS_READ = "CosmosKeys.Read"
 COSMOS_KEYS_READWRITE = "CosmosKeys.ReadWrite"
@@ -11,6 +11,9 @@ USERS_READ = "Users.Read"
 USERS_READ_TENANT_PREFIX = "Users.Read:"
 DIAGNOSTICS_READ = "Diagnostics.Read"
 ROLLOVER_WRITE = "Rollover.Write"
+# A role ending in this matches every role with that prefix: the per-tenant roles
+# ("Users.Read:{tenant id}") are as many as the listed tenants, unknown when routes register.
+ANY_SUFFIX = "*"
 
 
 def cosmos_roles(key_type: KeyType) -> frozenset[str]:
@@ -24,7 +27,7 @@ def cosmos_roles(key_type: KeyType) -> frozenset[str]:
 # `cosmos_roles` then narrows by the key type asked for.
 COSMOS_ROLES = frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE})
 # The route admits any Users.Read role before it reads `tenant`; `users_roles` then narrows.
-USERS_ROLES = frozenset({USERS_READ, USERS_READ_TENANT_PREFIX + "*"})
+USERS_ROLES = frozenset({USERS_READ, USERS_READ_TENANT_PREFIX + ANY_SUFFIX})
 
 
 def users_roles(tenant: str | None) -> frozenset[str]:
@@ -39,3 +42,11 @@ def users_roles(tenant: str | None) -> frozenset[str]:
 
 DIAGNOSTICS_ROLES = frozenset({DIAGNOSTICS_READ})
 ROLLOVER_ROLES = frozenset({ROLLOVER_WRITE})
+
+
+def holds_any(roles: frozenset[str], any_of: frozenset[str]) -> bool:
+    """Whether ``roles`` (a token's) include one of ``any_of``; ``Prefix:*`` matches ``Prefix:anything``."""
+    if roles & any_of:
+        return True
+    prefixes = tuple(role[: -len(ANY_SUFFIX)] for role in any_of if role.endswith(":" + ANY_SUFFIX))
+    return any(role.startswith(p) and len(role) > len(p) for role in roles for p in prefixes)

@@ -1,12 +1,12 @@
 """HTTP client for one Entra-protected API (ARM, Graph): bearer token, timeouts, bounded retries.
 
 One ``requests`` session per API for the life of the process (connection pooling). Proxies and
-TLS trust follow the environment as ``requests`` reads it, read once (``outbound_session``). A
+TLS trust follow the environment as ``requests`` reads it, read once (``upstream.session``). A
 401 for a token the cache still held (revoked, or a CAE claims challenge) drops that token and retries once.
 
 The token goes only to the API's own origin: each request is prepared first, and the prepared
 URL — exactly what urllib3 will connect to — must have the API's scheme, host and port and no
-userinfo, backslash, whitespace or control character (``shared.origins``); redirects are never
+userinfo, backslash, whitespace or control character (``shared.upstream.origins``); redirects are never
 followed. A link from the API (Graph's ``@odata.nextLink``) must also stay on the path being
 paged. A link that fails this is a 502.
 """
@@ -24,13 +24,22 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util import parse_url
 
-from .credential_chain import TokenProvider, claims_from_challenge
-from .errors import BadRequest, Upstream, UpstreamFailed
-from .origins import UnsafeUrl, connection_origin, origin
-from .outbound_session import session_for
-from .retry import non_idempotent, remaining, urllib3_retry
-from .upstream_errors import from_requests_error, from_requests_response
-from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
+from ..credential_chain import TokenProvider, claims_from_challenge
+from ..errors import BadRequest, Upstream, UpstreamFailed
+from ..upstream import (
+    UnsafeUrl,
+    begin_requests_call,
+    connection_origin,
+    from_requests_error,
+    from_requests_response,
+    non_idempotent,
+    origin,
+    remaining,
+    requests_attempt_raised,
+    requests_hook,
+    session_for,
+    urllib3_retry,
+)
 
 _MIN_ATTEMPT_SECONDS = 0.5
 # The same verdict for the same URL, without re-parsing it twice per request: every warm ARM call

@@ -24,7 +24,7 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from .errors import ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout
+from ..errors import ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -40,15 +40,23 @@ from typing import Any, NamedTuple
 import jwt
 import requests
 
-from .errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
-from .origins import UnsafeUrl, connection_origin, origin
-from .outbound_session import session_for
-from .retry import remaining
-from .settings import GUID, Settings
-from .single_flight import SingleFlight
-from .telemetry import set_caller
-from .upstream_errors import from_requests_error, from_requests_response
-from .upstream_logging import begin_requests_call, requests_attempt_raised, requests_hook
+from ..errors import Forbidden, ProblemError, Unauthorized, Upstream, UpstreamFailed, UpstreamTimeout
+from ..settings import GUID, Settings
+from ..single_flight import SingleFlight
+from ..telemetry import set_caller
+from ..upstream import (
+    UnsafeUrl,
+    begin_requests_call,
+    connection_origin,
+    from_requests_error,
+    from_requests_response,
+    origin,
+    remaining,
+    requests_attempt_raised,
+    requests_hook,
+    session_for,
+)
+from .roles import holds_any
 
 _LOGGER = logging.getLogger("shared.audit")
 ALLOWED_ALGORITHMS = ["RS256"]
@@ -92,19 +100,6 @@ def caller_scope() -> Iterator[None]:
         yield
     finally:
         _current_caller.reset(reset)
-
-
-# A role ending in this marker stands for every role with that prefix, e.g. ``Users.Read:*`` for
-# ``Users.Read:{tenant id}``: what a route checks before it has read which resource is asked for.
-ANY_SUFFIX = "*"
-
-
-def holds_any(roles: frozenset[str], any_of: frozenset[str]) -> bool:
-    """Whether ``roles`` has one of ``any_of`` (a ``prefix*`` entry matches any role with that prefix)."""
-    if roles & any_of:
-        return True
-    prefixes = tuple(r[: -len(ANY_SUFFIX)] for r in any_of if r.endswith(ANY_SUFFIX))
-    return bool(prefixes) and any(role.startswith(prefixes) for role in roles)
 
 
 def require_role(any_of: frozenset[str]) -> None:

@@ -24,7 +24,7 @@ from azure.core.pipeline.policies import RetryPolicy
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
-from .upstream_logging import RETRY_WAIT, azure_core_attempt_raised, requests_attempt_retried
+from .call_logging import RETRY_WAIT, azure_core_attempt_raised, requests_attempt_retried
 
 # 30 s is the SPEC's ceiling; keep a margin for the work after the last upstream answer.
 REQUEST_BUDGET_SECONDS = 28.0

@@ -11,11 +11,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .credential_chain import TenantTokens
-from .downstream import DownstreamClient
-from .errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
-from .retry import remaining
-from .settings import GUID
+from ..credential_chain import TenantTokens
+from ..errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
+from ..settings import GUID
+from ..upstream import remaining
+from .client import DownstreamClient
 
 USERS_PATH = "/v1.0/users"
 DEFAULT_LIMIT = 100

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from . import telemetry
+from .. import telemetry
 
 _LOGGER = logging.getLogger("shared.upstream")
 _STARTED = "upstream_attempt_started"
@@ -41,7 +41,7 @@ def error_code(status: int | None, read_json: Any) -> str | None:
     """The upstream's own error code of a failed answer; ``read_json`` is only called on failures."""
     if status is None or status < 400:
         return None
-    from .upstream_errors import error_code_from_body
+    from .error_mapping import error_code_from_body
 
     try:
         return error_code_from_body(read_json())

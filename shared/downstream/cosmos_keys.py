@@ -13,31 +13,16 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
-from .cosmos_account import CosmosAccountId, is_valid_account_name
-from .downstream import DownstreamClient
-from .errors import BadRequest, NotFound, Upstream, UpstreamFailed, UpstreamTimeout
-from .single_flight import SingleFlight
+from ..errors import BadRequest, NotFound, Upstream, UpstreamFailed, UpstreamTimeout
+from ..key_kinds import CosmosAccountId, KeyType, is_valid_account_name
+from ..single_flight import SingleFlight
+from .client import DownstreamClient
 
 ARM_API_VERSION = "2025-10-15"
 READER_ROLE = "Cosmos DB Account Reader Role (fbdf93bf-df7d-467e-a4d2-9458aa1360c8)"
 CONTRIBUTOR_ROLE = "DocumentDB Account Contributor (5bd9cd88-fe45-4216-938b-f97437e15450)"
-
-
-class KeyType(StrEnum):
-    READONLY = "readonly"
-    READWRITE = "readwrite"
-
-
-def parse_key_type(value: str | None) -> KeyType:
-    if value is None:
-        return KeyType.READONLY
-    try:
-        return KeyType(value)
-    except ValueError:
-        raise BadRequest("Query parameter 'type' must be 'readonly' or 'readwrite'.") from None
 
 
 def validate_account_name(name: str) -> str:
