@@ -26,7 +26,7 @@ CACHE_SECONDS = (60, 0)
 @dataclass(frozen=True)
 class Scale:
     kv_per_refresh: int  # Key Vault requests of one token acquisition, as measured (row i)
-    # Key Vault requests of the next scope's token while the signed assertion is reused (row k):
+    # Key Vault requests of the next scope's token while the signed assertion is reused (row i2):
     # 0 since one assertion serves every scope of a tenant (SPEC "Behaviour that users rely on").
     kv_per_second_scope: int | None = None
 
@@ -57,7 +57,7 @@ class Scale:
             "## Scale (computed from the measured counts)",
             "",
             f"One token acquisition costs {self.kv_per_refresh} Key Vault requests (measured, row i); the next "
-            f"scope's token, while the signed assertion is reused, {self._next_scope} (row k). Tokens are "
+            f"scope's token, while the signed assertion is reused, {self._next_scope} (row i2). Tokens are "
             f"cached per scope ({SCOPES} scopes) and refreshed {REFRESH_MARGIN_S} s before expiry, so Key Vault "
             "load depends on the number of instances, never on the request rate (steady: an upper bound, each "
             "scope's refresh counted in full). Key Vault limit per vault: "
