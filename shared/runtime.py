@@ -210,6 +210,7 @@ class Runtime:
                 # One assertion per tenant: its `aud` is that tenant's token URL (SPEC "Other tenants").
                 assertion = ClientAssertion(
                     select_certificate=selector.select,
+                    epoch=lambda: selector.epoch,
                     signer=signer,
                     client_id=s.client_id or "",
                     token_url=s.token_url_for(tenant_id),

@@ -228,3 +228,26 @@ def test_a_discarded_assertion_is_rebuilt_from_a_fresh_certificate_read(key_and_
     # Discarding an assertion already replaced leaves the replacement alone.
     assertion.discard(record.assertion)
     assert assertion() == second
+
+
+def test_an_assertion_signed_before_the_selector_changed_is_not_reused(key_and_der):
+    epoch = [0]
+    key, der = key_and_der
+    signer = LocalTestSigner(key)
+    cert = certificate_info(der)
+    assertion = ClientAssertion(
+        select_certificate=lambda: cert,
+        signer=signer,
+        client_id=CLIENT,
+        token_url=TOKEN_URL,
+        algorithm=Algorithm.PS256,
+        send_x5c=False,
+        lifetime_seconds=300,
+        epoch=lambda: epoch[0],
+        clock=_Clock(),
+    )
+    first = assertion()
+    assert assertion() == first
+    epoch[0] += 1  # e.g. another tenant's request had this version rejected, or the rollover proved a renewal
+    assert assertion() != first
+    assert len(signer.calls) == 2

@@ -73,12 +73,13 @@ REUSE_MARGIN_SECONDS = 60
 class SignedAssertion:
     """One signed assertion: the compact JWT, the version that signed it, and until when it is reused."""
 
-    __slots__ = ("certificate", "reuse_until", "value")
+    __slots__ = ("certificate", "epoch", "reuse_until", "value")
 
-    def __init__(self, value: str, certificate: CertificateInfo, reuse_until: float) -> None:
+    def __init__(self, value: str, certificate: CertificateInfo, reuse_until: float, epoch: int = 0) -> None:
         self.value = value
         self.certificate = certificate
         self.reuse_until = reuse_until
+        self.epoch = epoch
 
 
 class SignedWith:
@@ -100,7 +101,10 @@ class ClientAssertion:
     ``REUSE_MARGIN_SECONDS`` left; otherwise the first caller builds the next one (certificate read,
     Key Vault ``sign``) and concurrent callers wait for that build and share its outcome. A failure
     is never kept: the next call tries again. ``reuse=False`` signs a fresh one per call (the
-    rollover's proof that one exact version is accepted).
+    rollover's proof that one exact version is accepted). ``epoch``: the certificate selector's
+    count of changes to what Entra accepts; an assertion signed before a change (a version rejected
+    by another tenant's request, a renewal proven or registered by the rollover) is not reused, so
+    no tenant sends an assertion already known to be refused, and a proven version is used at once.
 
     A token acquisition wraps its credential call in :meth:`recording`, and learns exactly which
     assertion *it* sent — not one another thread got, nor an earlier acquisition on this thread —
@@ -118,6 +122,7 @@ class ClientAssertion:
         send_x5c: bool,
         lifetime_seconds: int,
         reuse: bool = True,
+        epoch: Callable[[], int] = lambda: 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._select_certificate = select_certificate
@@ -128,6 +133,7 @@ class ClientAssertion:
         self._send_x5c = send_x5c
         self._lifetime_seconds = lifetime_seconds
         self._reuse = reuse
+        self._epoch = epoch
         self._clock = clock
         # The acquisition in progress on each thread: azure-identity calls the assertion
         # synchronously, on the thread that asked for the token.
@@ -175,7 +181,7 @@ class ClientAssertion:
 
     def _reusable(self) -> SignedAssertion | None:
         current = self._current
-        if current is not None and self._clock() < current.reuse_until:
+        if current is not None and self._clock() < current.reuse_until and current.epoch == self._epoch():
             return current
         return None
 
@@ -187,6 +193,7 @@ class ClientAssertion:
         return signed
 
     def _build(self) -> SignedAssertion:
+        epoch = self._epoch()  # read first: a change while this one is signed makes it stale at once
         certificate = self._select_certificate()
         header = assertion_header(certificate, self._algorithm, send_x5c=self._send_x5c)
         claims = assertion_claims(
@@ -198,4 +205,5 @@ class ClientAssertion:
         unsigned = signing_input(header, claims)
         digest = hashlib.sha256(unsigned.encode("ascii")).digest()
         signature = self._signer.sign(certificate, self._algorithm, digest)
-        return SignedAssertion(f"{unsigned}.{b64url(signature)}", certificate, claims["exp"] - REUSE_MARGIN_SECONDS)
+        reuse_until = claims["exp"] - REUSE_MARGIN_SECONDS
+        return SignedAssertion(f"{unsigned}.{b64url(signature)}", certificate, reuse_until, epoch)

@@ -57,3 +57,22 @@ def test_with_the_minimum_lifetime_every_token_request_signs(configure, emu):
     assert client.get("cosmos/cosmos-orders/keys").status_code == 200
     assert client.get("graph/users", limit="1").status_code == 200
     assert emu.counters.get("keyvault.sign") == 2
+
+
+def test_after_the_rollover_proves_a_renewal_the_next_token_is_signed_by_it(client, emu):
+    first = emu.keyvault.current_version()
+    second = emu.keyvault.rotate_certificate(register=False, publish=False)
+    assert client.get("cosmos/cosmos-orders/keys").status_code == 200  # falls back: assertion signed by `first`
+    report = client.post("rollover").json()
+    assert report["successorToken"] == {"version": second, "obtained": True}
+    # Graph (which the rollover itself called) revokes its cached token: the next request needs a new one.
+    emu.faults.inject("graph.users", status=401, times=1)
+    before = emu.counters.snapshot()
+    assert client.get("graph/users", limit="1").status_code == 200
+    # The assertion kept from before the renewal was proven is not reused: the new token's assertion
+    # is signed by the renewal at once (otherwise the fallback's assertion would serve minutes more).
+    changes = delta(before, emu.counters.snapshot())
+    assert (changes.get("keyvault.sign"), changes.get("entra.token")) == (1, 1)
+    certificate = client.get("diagnostics").json()["certificate"]
+    assert (certificate["version"], certificate["fallback"]) == (second, False)
+    assert first != second
