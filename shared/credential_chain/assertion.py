@@ -141,11 +141,6 @@ class ClientAssertion:
         self._current: SignedAssertion | None = None
         self._builds: SingleFlight[SignedAssertion] = SingleFlight()
 
-    @property
-    def token_url(self) -> str:
-        """The token endpoint this assertion is for (its ``aud``)."""
-        return self._token_url
-
     @contextmanager
     def recording(self) -> Iterator[SignedWith]:
         """Records the version that signs an assertion made (on this thread) inside the block."""
