@@ -403,7 +403,7 @@ class GraphSurface(Surface):
             "notes": None,
             "publisherDomain": seed.tenant_domain,
             "serviceManagementReference": None,
-            "signInAudience": "AzureADMyOrg",
+            "signInAudience": app.sign_in_audience,
             "tags": [],
             "tokenEncryptionKeyId": None,
             "api": {

@@ -157,3 +157,16 @@ def test_reset_forgets_customer_tenants(http, emu, registered, customer):
     emu.entra.register_certificate(registered.der)
     assert aadsts(token_request(http, emu, registered, customer))[2] == 90002
     assert emu.directory.find(app_id=emu.seed.client_id).sign_in_audience == "AzureADMyOrg"
+
+
+def test_graph_shows_the_application_sign_in_audience(http, emu, registered, customer):
+    from emu_support import app_token
+
+    token = app_token(http, emu, registered, GRAPH)
+    response = http.get(
+        f"{emu.urls['graph']}/v1.0/applications/{emu.seed.app_object_id}",
+        params={"$select": "signInAudience"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["signInAudience"] == MULTI
