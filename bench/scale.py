@@ -60,7 +60,9 @@ class Scale:
             f"scope's token, while the signed assertion is reused, {self._next_scope} (row i2). Tokens are "
             f"cached per scope ({SCOPES} scopes) and refreshed {REFRESH_MARGIN_S} s before expiry, so Key Vault "
             "load depends on the number of instances, never on the request rate (steady: an upper bound, each "
-            "scope's refresh counted in full). Key Vault limit per vault: "
+            "scope's refresh counted in full). Each customer tenant in use (`ENTRA_ALLOWED_TENANTS`) adds one "
+            "assertion of its own (its `aud` is that tenant's token URL): one acquisition's cost per instance. "
+            "Key Vault limit per vault: "
             f"{kv_limit} transactions per 10 s.",
             "",
             "| instances N | Key Vault / 10 s, steady | Key Vault, all N cold in one 10 s | software | HSM |",
