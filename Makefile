@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 # The stamp names the version: a venv from another Python is rebuilt (--clear), not reused.
 STAMP  := $(VENV)/.installed-py$(PYTHON_VERSION)
 
-.PHONY: demo test test-app bench profile fuzz lint venv clean
+.PHONY: demo test test-app bench profile fuzz lint venv venv-clients clean
 
 venv: $(STAMP)
 
@@ -20,13 +20,27 @@ $(STAMP): requirements.txt requirements-dev.txt scripts/find-python
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The client generators callers use (openapi-python-client, datamodel-code-generator), run on
+# openapi.json by tests/test_openapi_clients.py. Their own venv: they pin packages of their own.
+CLIENTS_VENV  := .venv-clients
+CLIENTS_STAMP := $(CLIENTS_VENV)/.installed-py$(PYTHON_VERSION)
+
+venv-clients: $(CLIENTS_STAMP)
+
+$(CLIENTS_STAMP): requirements-clients.txt scripts/find-python
+	@python="$$(scripts/find-python $(PYTHON_VERSION) $(PYTHON))" && echo "$(CLIENTS_VENV): $$python" && \
+		"$$python" -m venv --clear $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-clients.txt
+	$(CLIENTS_VENV)/bin/python -m pip check --disable-pip-version-check
+	touch $@
+
 demo: $(STAMP)
 	$(PY) -m emulator.demo
 
 # The app's suites (unit, emulator, end to end) in .venv; the Bicep checks in their own .venv-infra.
 test: test-app test-infra
 
-test-app: $(STAMP)
+test-app: $(STAMP) $(CLIENTS_STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -48,7 +62,7 @@ lint: $(STAMP) lint-infra
 	$(PY) -m ruff format --check .
 
 clean:
-	rm -rf $(VENV) $(INFRA_VENV) .pytest_cache .ruff_cache .emulator
+	rm -rf $(VENV) $(CLIENTS_VENV) $(INFRA_VENV) .pytest_cache .ruff_cache .emulator
 
 # Bicep validation targets (test-infra, lint-infra); included last so `make` alone stays `venv`.
 include infra/infra.mk

@@ -116,6 +116,30 @@ class FederatedCredential:
     issuer: str | None  # None: this tenant's v2 issuer (known only once the login server listens)
     subject: str
     audiences: tuple[str, ...] = (TOKEN_EXCHANGE_AUDIENCE,)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class PasswordCredential:
+    """A client secret added with addPassword; only its hint is kept (Graph returns the secret once)."""
+
+    key_id: str
+    display_name: str | None
+    hint: str
+    start: float
+    end: float
+
+    def to_graph(self, *, secret_text: str | None = None) -> dict[str, object]:
+        return {
+            "customKeyIdentifier": None,
+            "displayName": self.display_name,
+            "endDateTime": graph_time(self.end),
+            "hint": self.hint,
+            "keyId": self.key_id,
+            "secretText": secret_text,
+            "startDateTime": graph_time(self.start),
+        }
 
 
 @dataclass
@@ -129,6 +153,7 @@ class Application:
     created: str = "2024-01-01T08:00:00Z"
     key_credentials: list[KeyCredential] = field(default_factory=list)
     federated_credentials: list[FederatedCredential] = field(default_factory=list)
+    password_credentials: list[PasswordCredential] = field(default_factory=list)
     owners: set[str] = field(default_factory=set)  # object ids of owning principals
     sign_in_audience: str = SINGLE_TENANT
 
@@ -164,18 +189,20 @@ class Directory:
         self.reset()
 
     def reset(self) -> None:
-        """Seed state: the broker's app registration, owned by its own service principal, with
-        the user-assigned identity as a federated credential and no certificate yet (Key Vault's
-        seed version registers itself); Graph app roles for the broker and the system identity."""
+        """Seed state: the broker's app registration as the templates deploy it — no owner, the
+        user-assigned identity as a federated credential and no certificate yet (Key Vault's seed
+        version registers itself) — and the Graph app roles granted by admin consent: the broker's
+        service principal holds only the read-only User.Read.All and Application.Read.All (its own
+        keys it rolls with addKey/removeKey, which need no permission), the system identity
+        User.Read.All."""
         seed = self.seed
         app = Application(seed.client_id, seed.app_object_id, seed.sp_object_id, "keyvault-assertion-broker")
-        app.owners.add(seed.sp_object_id)
         app.federated_credentials.append(FederatedCredential(seed.fic_name, None, seed.user_mi_principal_id))
         with self.lock:
             self._apps = {seed.client_id.lower(): app}
             self._tenants = {}
             self._app_roles = {
-                seed.sp_object_id: {"User.Read.All", "Application.ReadWrite.OwnedBy"},
+                seed.sp_object_id: {"User.Read.All", "Application.Read.All"},
                 seed.system_mi_principal_id: {"User.Read.All"},
             }
 
@@ -261,6 +288,14 @@ class Directory:
                     name or f"fic-{len(app.federated_credentials) + 1}", issuer, subject, tuple(audiences)
                 )
             )
+
+    def add_federated_credential_object(self, credential: FederatedCredential, *, app_id: str | None = None) -> None:
+        with self.lock:
+            self._live(app_id).federated_credentials.append(credential)
+
+    def add_password_credential(self, credential: PasswordCredential, *, app_id: str | None = None) -> None:
+        with self.lock:
+            self._live(app_id).password_credentials.append(credential)
 
     def remove_federated_credentials(self, *, app_id: str | None = None) -> None:
         with self.lock:

@@ -1,10 +1,25 @@
 # Microsoft Graph: GET /v1.0/users with $select, $top and server-driven paging; the application
-# object (GET /v1.0/applications/{id} and /applications(appId='{appId}') with $select) and its
-# key rollover actions addKey/removeKey.
+# object (GET /v1.0/applications/{id} and /applications(appId='{appId}') with $select), its key
+# rollover actions addKey/removeKey, and the two ways to give an application a credential that is
+# not a certificate: addPassword and POST .../federatedIdentityCredentials.
 # REST reference: learn.microsoft.com/graph/api/user-list (v1.0), /graph/paging,
 # /graph/errors, /graph/throttling; microsoft-graph-docs-contrib api-reference/v1.0/api/user-list.md,
-# application-get.md, application-addkey.md, application-removekey.md, resources/keycredential.md
+# application-get.md, application-addkey.md, application-removekey.md, resources/keycredential.md,
+# application-addpassword.md, application-post-federatedidentitycredentials.md
 # (proof validation: emulator/graph_proof.py; the application's keys: emulator/directory.py).
+# Who may do what (AZURE-PROTOCOLS.md 7 and 14), application permissions:
+# - GET an application: Application.Read.All (least privileged), Application.ReadWrite.All,
+#   Directory.Read.All, Directory.ReadWrite.All; Application.ReadWrite.OwnedBy for one it owns.
+# - addKey/removeKey on the calling app itself: none — "An application does not need any specific
+#   permission to roll its own keys" (application-addkey, Permissions note); the proof of
+#   possession is the requirement. On another app: Application.ReadWrite.OwnedBy (as an owner),
+#   Application.ReadWrite.All, Directory.ReadWrite.All.
+# - addPassword: "Application | Application.ReadWrite.OwnedBy | Application.ReadWrite.All,
+#   Directory.ReadWrite.All" (learn.microsoft.com/graph/api/application-addpassword, Permissions);
+#   POST federatedIdentityCredentials: "Application | Application.ReadWrite.OwnedBy |
+#   Application.ReadWrite.All" (application-post-federatedidentitycredentials). No exception for the
+#   app itself: without one of those (OwnedBy only as an owner) Graph answers 403
+#   Authorization_RequestDenied ("Insufficient privileges to complete the operation.").
 # Wire facts: AZURE-PROTOCOLS.md 6 and section 9 item 10 — camel-case `innerError`; $top 1-999
 # else Request_UnsupportedQuery; absolute @odata.nextLink on our own origin keeping
 # $select/$top plus an opaque $skiptoken; @odata.context reflecting $select; 403
@@ -17,6 +32,8 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import secrets
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -24,7 +41,14 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import resources
-from emulator.directory import ASYMMETRIC_X509_CERT, X509_CERT_AND_PASSWORD, Application, KeyCredential
+from emulator.directory import (
+    ASYMMETRIC_X509_CERT,
+    X509_CERT_AND_PASSWORD,
+    Application,
+    FederatedCredential,
+    KeyCredential,
+    PasswordCredential,
+)
 from emulator.graph_proof import ProofRefused, validate_proof
 from emulator.httpd import Request, Response, json_response
 from emulator.surface import Context, Surface, new_id, route
@@ -93,6 +117,14 @@ class GraphSurface(Surface):
             route("GET", _APP, "graph.get_application", self._get_application, ignore_case=True),
             route("POST", _APP + "/addKey", "graph.addKey", self._add_key, ignore_case=True),
             route("POST", _APP + "/removeKey", "graph.removeKey", self._remove_key, ignore_case=True),
+            route("POST", _APP + "/addPassword", "graph.addPassword", self._add_password, ignore_case=True),
+            route(
+                "POST",
+                _APP + "/federatedIdentityCredentials",
+                "graph.addFederatedIdentityCredential",
+                self._add_federated_credential,
+                ignore_case=True,
+            ),
         ]
         # Test hooks (not Graph behaviour): a hostile or broken Graph for the client's link checks.
         self._next_link_rewrite: Callable[[str], str] | None = None
@@ -424,7 +456,7 @@ class GraphSurface(Surface):
             "keyCredentials": [k.to_graph(include_key=include_key) for k in app.key_credentials],
             "optionalClaims": None,
             "parentalControlSettings": {"countriesBlockedForMinors": [], "legalAgeGroupRule": "Allow"},
-            "passwordCredentials": [],
+            "passwordCredentials": [c.to_graph() for c in app.password_credentials],
             "publicClient": {"redirectUris": []},
             "requiredResourceAccess": [],
             "web": {
@@ -539,6 +571,83 @@ class GraphSurface(Surface):
                 f"No key credential with keyId '{key_id}' on this application.",
             )
         return Response(204, headers=self._request_ids(request))
+
+    # ------------------------------------------------------------------ other credentials
+    def _authorize_application_write(
+        self, request: Request, match: re.Match[str]
+    ) -> tuple[Application, dict[str, Any]]:
+        """Caller token, application, an application-writing permission, and the JSON body. Unlike
+        addKey there is no exception for the application itself: its own token needs
+        Application.ReadWrite.All / Directory.ReadWrite.All, or Application.ReadWrite.OwnedBy as an
+        owner (application-addpassword, application-post-federatedidentitycredentials)."""
+        claims = self._caller(request)
+        app = self._application(request, match)
+        roles = set(claims.get("roles") or ())
+        if not (roles & WRITE_APPLICATIONS_ROLES or self._owner(claims, app, roles)):
+            raise _Answer(self._forbidden(request))
+        try:
+            body = request.json()
+        except (ValueError, UnicodeDecodeError):
+            body = None
+        if not isinstance(body, dict):
+            raise _Answer(self._error(request, 400, "Request_BadRequest", "The request body must be a JSON object."))
+        return app, body
+
+    def _add_password(self, request: Request, match: re.Match[str]) -> Response:
+        """addPassword: a strong password generated by Graph, returned once in secretText [D]."""
+        app, body = self._authorize_application_write(request, match)
+        wanted = body.get("passwordCredential")
+        if wanted is not None and not isinstance(wanted, dict):
+            return self._error(request, 400, "Request_BadRequest", "passwordCredential must be an object.")  # [U]
+        display_name = (wanted or {}).get("displayName")
+        if display_name is not None and not isinstance(display_name, str):
+            return self._error(request, 400, "Request_BadRequest", "displayName must be a string.")  # [U]
+        secret = secrets.token_urlsafe(30)
+        now = dt.datetime.now(dt.UTC).timestamp()
+        credential = PasswordCredential(str(uuid.uuid4()), display_name, secret[:3], now, now + 2 * 365 * 86400)
+        self.ctx.directory.add_password_credential(credential, app_id=app.app_id)
+        body_out = {
+            "@odata.context": f"{self.origin}/v1.0/$metadata#microsoft.graph.passwordCredential",
+            **credential.to_graph(secret_text=secret),
+        }
+        return self._ok(request, body_out)
+
+    def _add_federated_credential(self, request: Request, match: re.Match[str]) -> Response:
+        """Create federatedIdentityCredential: name (3-120 URL-safe characters), issuer, subject and
+        one audience required; at most 20 per application [D]; 201 with the object."""
+        app, body = self._authorize_application_write(request, match)
+
+        def bad(message: str) -> Response:
+            return self._error(request, 400, "Request_BadRequest", message)  # [U] wording
+
+        name, issuer, subject, audiences = (body.get(k) for k in ("name", "issuer", "subject", "audiences"))
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-]{3,120}", name):
+            return bad("The property 'name' must be 3 to 120 characters: letters, digits, '-' and '_'.")
+        if not isinstance(issuer, str) or not issuer or not isinstance(subject, str) or not subject:
+            return bad("The properties 'issuer' and 'subject' are required.")
+        if not isinstance(audiences, list) or len(audiences) != 1 or not isinstance(audiences[0], str):
+            return bad("The property 'audiences' must hold exactly one audience.")
+        description = body.get("description")
+        existing = app.federated_credentials
+        if len(existing) >= 20:
+            return bad("An application can have at most 20 federated identity credentials.")
+        if any(f.name == name or (f.issuer == issuer and f.subject == subject) for f in existing):
+            return bad("A federated identity credential with this name, or this issuer and subject, already exists.")
+        credential = FederatedCredential(
+            name, issuer, subject, tuple(audiences), description=description if isinstance(description, str) else None
+        )
+        self.ctx.directory.add_federated_credential_object(credential, app_id=app.app_id)
+        body_out = {
+            "@odata.context": f"{self.origin}/v1.0/$metadata#applications('{app.object_id}')"
+            "/federatedIdentityCredentials/$entity",
+            "audiences": list(credential.audiences),
+            "description": credential.description,
+            "id": credential.id,
+            "issuer": credential.issuer,
+            "name": credential.name,
+            "subject": credential.subject,
+        }
+        return json_response(201, body_out, content_type=_ODATA_JSON, headers=self._request_ids(request))
 
 
 class _Answer(Exception):

@@ -12,6 +12,17 @@
 # `issuer.name` ("Self" for a self-signed certificate Key Vault generated) and
 # `key_props.exportable`; certificates/import-certificate: an imported certificate's key was made
 # outside the vault, and its policy names no issuer Key Vault enrols with ("Unknown")).
+# The policy's `attributes {created, updated}` are epoch seconds as Key Vault returns them
+# (certificates/get-certificate-policy example: "created": 1482188947, "updated": 1482188948);
+# `PATCH /certificates/{name}/policy` (certificates/update-certificate-policy: "Set specified members
+# in the certificate policy. Leave others as null."; certificates/update) changes the policy and its
+# `updated`, never an existing version; `POST /certificates/{name}/import`
+# (certificates/import-certificate: PFX, or PEM when the policy's secret_props.contentType is
+# application/x-pem-file; certificates/import) makes a new version from outside key material — the
+# example answer's policy names issuer "Unknown", created == updated == the version's created. The
+# key of an imported version carries no `exportable` flag (that flag needs a release policy), so
+# only the policy's issuer and its `updated` time betray an import followed by a policy reset.
+# Key type RSA-HSM (premium vault): policy key_props.kty and the key's kty say "RSA-HSM".
 # No endpoint returns private key material and there is no secrets endpoint at all: a
 # certificate's secret is the PFX with the private key, which the product never reads.
 from __future__ import annotations
@@ -24,10 +35,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from emulator import certs, resources
 from emulator.eventgrid import CERTIFICATE_EVENT_TYPES, CERTIFICATE_NEW_VERSION_CREATED, key_vault_event
@@ -51,6 +64,16 @@ ROLE_DATA_ACTIONS: dict[str, frozenset[str]] = {
     # db79e9a7-68ee-4b58-9aeb-b90e7c24fcba: certificates/read, keys/read, secrets get (the PFX!).
     "Key Vault Certificate User": frozenset(
         {_A + "certificates/read", _A + "keys/read", _A + "secrets/getSecret", _A + "secrets/readMetadata"}
+    ),
+    # a4417e6f-fecd-4de8-b567-7b0420556985: certificates/* (the import and policy-update an attack needs).
+    "Key Vault Certificates Officer": frozenset(
+        {
+            _A + "certificates/read",
+            _A + "certificates/import/action",
+            _A + "certificates/update/action",
+            _A + "certificates/create/action",
+            _A + "keys/read",
+        }
     ),
 }
 
@@ -94,7 +117,8 @@ class CertificateVersion:
     enabled: bool
     not_before: int
     expires: int
-    exportable: bool = False  # the key's KeyAttributes.exportable (an import or exportable policy: true)
+    exportable: bool = False  # the key's KeyAttributes.exportable (true only with a release policy)
+    hsm: bool = False  # kty RSA-HSM (a premium vault's HSM-backed key)
 
     def attributes(self) -> dict[str, Any]:
         return {
@@ -106,6 +130,19 @@ class CertificateVersion:
             "recoveryLevel": "Recoverable+Purgeable",
             "recoverableDays": 90,
         }
+
+
+def _load_import(raw: bytes, *, pem: bool, password: Any) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
+    """The private key and leaf certificate of an import; ValueError when either is missing."""
+    if pem:
+        key = serialization.load_pem_private_key(raw, password=None)
+        certificate = x509.load_pem_x509_certificate(raw)
+    else:
+        secret = password.encode() if isinstance(password, str) and password else None
+        key, certificate, _ = pkcs12.load_key_and_certificates(raw, secret)
+    if not isinstance(key, rsa.RSAPrivateKey) or certificate is None:
+        raise ValueError("an RSA private key and its certificate are required")
+    return key, certificate
 
 
 def _error(status: int, code: str, message: str, inner: str | None = None) -> Response:
@@ -122,7 +159,8 @@ class KeyVaultSurface(Surface):
         super().__init__(ctx)
         self.certificates: dict[str, list[CertificateVersion]] = {}
         self.role_assignments: dict[str, set[str]] = {}
-        # Per certificate (lower-case name): the policy's issuer name and key_props.exportable.
+        # Per certificate (lower-case name): the policy's issuer name, key_props.exportable, kty and
+        # its attributes created/updated (epoch seconds).
         self.policies: dict[str, dict[str, Any]] = {}
         self._seed_version: CertificateVersion | None = None
         # Test hook (not Key Vault behaviour): a hostile vault naming a key on another host.
@@ -130,6 +168,8 @@ class KeyVaultSurface(Surface):
         self._routes = [
             route("GET", r"/certificates/([^/]+)/versions", "keyvault.list_certificate_versions", self._list_versions),
             route("GET", r"/certificates/([^/]+)/policy", "keyvault.get_certificate_policy", self._get_policy),
+            route("PATCH", r"/certificates/([^/]+)/policy", "keyvault.update_certificate_policy", self._update_policy),
+            route("POST", r"/certificates/([^/]+)/import", "keyvault.import_certificate", self._import),
             route("GET", r"/certificates/([^/]+)/?([^/]*)", "keyvault.get_certificate", self._get_certificate),
             route("GET", r"/keys/([^/]+)/?([^/]*)", "keyvault.get_key", self._get_key),
             # Versionless sign (empty version, the SDK's `/keys/{name}//sign`, or no segment) uses
@@ -168,6 +208,15 @@ class KeyVaultSurface(Surface):
                 self._seed_version = replace(self.certificates[seed.certificate_name.lower()][0])
             else:
                 self.certificates[seed.certificate_name.lower()] = [replace(self._seed_version)]
+            # The seed version was created with its policy (issuer Self, not exportable), at once.
+            made = self._seed_version.created
+            self.policies[seed.certificate_name.lower()] = {
+                "issuer": "Self",
+                "exportable": False,
+                "kty": "RSA",
+                "created": made,
+                "updated": made,
+            }
             der = self._seed_version.der
         self.ctx.directory.register_certificate(der)
 
@@ -189,6 +238,7 @@ class KeyVaultSurface(Surface):
         created: dt.datetime | float | None = None,
         exportable: bool = False,
         imported: bool = False,
+        hsm: bool = False,
     ) -> str:
         """Creates a new version (new RSA key, self-signed certificate) that becomes current, as
         a renewal or a manual rotation does; `register` also uploads its public part to the app
@@ -198,8 +248,10 @@ class KeyVaultSurface(Surface):
         attributes (a renewal that happened days ago). `exportable`: the version's key (and the
         policy) allow exporting the private key; `imported`: the version was imported (`az keyvault
         certificate import`), its key made outside the vault: the policy's issuer becomes `Unknown`
-        and the key is exportable. A later non-imported rotation sets the issuer back to `Self`.
-        Returns the version."""
+        and its key_props.exportable true, while the key itself, as in Key Vault, has no exportable
+        flag. `hsm`: key type RSA-HSM. A rotation whose policy differs from the current one (back to
+        `Self`, another kty) is a `create` that carries its policy: the policy's `updated` becomes the
+        version's `created`. Returns the version."""
         name = name or self.ctx.seed.certificate_name
         now = int(time.time())
         made = _epoch(created) if created is not None else now
@@ -213,10 +265,15 @@ class KeyVaultSurface(Surface):
             not_after=dt.datetime.fromtimestamp(exp, dt.UTC),
         )
         version = uuid.uuid4().hex
-        entry = CertificateVersion(name, version, key, der, made, made, enabled, nbf, exp, exportable or imported)
+        entry = CertificateVersion(name, version, key, der, made, made, enabled, nbf, exp, exportable, hsm)
+        wanted = {
+            "issuer": "Unknown" if imported else "Self",
+            "exportable": exportable or imported,
+            "kty": "RSA-HSM" if hsm else "RSA",
+        }
         with self.lock:
             self.certificates.setdefault(name.lower(), []).append(entry)
-            self.policies[name.lower()] = {"issuer": "Unknown" if imported else "Self", "exportable": entry.exportable}
+            self._set_policy(name, wanted, when=made)
         if register:
             self.ctx.directory.register_certificate(der)
         if publish:
@@ -279,16 +336,39 @@ class KeyVaultSurface(Surface):
             entry.updated = int(time.time())
 
     def set_certificate_policy(
-        self, name: str | None = None, *, issuer: str | None = None, exportable: bool | None = None
+        self,
+        name: str | None = None,
+        *,
+        issuer: str | None = None,
+        exportable: bool | None = None,
+        updated: dt.datetime | float | None = None,
     ) -> None:
         """Changes the certificate's policy (as `update_certificate_policy` does): its issuer name
-        and/or `key_props.exportable`; existing versions and their keys are unchanged."""
+        and/or `key_props.exportable`, and its `updated` time (default now); existing versions and
+        their keys are unchanged."""
         with self.lock:
             policy = self.policies[(name or self.ctx.seed.certificate_name).lower()]
             if issuer is not None:
                 policy["issuer"] = issuer
             if exportable is not None:
                 policy["exportable"] = exportable
+            policy["updated"] = _epoch(updated) if updated is not None else int(time.time())
+
+    def policy_times(self, name: str | None = None) -> tuple[int, int]:
+        """The policy's (created, updated), epoch seconds."""
+        with self.lock:
+            policy = self.policies[(name or self.ctx.seed.certificate_name).lower()]
+            return policy["created"], policy["updated"]
+
+    def _set_policy(self, name: str, wanted: dict[str, Any], *, when: int) -> None:
+        """Replaces the policy's fields with `wanted` as one change made at `when` (a create or an
+        import carrying its policy); nothing changes when they already match."""
+        current = self.policies.get(name.lower())
+        if current is None:
+            self.policies[name.lower()] = {**wanted, "created": when, "updated": when}
+        elif any(current.get(k) != v for k, v in wanted.items()):
+            current.update(wanted)
+            current["updated"] = when
 
     def versions(self, name: str | None = None) -> list[str]:
         with self.lock:
@@ -453,10 +533,21 @@ class KeyVaultSurface(Surface):
 
     def _policy(self, entry: CertificateVersion) -> dict[str, Any]:
         first = self.certificates[entry.name.lower()][0]
-        policy = self.policies.get(entry.name.lower(), {"issuer": "Self", "exportable": False})
+        policy = self.policies.get(entry.name.lower()) or {
+            "issuer": "Self",
+            "exportable": False,
+            "kty": "RSA",
+            "created": first.created,
+            "updated": first.created,
+        }
         return {
             "id": f"{self.origin}/certificates/{entry.name}/policy",
-            "key_props": {"exportable": policy["exportable"], "kty": "RSA", "key_size": 2048, "reuse_key": False},
+            "key_props": {
+                "exportable": policy["exportable"],
+                "kty": policy.get("kty", "RSA"),
+                "key_size": 2048,
+                "reuse_key": False,
+            },
             "secret_props": {"contentType": "application/x-pkcs12"},
             "x509_props": {
                 "subject": f"CN={entry.name}",
@@ -468,7 +559,7 @@ class KeyVaultSurface(Surface):
             },
             "lifetime_actions": [{"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}],
             "issuer": {"name": policy["issuer"]},
-            "attributes": {"enabled": True, "created": first.created, "updated": first.created},
+            "attributes": {"enabled": True, "created": policy["created"], "updated": policy["updated"]},
         }
 
     def _get_policy(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
@@ -481,6 +572,89 @@ class KeyVaultSurface(Surface):
             return self._cert_not_found(name)
         return json_response(200, self._policy(entry))
 
+    def _update_policy(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
+        """PATCH the policy: the members given change, the others stay; `updated` is now."""
+        name = match.group(1)
+        denied = self._forbidden(claims, _A + "certificates/update/action", f"certificates/{name}")
+        if denied is not None:
+            return denied
+        entry = self._version(name, "")
+        if entry is None:
+            return self._cert_not_found(name)
+        try:
+            body = request.json()
+            if not isinstance(body, dict):
+                raise TypeError
+            issuer = (body.get("issuer") or {}).get("name")
+            key_props = body.get("key_props") or {}
+            exportable, kty = key_props.get("exportable"), key_props.get("kty")
+            if issuer is not None and not isinstance(issuer, str):
+                raise TypeError
+            if exportable is not None and not isinstance(exportable, bool):
+                raise TypeError
+            if kty is not None and kty not in ("RSA", "RSA-HSM"):
+                raise TypeError
+        except (ValueError, TypeError, AttributeError, UnicodeDecodeError):
+            return _error(400, "BadParameter", "The certificate policy is malformed.")  # [U] wording
+        policy = self.policies.setdefault(name.lower(), {})
+        if not policy:
+            policy.update(self._policy(entry)["attributes"] | {"issuer": "Self", "exportable": False, "kty": "RSA"})
+        for field_name, value in (("issuer", issuer), ("exportable", exportable), ("kty", kty)):
+            if value is not None:
+                policy[field_name] = value
+        policy["updated"] = int(time.time())
+        return json_response(200, self._policy(entry))
+
+    def _import(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
+        """A new version from a PFX (or PEM) holding the private key; its policy as given (issuer
+        `Unknown` unless the request names one) or, without one, issuer `Unknown` and exportable."""
+        name = match.group(1)
+        denied = self._forbidden(claims, _A + "certificates/import/action", f"certificates/{name}")
+        if denied is not None:
+            return denied
+        try:
+            body = request.json()
+            value = body["value"]
+            if not isinstance(value, str):
+                raise TypeError
+            raw = base64.b64decode(value, validate=True)
+            policy = body.get("policy") or {}
+            pem = (policy.get("secret_props") or {}).get("contentType") == "application/x-pem-file"
+            password = body.get("pwd")
+            key, certificate = _load_import(raw, pem=pem, password=password)
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+            # [U] wording; Key Vault refuses material it cannot read, or without a private key.
+            return _error(400, "BadParameter", "The specified certificate could not be read or holds no private key.")
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        now = int(time.time())
+        key_props = policy.get("key_props") or {}
+        wanted = {
+            "issuer": (policy.get("issuer") or {}).get("name") or "Unknown",
+            "exportable": key_props.get("exportable", True) is not False,
+            "kty": "RSA",
+        }
+        enabled = (body.get("attributes") or {}).get("enabled", True) is not False
+        entry = CertificateVersion(
+            name,
+            uuid.uuid4().hex,
+            key,
+            der,
+            now,
+            now,
+            enabled,
+            int(certificate.not_valid_before_utc.timestamp()),
+            int(certificate.not_valid_after_utc.timestamp()),
+        )
+        self.certificates.setdefault(name.lower(), []).append(entry)
+        policy_state = self.policies.get(name.lower())
+        if policy_state is None:
+            self.policies[name.lower()] = {**wanted, "created": now, "updated": now}
+        else:
+            policy_state.update(wanted)
+            policy_state["updated"] = now
+        self.ctx.events.publish(self.certificate_event(CERTIFICATE_NEW_VERSION_CREATED, entry.version, name=name))
+        return json_response(200, self._bundle(entry, latest=True))
+
     def _get_certificate(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
         name, version = match.group(1), match.group(2) or ""
         denied = self._forbidden(claims, _A + "certificates/read", f"certificates/{name}")
@@ -489,18 +663,21 @@ class KeyVaultSurface(Surface):
         entry = self._version(name, version)
         if entry is None:
             return self._cert_not_found(name)
+        return json_response(200, self._bundle(entry, latest=not version))
+
+    def _bundle(self, entry: CertificateVersion, *, latest: bool) -> dict[str, Any]:
         body: dict[str, Any] = {
             **self._ids(entry),
             "x5t": certs.x5t(entry.der),
             "cer": base64.b64encode(entry.der).decode("ascii"),  # standard base64, padded
             "attributes": entry.attributes(),
         }
-        if not version:
+        if latest:
             # Latest-version GET carries policy and pending; an explicit version does not [O].
             body["policy"] = self._policy(entry)
             body["pending"] = {"id": f"{self.origin}/certificates/{entry.name}/pending"}
         body["tags"] = {}
-        return json_response(200, body)
+        return body
 
     def _list_versions(self, request: Request, claims: dict[str, Any], match: Any) -> Response:
         name = match.group(1)
@@ -548,9 +725,9 @@ class KeyVaultSurface(Surface):
             return self._key_not_found(name)
         jwk = {
             "kid": self._ids(entry)["kid"],
-            "kty": "RSA",
             "key_ops": ["sign", "verify"],  # digitalSignature usage only
             **certs.public_jwk(entry.private_key.public_key()),  # n and e only: never d/p/q/dp/dq/qi
+            "kty": "RSA-HSM" if entry.hsm else "RSA",
         }
         # KeyAttributes.exportable appears only for an exportable key (one created with a release
         # policy); Key Vault's KeyBundle for an ordinary certificate key has no such field

@@ -2,6 +2,7 @@
 #   make test-infra   cold-creates .venv-infra (stamp file) and runs pytest tests/infra:
 #                     pycep parse of every .bicep, checkov --framework bicep, template tests
 #   make lint-infra   bicep build + bicep lint when the Bicep CLI is on PATH, else says skipped
+#   make infra-types  regenerates tests/infra/types/*.json from Microsoft's Bicep type repositories
 #   make clean-infra  removes .venv-infra
 # Separate venv: checkov pins many packages; the app's .venv never sees them.
 
@@ -38,3 +39,12 @@ lint-infra:
 
 clean-infra:
 	rm -rf $(INFRA_VENV)
+
+# Regenerate tests/infra/types/*.json (the extract of Microsoft's Bicep types the resource-body
+# test reads) after adding a resource type or changing an apiVersion. Needs checkouts (or bare git
+# directories) of github.com/Azure/bicep-types-az and github.com/microsoftgraph/msgraph-bicep-types.
+BICEP_TYPES_AZ      ?= ../bicep-types-az
+MSGRAPH_BICEP_TYPES ?= ../msgraph-bicep-types
+.PHONY: infra-types
+infra-types: $(INFRA_STAMP)
+	$(INFRA_PY) tests/infra/types/generate.py --az $(BICEP_TYPES_AZ) --graph $(MSGRAPH_BICEP_TYPES)

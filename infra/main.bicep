@@ -19,12 +19,19 @@ param location string
 @description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Certificates Officer for the hook.')
 param principalId string = ''
 
-@description('Type of principalId.')
+@description('AZURE_PRINCIPAL_TYPE: type of principalId, put on the deployer\'s role assignments. ServicePrincipal for a CI pipeline signed in as a service principal or managed identity (ARM refuses a mismatch: UnmatchedPrincipalType); the preprovision hook checks it against the signed-in principal.')
 @allowed([
   'User'
   'ServicePrincipal'
 ])
 param principalType string = 'User'
+
+@description('PYTHON_VERSION: the Flex Consumption Python runtime. 3.13 unless the region does not offer it yet (the preprovision hook checks with az functionapp list-flexconsumption-runtimes); 3.12 is the supported fallback.')
+@allowed([
+  '3.13'
+  '3.12'
+])
+param pythonVersion string = '3.13'
 
 @description('CREDENTIAL_MODE: keyvault (certificate in Key Vault signs the assertion), federated-managed-identity (user-assigned identity as a federated credential), managed-identity (no app registration downstream).')
 @allowed([
@@ -110,7 +117,7 @@ param upstreamTimeoutSeconds int = 10
 @description('GRAPH_ENDPOINT override; empty: the app derives it from AZURE_CLOUD (environment() has no Microsoft Graph endpoint).')
 param graphEndpoint string = ''
 
-@description('Grant Graph User.Read.All (tenant-wide admin consent) during deployment; needs Privileged Role Administrator. false: an admin grants it afterwards.')
+@description('Grant Graph User.Read.All, and in keyvault mode Application.Read.All (tenant-wide admin consent), during deployment; needs Privileged Role Administrator. false: an admin grants them afterwards.')
 param grantGraphAdminConsent bool = false
 
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
@@ -154,6 +161,11 @@ var createCosmos = empty(existingCosmosAccountId)
 var cosmosSubscriptionId = createCosmos ? subscription().subscriptionId : split(existingCosmosAccountId, '/')[2]
 var cosmosResourceGroupName = createCosmos ? rg.name : split(existingCosmosAccountId, '/')[4]
 var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${resourceToken}' : split(existingCosmosAccountId, '/')[8]
+// COSMOS_ACCOUNT_IDS is computed, not read from the cosmos module: that module needs the function's
+// principal (api's output), and the app settings in api need this ID, so reading the output would
+// be a dependency cycle (BCP080: api -> productSettings -> cosmos -> downstreamPrincipalId ->
+// functionPrincipalId -> api; Bicep counts both branches of ?:). tests/infra/test_compile.py.
+var cosmosAccountId = resourceId(cosmosSubscriptionId, cosmosResourceGroupName, 'Microsoft.DocumentDB/databaseAccounts', cosmosAccountName)
 
 // Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
 // app expects origins without it.
@@ -229,6 +241,9 @@ module network 'app/network.bicep' = if (vnetEnabled) {
   }
 }
 
+// The Microsoft Graph Bicep extension deploys in the public cloud only, not in Azure Government or
+// Azure China (https://learn.microsoft.com/graph/templates/limitations); the preprovision hook
+// refuses a sovereign cloud before anything is deployed.
 module entra 'app/graph.bicep' = {
   name: 'entra'
   scope: rg
@@ -261,7 +276,7 @@ var productSettings = {
   ASSERTION_ALGORITHM: assertionAlgorithm
   ASSERTION_SEND_X5C: assertionSendX5c ? 'true' : 'false'
   ASSERTION_LIFETIME_SECONDS: string(assertionLifetimeSeconds)
-  COSMOS_ACCOUNT_IDS: cosmos.outputs.accountId
+  COSMOS_ACCOUNT_IDS: cosmosAccountId
   COSMOS_KEYS_CACHE_SECONDS: string(cosmosKeysCacheSeconds)
   KEY_VAULT_VERIFY_CHALLENGE_RESOURCE: 'true'
   CREDENTIAL_MODE: credentialMode
@@ -302,6 +317,7 @@ module api 'app/api.bicep' = {
     tracesPerSecond: tracesPerSecond
     userAssignedIdentityId: createUserAssigned ? userAssignedIdentity.outputs.id : ''
     userAssignedIdentityClientId: createUserAssigned ? userAssignedIdentity.outputs.clientId : ''
+    pythonVersion: pythonVersion
     productSettings: union(productSettings, optionalSettings)
     virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
     allowedCallerIpRanges: allowedCallerIpRanges
@@ -323,6 +339,11 @@ module alerts 'app/alerts.bicep' = {
     keyVaultId: keyVault.outputs.id
     alertEmail: alertEmail
   }
+  // The Key Vault import alert reads AZKVAuditLogs, which the diagnostic settings feed (it also
+  // skips query validation: the table may have no rows yet; app/alerts.bicep).
+  dependsOn: [
+    diagnostics
+  ]
 }
 
 module workbook 'app/workbook.bicep' = {
@@ -398,22 +419,14 @@ module graphConsent 'app/graphgrant.bicep' = if (grantGraphAdminConsent) {
   scope: rg
   params: {
     principalId: downstreamPrincipalId
-    grantApplicationOwnedBy: credentialMode == 'keyvault'
+    grantApplicationReadAll: credentialMode == 'keyvault'
   }
 }
 
-// Certificate rollover (keyvault mode): the app registration's service principal owns its own
-// application (Application.ReadWrite.OwnedBy then covers exactly that one app), and Key Vault's
-// certificate events reach Event Grid; the subscription to the function is the postdeploy hook's.
-module entraOwner 'app/graphowner.bicep' = if (credentialMode == 'keyvault') {
-  name: 'entra-owner'
-  scope: rg
-  params: {
-    appUniqueName: '${abbrs.entraApplications}broker-${resourceToken}'
-    appDisplayName: 'Key Vault assertion broker (${environmentName})'
-    servicePrincipalId: entra.outputs.servicePrincipalId
-  }
-}
+// Certificate rollover (keyvault mode): Key Vault's certificate events reach Event Grid; the
+// subscription to the function is the postdeploy hook's. The app registration reads its own
+// keyCredentials with Application.Read.All and rolls them with addKey/removeKey, which need no
+// permission on itself; it owns nothing and holds nothing that writes applications.
 
 module keyVaultEvents 'app/eventgrid.bicep' = if (credentialMode == 'keyvault') {
   name: 'keyvault-events'
@@ -449,7 +462,7 @@ output GRAPH_ENDPOINT string = graphEndpoint
 output ASSERTION_ALGORITHM string = assertionAlgorithm
 output ASSERTION_SEND_X5C string = assertionSendX5c ? 'true' : 'false'
 output ASSERTION_LIFETIME_SECONDS string = string(assertionLifetimeSeconds)
-output COSMOS_ACCOUNT_IDS string = cosmos.outputs.accountId
+output COSMOS_ACCOUNT_IDS string = cosmosAccountId
 output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
 output ENTRA_SIGN_IN_AUDIENCE string = signInAudience

@@ -34,7 +34,8 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def _token_claims(token: str) -> dict[str, Any]:
+def token_claims(token: str) -> dict[str, Any]:
+    """The claims of a token Entra issued to this app, for reporting only (never trusted)."""
     try:
         return jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
@@ -52,7 +53,7 @@ def diagnostics_report(
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     token = tokens.get(settings.arm_scope)
-    claims = _token_claims(token.token)
+    claims = token_claims(token.token)
     report: dict[str, Any] = {"credentialMode": str(settings.credential_mode)}
     if settings.credential_mode is CredentialMode.KEYVAULT and selector is not None and selector.state is not None:
         certificate = selector.state.certificate
@@ -96,7 +97,7 @@ def _tenant_report(settings: Settings, tenants: TenantTokens, tenant: str) -> di
         entry["tokenObtained"] = False
         entry["error"] = {k: problem[k] for k in ("status", "detail", "upstream", "code") if k in problem}
         return entry
-    claims = _token_claims(token.token)
+    claims = token_claims(token.token)
     entry["tokenObtained"] = True
     entry["token"] = {
         "expiresOn": _iso(datetime.fromtimestamp(token.expires_on, UTC)),

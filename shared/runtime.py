@@ -34,7 +34,7 @@ from .credential_chain import (
     retry_policy_class,
     transport_options,
 )
-from .diagnostics import diagnostics_report
+from .diagnostics import diagnostics_report, token_claims
 from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService
 from .errors import Conflict, Misconfigured, ProblemError, Upstream
 from .settings import (
@@ -297,6 +297,8 @@ class Runtime:
         assert s.application_object_id and s.certificate_name and s.client_id and s.tenant_id
         assert self.graph is not None and self.selector is not None
         selector = self.selector
+        tokens = self.tokens
+        assert tokens is not None
 
         def prove_token(certificate: CertificateInfo) -> bool:
             """A fresh Graph token with an assertion signed by ``certificate``: does Entra accept it?"""
@@ -347,6 +349,7 @@ class Runtime:
             forget_rejection=selector.forget_rejection,
             in_use=in_use,
             grace_days=s.rollover_grace_days,
+            graph_roles=lambda: token_claims(tokens.get(s.graph_scope).token).get("roles") or (),
         )
 
     def close(self) -> None:

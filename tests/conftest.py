@@ -30,3 +30,13 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     """The session's emulator in its seed state: no faults, zero counters."""
     emulator.reset()
     yield emulator
+
+
+@pytest.fixture(scope="session")
+def generated_client(tmp_path_factory: pytest.TempPathFactory):  # -> tests.clients.Generated
+    """openapi.json's Python client (openapi-python-client), generated once per session."""
+    from tests.clients import Generated, ensure_clients_venv, generate_python_client
+
+    ensure_clients_venv()
+    out = tmp_path_factory.mktemp("generated-client")
+    return Generated(out, generate_python_client(out))

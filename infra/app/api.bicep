@@ -1,4 +1,5 @@
-// The Function App on Flex Consumption (FC1, Linux, Python 3.13) and its app settings.
+// The Function App on Flex Consumption (FC1, Linux, Python 3.13; PYTHON_VERSION=3.12 where a region
+// does not offer 3.13 yet) and its app settings.
 // Host storage and the deployment container are reached with the function's managed identity
 // (no connection strings, no shared keys); telemetry goes to Application Insights with Entra auth.
 // References: https://learn.microsoft.com/azure/azure-functions/flex-consumption-how-to
@@ -66,6 +67,9 @@ param allowedCallerIpRanges string = ''
 
 @description('ALLOWED_DEPLOYER_IP_RANGES: CIDRs / addresses / service tags allowed to reach the SCM (deployment) site; empty: the SCM site follows ALLOWED_CALLER_IP_RANGES (or is open when that is empty too).')
 param allowedDeployerIpRanges string = ''
+
+@description('Flex Consumption Python runtime version (PYTHON_VERSION; main.bicep says which are allowed).')
+param pythonVersion string = '3.13'
 
 @description('Instance memory size in MB.')
 @allowed([
@@ -163,6 +167,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_212:Flex Consumption scales per instance; a minimum instance count does not apply.
   // checkov:skip=CKV_AZURE_225:Zone redundancy is a Flex Consumption plan option not offered in every region; left off for a portable default.
   // checkov:skip=CKV_AZURE_16:Same as CKV_AZURE_56: callers present Entra tokens that the app validates per route (app roles); App Service Authentication is not used.
+  // checkov:skip=CKV_AZURE_78:ftpsState is not supported on Flex Consumption (docs/deployment-review.md); FTP publishing is off through basicPublishingCredentialsPolicies ftp allow false below.
   // checkov:skip=CKV_AZURE_213:App Service health check does not apply to Flex Consumption; the app serves its own /api/health.
   name: name
   location: location
@@ -185,7 +190,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
+      // No ftpsState: Flex Consumption does not support it (docs/deployment-review.md); FTP and
+      // basic-auth publishing are off through basicPublishingCredentialsPolicies below.
       http20Enabled: true
       remoteDebuggingEnabled: false
       ipSecurityRestrictions: callerRules
@@ -212,7 +218,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'python'
-        version: '3.13'
+        version: pythonVersion
       }
     }
   }

@@ -1,9 +1,11 @@
 // Entra objects, declared with the Microsoft Graph Bicep extension (bicepconfig.json:
 // "microsoftGraphV1": "br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:1.0.0").
 //  - the app registration the function authenticates as (+ its service principal), asking for
-//    the Graph application permissions User.Read.All and Application.ReadWrite.OwnedBy (the
-//    certificate rollover rolls the app's own keys; owner: graphowner.bicep), granted in
-//    graphgrant.bicep or by an admin;
+//    the Graph application permissions User.Read.All and Application.Read.All (read-only: the
+//    certificate rollover reads its own keyCredentials; addKey/removeKey on itself need no
+//    permission), granted in graphgrant.bicep or by an admin. No Graph permission that writes
+//    applications and no owner: with either, the app's own token could add a password or a
+//    federated credential, a credential outside Key Vault (docs/custody.md);
 //  - when a user-assigned identity is used, the federated identity credential that lets that
 //    identity's token stand in for a client assertion (CREDENTIAL_MODE=federated-managed-identity);
 //  - the API app registration callers get tokens for (CALLER_AUDIENCE), with the app roles the
@@ -15,6 +17,10 @@
 // keyCredentials are deliberately not declared: the postprovision hook appends the Key Vault
 // certificate's public part. Graph Bicep updates existing objects with PATCH (upsert by
 // uniqueName), so properties not declared here are kept on every redeploy.
+// Public cloud only: Microsoft Graph Bicep deployments are not supported in sovereign clouds (Azure
+// Government, Azure China): https://learn.microsoft.com/graph/templates/limitations. The
+// preprovision hook refuses them; the federation audiences below cover the other clouds only for
+// app registrations created some other way.
 // References: https://learn.microsoft.com/graph/templates/reference/applications?view=graph-bicep-1.0
 //             https://learn.microsoft.com/graph/templates/reference/federatedidentitycredentials?view=graph-bicep-1.0
 //             https://learn.microsoft.com/graph/templates/concept-uniquely-named-resources
@@ -49,8 +55,11 @@ param allowedTenants array = []
 // IDs are the same in every tenant and national cloud).
 var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
 var userReadAllAppRoleId = 'df021288-bdef-4463-88db-98f22de89214'
-// Application.ReadWrite.OwnedBy: read and roll the keys of applications this app owns (itself).
-var applicationOwnedByAppRoleId = '18a4783c-866b-4cc7-a460-3d5e5662c884'
+// Application.Read.All: "Allows the app to read all applications and service principals without a
+// signed-in user" — the rollover's GET of its own application ($select=keyCredentials). Rolling its
+// own keys needs nothing more: "An application does not need any specific permission to roll its
+// own keys" (https://learn.microsoft.com/graph/api/application-addkey, Permissions).
+var applicationReadAllAppRoleId = '9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30'
 
 var tenantId = tenant().tenantId
 // loginEndpoint ends with '/': https://login.microsoftonline.com/ in the public cloud.
@@ -117,7 +126,7 @@ resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
           type: 'Role'
         }
         {
-          id: applicationOwnedByAppRoleId
+          id: applicationReadAllAppRoleId
           type: 'Role'
         }
       ]

@@ -2,8 +2,11 @@
 
 References: microsoft-graph-docs ``api-reference/v1.0/api/application-get.md`` (``key`` is returned
 only with ``$select`` on a single application), ``application-addkey.md``, ``application-removekey.md``.
-The application reads and rolls its own keys with ``Application.ReadWrite.OwnedBy`` as an owner of
-itself. Calls go through the shared :class:`DownstreamClient`: same token, retries, 401 refresh and
+The application reads its own keys with the read-only ``Application.Read.All`` and rolls them with
+``addKey``/``removeKey``, which need no permission on itself ("An application does not need any
+specific permission to roll its own keys"; the proof of possession is the requirement). It holds
+nothing that writes applications, so its token cannot add a password or a federated credential
+(docs/custody.md). Calls go through the shared :class:`DownstreamClient`: same token, retries, 401 refresh and
 logging as every other Graph call.
 """
 
@@ -21,6 +24,13 @@ from ..downstream import DownstreamClient
 from ..errors import Misconfigured, Upstream, UpstreamFailed
 from ..settings import ENTRA_APPLICATION_OBJECT_ID
 from .model import KeyCredential
+
+# Graph application permissions that write applications: with any of them (OwnedBy as an owner) the
+# app's own token can add a password or a federated credential, a credential outside Key Vault
+# (application-addpassword, application-post-federatedidentitycredentials). The rollover needs none.
+APPLICATION_WRITE_PERMISSIONS = frozenset(
+    {"Application.ReadWrite.OwnedBy", "Application.ReadWrite.All", "Directory.ReadWrite.All"}
+)
 
 _HEX_THUMBPRINT = re.compile(r"[0-9A-Fa-f]{40}")  # fullmatch: `$` also matches before a newline
 _FRACTION = re.compile(r"\.(\d+)")
@@ -83,8 +93,8 @@ class ApplicationKeys:
         self._client_id = client_id
         self._path = f"/v1.0/applications/{object_id}"
         consent = (
-            f"Grant {principal} the Microsoft Graph application permission Application.ReadWrite.OwnedBy "
-            f"(admin consent) and make that service principal an owner of application {object_id}."
+            f"Grant {principal} the Microsoft Graph application permission Application.Read.All "
+            f"(admin consent) to read application {object_id}; it needs no permission that writes applications."
         )
         self._read_hints = {
             403: consent,
@@ -98,7 +108,7 @@ class ApplicationKeys:
         self._write_hints = {**self._read_hints, 400: proof, 401: proof}
 
     def read(self) -> list[KeyCredential]:
-        """Requires Application.ReadWrite.OwnedBy (as an owner) or Application.Read.All."""
+        """Requires Application.Read.All (read-only; the least privileged permission that reads it)."""
         body = self._graph.request(
             "GET",
             self._path,

@@ -17,15 +17,19 @@ Rules (issue 7, SPEC "Certificate rollover"):
   (``added``) never lets a removal happen in the same run, unless the grace is zero (then the
   token obtained with the successor right after its addKey is what allows the removal);
 * never the version in use, never the successor, and never a valid key that would outlive every
-  key left after the plan (the app must not be left with only keys that expire sooner).
+  key left after the plan (the app must not be left with only keys that expire sooner);
+* a version custody refused (``refused``: its key may exist outside the vault, custody.py) is never
+  the successor: the newest version that custody accepts is, so the rest of the plan (expired and
+  duplicate keys, a later renewal) goes on, and the refused version is named in ``skipped``. When
+  no version is left to take over, the plan is blocked and ``refused`` names the newest refusal.
 
 Nothing here performs I/O, so every rule is a parametrized unit test.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .model import CertificateVersion, KeyCredential
@@ -48,12 +52,16 @@ class Skip:
     key_id: str | None = None
     version: str | None = None
     thumbprint: str | None = None
+    code: str | None = None  # set for a custody refusal: CertificateKeyNotVaultBound
+
+
+REFUSED_CODE = "CertificateKeyNotVaultBound"
 
 
 @dataclass(frozen=True)
 class VersionRow:
     version: CertificateVersion
-    state: str  # current | superseded | expired | disabled | not-yet-valid | newer
+    state: str  # current | superseded | expired | disabled | not-yet-valid | newer | refused
     key_ids: tuple[str, ...]
     in_use: bool
 
@@ -69,19 +77,17 @@ class Plan:
     blocked: str | None
     no_valid_key_after: datetime | None
     foreign_key_ids: tuple[str, ...] = field(default=())
-    refused: CertificateVersion | None = None  # the successor whose key may exist outside the vault
+    # Versions custody refused (newest first) and why; never registered, never the successor.
+    refusals: tuple[tuple[CertificateVersion, str], ...] = field(default=())
+    # Blocked because no version custody accepts is left to take over: the newest refused one.
+    refused: CertificateVersion | None = None
 
-    def refuse(self, reason: str) -> Plan:
-        """The same view with nothing to do: the successor may not be registered (see custody.py),
-        and nothing that depends on it (retiring the keys it supersedes) may happen either."""
-        assert self.successor is not None
-        successor = self.successor
-        skipped = (
-            *self.skipped,
-            Skip("add", reason, version=successor.version, thumbprint=successor.thumbprint),
-            *(Skip("remove", reason, key_id=r.key_id, version=r.version, thumbprint=r.thumbprint) for r in self.remove),
-        )
-        return replace(self, add=None, remove=(), skipped=skipped, blocked=reason, refused=successor)
+    @property
+    def action_required(self) -> str | None:
+        """What needs the operator: the blocking reason, else the refusals (the run went on)."""
+        if self.blocked:
+            return self.blocked
+        return " ".join(reason for _, reason in self.refusals) or None
 
     @property
     def awaiting_proof_of_use(self) -> bool:
@@ -110,9 +116,13 @@ def _newest_first(versions: Iterable[CertificateVersion]) -> list[CertificateVer
     return sorted(versions, key=lambda v: v.age_key, reverse=True)
 
 
-def _state(version: CertificateVersion, successor: CertificateVersion | None, now: datetime) -> str:
+def _state(
+    version: CertificateVersion, successor: CertificateVersion | None, now: datetime, refused: Mapping[str, str]
+) -> str:
     if successor is not None and version.version == successor.version:
         return "current"
+    if version.version in refused:
+        return "refused"
     if version.expired(now):
         return "expired"
     if successor is not None and version.age_key > successor.age_key:
@@ -134,7 +144,9 @@ def plan_rollover(
     successor_proven: bool = False,
     certificate_name: str = "",
     added: frozenset[str] = frozenset(),
+    refused: Mapping[str, str] | None = None,
 ) -> Plan:
+    refused = refused or {}
     by_thumbprint = {v.thumbprint: v for v in versions}
     ours: dict[str, list[KeyCredential]] = {}
     foreign: list[str] = []
@@ -160,13 +172,19 @@ def plan_rollover(
     def registered_valid(version: CertificateVersion) -> bool:
         return version.valid(now) and any(k.valid(now) for k in ours.get(version.thumbprint, ()))
 
-    valid = _newest_first(v for v in versions if v.valid(now))
+    refusals = tuple((v, refused[v.version]) for v in _newest_first(versions) if v.version in refused)
+    for version, reason in refusals:
+        skipped.append(Skip("add", reason, version=version.version, thumbprint=version.thumbprint, code=REFUSED_CODE))
+    valid = _newest_first(v for v in versions if v.valid(now) and v.version not in refused)
     successor = valid[0] if valid else None
     signers = tuple(v for v in valid if registered_valid(v))
 
     add: CertificateVersion | None = None
     blocked: str | None = None
-    if successor is None:
+    newest_refused: CertificateVersion | None = None
+    if successor is None and any(v.valid(now) for v, _ in refusals):
+        newest_refused, blocked = next((v, r) for v, r in refusals if v.valid(now))
+    elif successor is None:
         blocked = (
             f"Certificate '{certificate_name}' has no enabled, currently valid version in Key Vault: renew it "
             "(or enable a valid version); nothing can be registered until then."
@@ -302,7 +320,7 @@ def plan_rollover(
     rows = tuple(
         VersionRow(
             version=v,
-            state=_state(v, successor, now),
+            state=_state(v, successor, now, refused),
             key_ids=tuple(k.key_id for k in ours.get(v.thumbprint, ())),
             in_use=v.version == in_use,
         )
@@ -318,4 +336,6 @@ def plan_rollover(
         blocked=blocked,
         no_valid_key_after=no_valid_key_after,
         foreign_key_ids=tuple(foreign),
+        refusals=refusals,
+        refused=newest_refused,
     )

@@ -25,8 +25,8 @@ from typing import Any
 from ..credential_chain import CertificateInfo
 from ..errors import Conflict, ProblemError, Upstream, UpstreamFailed
 from ..telemetry import count_rollover_run
-from .application_keys import ApplicationKeys
-from .custody import KeyCustody
+from .application_keys import APPLICATION_WRITE_PERMISSIONS, ApplicationKeys
+from .custody import CustodyFacts, KeyCustody
 from .model import CertificateVersion, KeyCredential, registration_name
 from .plan import Plan, Removal, Skip, plan_rollover
 from .versions import CertificateVersions
@@ -61,6 +61,7 @@ class RolloverService:
         forget_rejection: Callable[[CertificateInfo], None],
         in_use: Callable[[], str | None],
         grace_days: int,
+        graph_roles: Callable[[], Sequence[str]] = tuple,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``prove_token``: get an Entra token with an assertion signed by that version; False when Entra
@@ -69,12 +70,14 @@ class RolloverService:
         self._versions = versions
         self._keys = keys
         self._custody = custody
-        self._refusals: dict[str, str | None] = {}  # per run: version -> why it may not be registered
+        # Per run: what Key Vault said about each version's custody (custody.py).
+        self._custody_facts: dict[str, CustodyFacts] = {}
         self._proof = proof
         self._prove_token = prove_token
         self._accept = accept
         self._forget_rejection = forget_rejection
         self._in_use = in_use
+        self._graph_roles = graph_roles
         self._grace = timedelta(days=grace_days)
         self._clock = clock
         self._lock = threading.Lock()
@@ -90,31 +93,40 @@ class RolloverService:
         proven: bool = False,
         added: frozenset[str] = frozenset(),
     ) -> Plan:
-        plan = plan_rollover(
-            versions,
-            keys,
-            now=self._clock(),
-            grace=self._grace,
-            in_use=self._in_use(),
-            successor_proven=proven,
-            certificate_name=self._versions.name,
-            added=added,
-        )
-        successor = plan.successor
-        if successor is None or plan.blocked:
-            return plan
         # Every plan that relies on the successor (adding it, or retiring what it supersedes) first
-        # checks that its key can only be in the vault; read once per run.
-        if successor.version not in self._refusals:
-            self._refusals[successor.version] = self._custody.refusal(successor.version)
-        refusal = self._refusals[successor.version]
-        return plan if refusal is None else plan.refuse(refusal)
+        # checks that its key can only be in the vault (custody.py). A refused successor is set
+        # aside and the plan made again with the newest version custody accepts, so one refused
+        # version never stops the rest (a later renewal, expired keys); it is named in the report.
+        refused: dict[str, str] = {}
+        while True:
+            plan = plan_rollover(
+                versions,
+                keys,
+                now=self._clock(),
+                grace=self._grace,
+                in_use=self._in_use(),
+                successor_proven=proven,
+                certificate_name=self._versions.name,
+                added=added,
+                refused=refused,
+            )
+            successor = plan.successor
+            if successor is None:
+                return plan
+            registering = successor not in plan.signers  # to be added, or to be registered by hand
+            if successor.version not in self._custody_facts:  # read once per run
+                self._custody_facts[successor.version] = self._custody.facts(successor)
+            facts = self._custody_facts[successor.version]
+            refusal = self._custody.refusal(successor, registering=registering, facts=facts)
+            if refusal is None:
+                return plan
+            refused[successor.version] = refusal
 
     def status(self, *, live: bool) -> dict[str, Any]:
         """The registration state for /api/diagnostics: as the last run on this instance saw it, or
         read now (``live``: one Key Vault list and one Graph read; changes nothing)."""
         if live:
-            self._refusals = {}
+            self._custody_facts = {}
             self._remember(
                 self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             )
@@ -133,6 +145,8 @@ class RolloverService:
             "applicationObjectId": self._keys.object_id,
             "versions": report["versions"],
             "noValidKeyAfter": report["noValidKeyAfter"],
+            "refused": report["refused"],
+            "excessGraphPermissions": report["excessGraphPermissions"],
             "actionRequired": report["blocked"],
         }
 
@@ -150,12 +164,14 @@ class RolloverService:
             blocked = self.last_run is not previous and bool(self.last_run and self.last_run.get("blocked"))
             count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
             raise
-        count_rollover_run(outcome="success", trigger=source)
+        # A refused version needs an operator (disable it) even though the run went on: "blocked".
+        needs_operator = report["refused"] or report["excessGraphPermissions"]
+        count_rollover_run(outcome="blocked" if needs_operator else "success", trigger=source)
         return report
 
     def _run(self, *, dry_run: bool, trigger: str) -> dict[str, Any]:
         started = time.monotonic()
-        self._refusals = {}
+        self._custody_facts = {}
         if dry_run:
             report = self._report(self._plan(self._versions.list(), self._keys.read()), dry_run=True, outcome=None)
             self._log(report, trigger, started)
@@ -181,10 +197,24 @@ class RolloverService:
                 "trigger": trigger,
                 "added": len(outcome.added),
                 "removed": len(outcome.removed),
-                "blocked": plan.blocked,
+                "refused": [v.version for v, _ in plan.refusals],
+                "blocked": plan.action_required,
             }
         report = self._report(plan, dry_run=False, outcome=outcome)
         self._log(report, trigger, started)
+        for version, reason in plan.refusals:
+            # ERROR and starting "rollover": the rollover alert fires (infra/app/alerts.bicep), as the
+            # CertificateImport alert says ("The rollover refuses to register imported versions").
+            _LOGGER.error(
+                "rollover refused to register certificate %s version %s (thumbprint %s): %s",
+                self._versions.name,
+                version.version,
+                version.thumbprint,
+                reason,
+                extra={"rollover_refused": True},
+            )
+        if report["excessGraphPermissions"]:
+            _LOGGER.error("rollover: %s", _excess_text(report["excessGraphPermissions"]))
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
             if plan.refused is not None:
@@ -347,6 +377,11 @@ class RolloverService:
     # ------------------------------------------------------------------ reporting
     def _report(self, plan: Plan, *, dry_run: bool, outcome: _Outcome | None) -> dict[str, Any]:
         now = self._clock()
+        # The Graph token the run just used (cached: no extra Entra call) says what the app holds.
+        try:
+            excess = sorted(APPLICATION_WRITE_PERMISSIONS & set(self._graph_roles()))
+        except ProblemError:
+            excess = []  # no token to read just now: nothing to say, the next run tells
         versions = []
         for row in plan.rows:
             v = row.version
@@ -392,20 +427,24 @@ class RolloverService:
             "added": outcome.added if outcome else [],
             "removed": outcome.removed if outcome else [],
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],
-            "blocked": plan.blocked,
+            "refused": [{"version": v.version, "thumbprint": v.thumbprint, "reason": r} for v, r in plan.refusals],
+            "excessGraphPermissions": excess,
+            "blocked": " ".join(filter(None, (plan.action_required, _excess_text(excess)))) or None,
             "noValidKeyAfter": iso(plan.no_valid_key_after),
         }
 
     def _log(self, report: dict[str, Any], trigger: str, started: float) -> None:
         self._remember(report)
         _LOGGER.info(
-            "rollover trigger=%s dry_run=%s versions=%d added=%d removed=%d skipped=%d blocked=%s duration_ms=%.0f",
+            "rollover trigger=%s dry_run=%s versions=%d added=%d removed=%d skipped=%d refused=%s blocked=%s "
+            "duration_ms=%.0f",
             trigger,
             report["dryRun"],
             len(report["versions"]),
             len(report["added"]),
             len(report["removed"]),
             len(report["skipped"]),
+            ",".join(r["version"] for r in report["refused"]) or "none",
             bool(report["blocked"]),
             (time.monotonic() - started) * 1000,
             extra={
@@ -414,6 +453,17 @@ class RolloverService:
                 "rollover_removed": [r["thumbprint"] for r in report["removed"]],
             },
         )
+
+
+def _excess_text(permissions: Sequence[str]) -> str | None:
+    if not permissions:
+        return None
+    return (
+        f"The app registration holds the Microsoft Graph permission(s) {', '.join(permissions)}, which write "
+        "applications: its own token can add a password or a federated identity credential, a credential outside "
+        "Key Vault. The rollover needs only Application.Read.All; remove the others and any ownership of the app by "
+        "its own service principal (docs/custody.md, 'Upgrading a deployment made before this change')."
+    )
 
 
 def _text(value: object) -> str | None:
@@ -441,7 +491,7 @@ def _unique(skips: list[Skip]) -> list[Skip]:
     seen: set[tuple[Any, ...]] = set()
     out = []
     for s in skips:
-        key = (s.action, s.key_id, s.version, s.reason)
+        key = (s.action, s.key_id, s.version, s.reason, s.code)
         if key not in seen:
             seen.add(key)
             out.append(s)

@@ -368,18 +368,14 @@ def test_graph_throttling_is_a_503_with_retry_after(client, emu):
     assert (response.json()["upstream"], response.json()["code"]) == ("graph", "TooManyRequests")
 
 
-@pytest.mark.parametrize("revoke", ["permission", "ownership"])
-def test_graph_403_names_the_permission_and_ownership(client, emu, revoke):
-    sp = emu.seed.sp_object_id
-    if revoke == "permission":
-        emu.graph.revoke_app_role(sp, "Application.ReadWrite.OwnedBy")
-    else:
-        emu.graph.remove_owner(sp)
+def test_graph_403_names_the_read_permission(client, emu):
+    emu.graph.revoke_app_role(emu.seed.sp_object_id, "Application.Read.All")
     response = client.post("rollover")
     assert response.status_code == 502
     body = response.json()
     assert (body["upstream"], body["code"]) == ("graph", "Authorization_RequestDenied")
-    assert "Application.ReadWrite.OwnedBy" in body["detail"] and "owner" in body["detail"]
+    assert "Application.Read.All" in body["detail"]
+    assert "ReadWrite" not in body["detail"] and "owner" not in body["detail"]
 
 
 def test_key_vault_403_on_listing_versions_names_the_role(client, emu):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -415,6 +416,24 @@ def test_rollover_runs_are_counted_by_trigger_and_outcome(configure, otel, emu):
     emu.faults.inject("graph.get_application", status=403)
     assert post("false").status_code == 502
     assert runs("failure") == before["failure"] + 1
+
+
+def test_a_run_that_refuses_a_version_counts_as_blocked(configure, otel, emu):
+    # A version older than the certificate policy (custody.py) needs an operator although the run
+    # goes on (200): the rollover alert's metric says "blocked" (infra/app/alerts.bicep).
+    client = configure()
+    old = emu.keyvault.rotate_certificate(register=False, publish=False, created=time.time() - 3600)
+    emu.keyvault.set_certificate_policy(issuer="Self", exportable=False)
+
+    def runs(outcome: str) -> float:
+        return otel.counter(names.ROLLOVER_RUNS, **{names.OUTCOME: outcome, names.TRIGGER: "http"})
+
+    before = {outcome: runs(outcome) for outcome in ("success", "blocked")}
+    response = client.post("rollover", dryRun="false")
+    assert response.status_code == 200, response.text
+    assert [r["version"] for r in response.json()["refused"]] == [old]
+    assert runs("blocked") == before["blocked"] + 1
+    assert runs("success") == before["success"]
 
 
 @dataclass

@@ -145,7 +145,7 @@ def token_with(http, emu, version: str):
 
 @pytest.fixture
 def app_graph_token(http, emu, registered):
-    """The broker's own Graph token (roles from the seed: User.Read.All, Application.ReadWrite.OwnedBy)."""
+    """The broker's own Graph token (roles from the seed: User.Read.All, Application.Read.All)."""
     return app_token(http, emu, registered, GRAPH_SCOPE)
 
 
@@ -244,17 +244,14 @@ def test_read_permissions(http, emu, registered):
     assert graph(http, emu, "GET", path, caller_token(emu, "Application.ReadWrite.OwnedBy")).status_code == 403
     emu.graph.add_owner(emu.seed.caller_sp_object_id)
     assert graph(http, emu, "GET", path, caller_token(emu, "Application.ReadWrite.OwnedBy")).status_code == 200
-    # The broker: owner + OwnedBy by default; losing either is a 403.
+    # The broker: Application.Read.All by default, owner of nothing; without it a 403.
+    assert emu.graph.app_roles(emu.seed.sp_object_id) == ["Application.Read.All", "User.Read.All"]
     assert graph(http, emu, "GET", path, app_token(http, emu, registered, GRAPH_SCOPE)).status_code == 200
-    emu.graph.remove_owner(emu.seed.sp_object_id)
+    emu.graph.revoke_app_role(emu.seed.sp_object_id, "Application.Read.All")
     response = graph(http, emu, "GET", path, app_token(http, emu, registered, GRAPH_SCOPE))
     assert assert_graph_error(response, 403, "Authorization_RequestDenied") == (
         "Insufficient privileges to complete the operation."
     )
-    emu.graph.add_owner(emu.seed.sp_object_id)
-    emu.graph.revoke_app_role(emu.seed.sp_object_id, "Application.ReadWrite.OwnedBy")
-    response = graph(http, emu, "GET", path, app_token(http, emu, registered, GRAPH_SCOPE))
-    assert_graph_error(response, 403, "Authorization_RequestDenied")
 
 
 def test_get_application_needs_a_graph_token(http, emu):
@@ -474,7 +471,6 @@ def test_another_app_needs_a_write_permission_or_ownership(http, emu, registered
 def test_the_app_rolls_its_own_keys_without_any_permission(http, emu, registered, other_cert):
     for role in emu.graph.app_roles(emu.seed.sp_object_id):
         emu.graph.revoke_app_role(emu.seed.sp_object_id, role)
-    emu.graph.remove_owner(emu.seed.sp_object_id)
     token = app_token(http, emu, registered, GRAPH_SCOPE)
     good = proof(emu, local_signer(registered), registered.der)
     path = f"/applications/{emu.seed.app_object_id}/addKey"
@@ -596,3 +592,98 @@ def test_caller_token_for_the_broker_app_carries_its_service_principal(http, emu
     # Its own token, no role: not enough to read the application, enough to roll its keys.
     path = f"/applications/{emu.seed.app_object_id}"
     assert_graph_error(graph(http, emu, "GET", path, token), 403, "Authorization_RequestDenied")
+
+
+# ---------------------------------------------------------------- credentials outside Key Vault
+
+FIC = {
+    "name": "outside-key-vault",
+    "issuer": "https://token.actions.githubusercontent.com",
+    "subject": "repo:attacker/repo:ref:refs/heads/main",
+    "audiences": ["api://AzureADTokenExchange"],
+}
+
+
+def _other_credentials(emu: Any) -> tuple[list[Any], list[Any]]:
+    app = emu.directory.find(app_id=emu.seed.client_id)
+    return app.password_credentials, [f.name for f in app.federated_credentials]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("addPassword", {"passwordCredential": {"displayName": "x"}}), ("federatedIdentityCredentials", FIC)],
+)
+def test_the_app_cannot_give_itself_a_password_or_a_federated_credential(http, emu, app_graph_token, action, body):
+    before = _other_credentials(emu)
+    for key in (emu.seed.app_object_id, f"(appId='{emu.seed.client_id}')"):
+        path = f"/applications/{key}/{action}" if not key.startswith("(") else f"/applications{key}/{action}"
+        response = graph(http, emu, "POST", path, app_graph_token, json=body)
+        assert assert_graph_error(response, 403, "Authorization_RequestDenied") == (
+            "Insufficient privileges to complete the operation."
+        )
+    assert _other_credentials(emu) == before
+    assert (
+        emu.counters.get(f"graph.{'addPassword' if action == 'addPassword' else 'addFederatedIdentityCredential'}") == 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "status"),
+    [("addPassword", {"passwordCredential": {"displayName": "x"}}, 200), ("federatedIdentityCredentials", FIC, 201)],
+)
+def test_other_credentials_need_an_application_writing_permission(http, emu, registered, action, body, status):
+    path = f"/applications/{emu.seed.app_object_id}/{action}"
+    # Read-only, OwnedBy without ownership: refused; the app's own token with OwnedBy as its own
+    # owner (what the templates used to grant): allowed — which is why they no longer do.
+    for roles in ((), ("Application.Read.All",), ("Directory.Read.All",), ("Application.ReadWrite.OwnedBy",)):
+        assert_graph_error(
+            graph(http, emu, "POST", path, caller_token(emu, *roles), json=body), 403, "Authorization_RequestDenied"
+        )
+    emu.graph.grant_app_role(emu.seed.sp_object_id, "Application.ReadWrite.OwnedBy")
+    own = app_token(http, emu, registered, GRAPH_SCOPE)
+    assert_graph_error(graph(http, emu, "POST", path, own, json=body), 403, "Authorization_RequestDenied")
+    emu.graph.add_owner(emu.seed.sp_object_id)
+    response = graph(http, emu, "POST", path, app_token(http, emu, registered, GRAPH_SCOPE), json=body)
+    assert response.status_code == status, response.text
+    created = response.json()
+    if action == "addPassword":
+        assert created["secretText"] and created["hint"] == created["secretText"][:3]
+        assert GUID.fullmatch(created["keyId"])
+        listed = graph(http, emu, "GET", path.rsplit("/", 1)[0], app_graph_token_of(http, emu, registered)).json()
+        assert [c["keyId"] for c in listed["passwordCredentials"]] == [created["keyId"]]
+        assert all(c["secretText"] is None for c in listed["passwordCredentials"])
+    else:
+        assert {k: created[k] for k in FIC} == FIC and GUID.fullmatch(created["id"])
+        assert "outside-key-vault" in _other_credentials(emu)[1]
+
+
+@pytest.mark.parametrize("role", ["Application.ReadWrite.All", "Directory.ReadWrite.All"])
+def test_write_all_permissions_add_either(http, emu, role):
+    path = f"/applications/{emu.seed.app_object_id}"
+    token = caller_token(emu, role)
+    assert graph(http, emu, "POST", f"{path}/addPassword", token, json={}).status_code == 200
+    fic = {**FIC, "name": f"fic-{role.split('.')[0].lower()}"}
+    assert graph(http, emu, "POST", f"{path}/federatedIdentityCredentials", token, json=fic).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"name": "ab"},
+        {"name": "has space"},
+        {"issuer": ""},
+        {"subject": None},
+        {"audiences": []},
+        {"audiences": ["a", "b"]},
+        {"name": "broker-managed-identity"},
+    ],
+)
+def test_federated_credential_body_refusals(http, emu, change):
+    path = f"/applications/{emu.seed.app_object_id}/federatedIdentityCredentials"
+    body = {**FIC, **change}
+    response = graph(http, emu, "POST", path, caller_token(emu, "Application.ReadWrite.All"), json=body)
+    assert_graph_error(response, 400, "Request_BadRequest")
+
+
+def app_graph_token_of(http: Any, emu: Any, registered: Any) -> str:
+    return app_token(http, emu, registered, GRAPH_SCOPE)

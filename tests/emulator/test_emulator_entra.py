@@ -76,7 +76,7 @@ def test_good_assertion_gets_a_token(http, emu, registered, alg):
     assert claims["iss"] == f"https://sts.windows.net/{emu.seed.tenant_id}/"
     assert claims["appid"] == claims["azp"] == emu.seed.client_id
     assert claims["oid"] == claims["sub"] == emu.seed.sp_object_id
-    assert claims["roles"] == ["Application.ReadWrite.OwnedBy", "User.Read.All"]  # seed: rollover owns itself
+    assert claims["roles"] == ["Application.Read.All", "User.Read.All"]  # seed: read-only, owns nothing
     assert claims["idtyp"] == "app" and claims["tid"] == emu.seed.tenant_id
     assert emu.counters.get("entra.token") == 1
 
@@ -341,7 +341,7 @@ def test_fic_through_azure_identity(azure_env):
         authority=emu.urls["login"],
     )
     token = credential.get_token(emu.urls["graph"] + "/.default")
-    assert claims_of(token.token)["roles"] == ["Application.ReadWrite.OwnedBy", "User.Read.All"]
+    assert claims_of(token.token)["roles"] == ["Application.Read.All", "User.Read.All"]
     assert emu.counters.get("entra.token") == 1
 
 

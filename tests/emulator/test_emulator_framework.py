@@ -156,7 +156,7 @@ def test_reset_restores_seed_state_and_keeps_ports(http, emu):
         "Key Vault Crypto User",
         "Key Vault Reader",
     }
-    assert emu.graph.app_roles(emu.seed.sp_object_id) == ["Application.ReadWrite.OwnedBy", "User.Read.All"]
+    assert emu.graph.app_roles(emu.seed.sp_object_id) == ["Application.Read.All", "User.Read.All"]
     assert emu.faults.pending() == {}
     assert sum(emu.counters.snapshot().values()) == 0
     assert mi(http, emu).status_code == 200

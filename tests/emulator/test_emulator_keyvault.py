@@ -451,3 +451,169 @@ def test_sdk_maps_errors(azure_env, fresh_challenge_cache):
     with pytest.raises(ClientAuthenticationError):
         client.get_certificate("broker-signing")
     assert emu.counters.get("keyvault.get_certificate") - before == 2
+
+
+# ---------------------------------------------------------------- policy times, policy update, import
+
+
+def _outside_certificate(name: str = "outside"):
+    """A key pair and self-signed certificate made outside the vault."""
+    import datetime as dt
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return key, certificate
+
+
+def _pfx(key, certificate, password: bytes | None = None) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    return pkcs12.serialize_key_and_certificates(None, key, certificate, None, encryption)
+
+
+def _officer(emu):
+    emu.keyvault.grant_role(emu.seed.system_mi_principal_id, "Key Vault Certificates Officer")
+
+
+def test_policy_attributes_are_epoch_seconds_created_with_the_first_version(http, emu, vault_token):
+    body = kv(http, emu, "GET", "/certificates/broker-signing/policy", vault_token, api_version=V_CERT).json()
+    attributes = body["attributes"]
+    assert isinstance(attributes["created"], int) and isinstance(attributes["updated"], int)
+    first = kv(http, emu, "GET", "/certificates/broker-signing/", vault_token, api_version=V_CERT).json()
+    assert attributes["created"] == attributes["updated"] == first["attributes"]["created"]
+    # The latest-version bundle carries the same policy, times included.
+    assert first["policy"]["attributes"] == attributes
+
+
+def test_an_auto_renewal_leaves_the_policy_alone_a_policy_update_moves_updated(http, emu, vault_token):
+    before = emu.keyvault.policy_times()
+    emu.keyvault.rotate_certificate(register=False, publish=False)  # same policy: a renewal
+    assert emu.keyvault.policy_times() == before
+    emu.keyvault.set_certificate_policy(issuer="Self", updated=before[1] + 100)
+    assert emu.keyvault.policy_times() == (before[0], before[1] + 100)
+
+
+def test_update_policy_through_the_sdk_changes_only_the_members_given(azure_env, fresh_challenge_cache, emu):
+    from azure.keyvault.certificates import CertificatePolicy
+
+    _officer(emu)
+    client = CertificateClient(emu.urls["vault"], ManagedIdentityCredential(), verify_challenge_resource=False)
+    before = client.get_certificate_policy("broker-signing")
+    time.sleep(1.05)  # whole seconds
+    updated = client.update_certificate_policy("broker-signing", CertificatePolicy(issuer_name="DigiCert"))
+    assert updated.issuer_name == "DigiCert"
+    assert (updated.exportable, updated.key_type) == (before.exportable, before.key_type)
+    assert updated.created_on == before.created_on and updated.updated_on > before.updated_on
+    assert client.get_certificate_policy("broker-signing").issuer_name == "DigiCert"
+    # An existing version is unchanged by a policy update.
+    assert emu.keyvault.versions() == [client.get_certificate("broker-signing").properties.version]
+
+
+def test_update_policy_and_import_need_their_permissions(http, emu, vault_token):
+    # Key Vault Reader / Crypto User (the function's roles) neither import nor update a policy.
+    key, certificate = _outside_certificate()
+    body = {"value": base64.b64encode(_pfx(key, certificate)).decode()}
+    for method, path, payload, action in (
+        ("PATCH", "/certificates/broker-signing/policy", {"issuer": {"name": "Self"}}, "certificates/update/action"),
+        ("POST", "/certificates/broker-signing/import", body, "certificates/import/action"),
+    ):
+        response = kv(http, emu, method, path, vault_token, api_version=V_CERT, json=payload)
+        assert response.status_code == 403, response.text
+        assert error_of(response)["innererror"]["code"] == "ForbiddenByRbac"
+        assert action in error_of(response)["message"]
+    assert len(emu.keyvault.versions()) == 1
+
+
+def test_import_through_the_sdk_makes_a_version_with_an_unknown_issuer_and_no_exportable_key_flag(
+    azure_env, fresh_challenge_cache, emu
+):
+    from azure.keyvault.keys import KeyClient
+    from cryptography.hazmat.primitives import serialization
+
+    _officer(emu)
+    credential = ManagedIdentityCredential()
+    client = CertificateClient(emu.urls["vault"], credential, verify_challenge_resource=False)
+    key, certificate = _outside_certificate()
+    imported = client.import_certificate("broker-signing", _pfx(key, certificate, b"pw"), password="pw")
+    assert emu.keyvault.current_version() == imported.properties.version
+    assert imported.cer == certificate.public_bytes(serialization.Encoding.DER)
+    policy = client.get_certificate_policy("broker-signing")
+    assert (policy.issuer_name, policy.exportable) == ("Unknown", True)
+    assert policy.updated_on == imported.properties.created_on
+    bundle = KeyClient(emu.urls["vault"], credential, verify_challenge_resource=False).get_key(
+        "broker-signing", imported.properties.version
+    )
+    assert bundle.properties.exportable is None and bundle.properties.release_policy is None
+    assert bundle.key.n == key.public_key().public_numbers().n.to_bytes(256, "big")
+
+
+def test_import_of_pem_with_its_own_policy(azure_env, fresh_challenge_cache, emu):
+    from azure.keyvault.certificates import CertificateContentType, CertificatePolicy
+    from cryptography.hazmat.primitives import serialization
+
+    _officer(emu)
+    client = CertificateClient(emu.urls["vault"], ManagedIdentityCredential(), verify_challenge_resource=False)
+    key, certificate = _outside_certificate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ) + certificate.public_bytes(serialization.Encoding.PEM)
+    policy = CertificatePolicy(
+        issuer_name="Self", exportable=False, key_type="RSA", content_type=CertificateContentType.pem
+    )
+    imported = client.import_certificate("broker-signing", pem, policy=policy)
+    # An import carrying its own policy: nothing in the policy or the key tells it from a creation.
+    stored = client.get_certificate_policy("broker-signing")
+    assert (stored.issuer_name, stored.exportable) == ("Self", False)
+    assert stored.updated_on == imported.properties.created_on
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"value": 5},
+        {"value": "not base64!"},
+        {"value": base64.b64encode(b"no certificate here").decode()},
+    ],
+)
+def test_import_refuses_what_it_cannot_read(http, emu, body):
+    _officer(emu)
+    token = mi_token(http, emu, "https://vault.azure.net")
+    response = kv(http, emu, "POST", "/certificates/broker-signing/import", token, api_version=V_CERT, json=body)
+    assert response.status_code == 400, response.text
+    assert error_of(response)["code"] == "BadParameter"
+    assert len(emu.keyvault.versions()) == 1
+
+
+def test_update_policy_refuses_a_malformed_policy(http, emu):
+    _officer(emu)
+    token = mi_token(http, emu, "https://vault.azure.net")
+    for body in ({"issuer": {"name": 5}}, {"key_props": {"exportable": "no"}}, {"key_props": {"kty": "EC"}}, [1]):
+        response = kv(http, emu, "PATCH", "/certificates/broker-signing/policy", token, api_version=V_CERT, json=body)
+        assert response.status_code == 400, response.text
+    assert emu.keyvault.policy_times()[0] == emu.keyvault.policy_times()[1]
+
+
+def test_an_hsm_version_says_rsa_hsm_in_the_policy_and_the_key(http, emu, vault_token):
+    version = emu.keyvault.rotate_certificate(register=False, publish=False, hsm=True)
+    policy = kv(http, emu, "GET", "/certificates/broker-signing/policy", vault_token, api_version=V_CERT).json()
+    assert policy["key_props"]["kty"] == "RSA-HSM"
+    key = kv(http, emu, "GET", f"/keys/broker-signing/{version}", vault_token).json()
+    assert key["key"]["kty"] == "RSA-HSM"
+    assert sign(http, emu, vault_token, version=version).status_code == 200

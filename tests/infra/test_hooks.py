@@ -93,6 +93,10 @@ args = sys.argv[1:]
 line = " ".join(args)
 with open(os.environ["FAKE_AZ_LOG"], "a", encoding="utf-8") as log:
     log.write(line + "\\n")
+for arg in args:  # keep what an @file argument said (the hook deletes its files on exit)
+    if arg.startswith("@") and os.path.isfile(arg[1:]):
+        with open(os.environ["FAKE_AZ_LOG"] + ".files", "a", encoding="utf-8") as kept:
+            kept.write(open(arg[1:], encoding="utf-8").read() + "\\n")
 for rule in json.load(open(os.environ["FAKE_AZ_RULES"], encoding="utf-8")):
     if all(part in line for part in rule["match"]):
         sys.stdout.write(rule.get("stdout", ""))
@@ -181,6 +185,31 @@ def test_hook_creates_a_missing_certificate_then_registers_it(tmp_path: Path) ->
     [create] = [c for c in calls if "keyvault certificate create" in c]
     assert "--policy @" in create
     assert _registered(calls)
+
+
+@pytest.mark.parametrize(("sku", "key_type"), [("standard", "RSA"), ("premium", "RSA-HSM")])
+def test_hook_creates_an_hsm_backed_key_on_a_premium_vault(tmp_path: Path, sku: str, key_type: str) -> None:
+    code, err, _ = _run_sh_hook(tmp_path, _rules(issuer=None, exportable="false"), KEY_VAULT_SKU=sku)
+    assert code == 0, err
+    # The first @file the hook passed is the policy of `az keyvault certificate create`.
+    policy, _ = json.JSONDecoder().raw_decode((tmp_path / "calls.log.files").read_text(encoding="utf-8"))
+    assert policy["keyProperties"] == {"exportable": False, "keyType": key_type, "keySize": 2048, "reuseKey": False}
+    assert policy["issuerParameters"] == {"name": "Self"}
+
+
+def test_key_vault_sku_is_a_deployment_parameter_standard_by_default() -> None:
+    main = bicep.template("main.bicep")
+    sku = main["parameters"]["keyVaultSku"]
+    assert sku["default"] == "standard"
+    (allowed,) = [d["argument"] for d in sku["decorators"] if d["type"] == "allowed"]
+    assert sorted(allowed) == ["premium", "standard"]
+    assert bicep.text(bicep.config(main["modules"]["keyVault"])["params"]["skuName"]) == "keyVaultSku"
+    assert "KEY_VAULT_SKU" in main["outputs"]
+    parameters = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters["keyVaultSku"]["value"] == "${KEY_VAULT_SKU=standard}"
+    for script in ("postprovision.sh", "postprovision.ps1"):
+        source = (SCRIPTS / script).read_text(encoding="utf-8")
+        assert "RSA-HSM" in source and "premium" in source and "KEY_VAULT_SKU" in source
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,14 @@ import yaml
 from . import bicep
 
 SCRIPTS = bicep.REPO / "scripts"
-OWNED_BY = "18a4783c-866b-4cc7-a460-3d5e5662c884"  # Application.ReadWrite.OwnedBy (Graph permissions reference)
+# Graph application permissions (app role IDs, the same in every tenant; Graph permissions reference).
+APPLICATION_READ_ALL = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
+USER_READ_ALL = "df021288-bdef-4463-88db-98f22de89214"
+WRITE_APPLICATIONS = {
+    "18a4783c-866b-4cc7-a460-3d5e5662c884": "Application.ReadWrite.OwnedBy",
+    "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9": "Application.ReadWrite.All",
+    "19dbc75e-c2e2-444c-a770-ec69d8559fc7": "Directory.ReadWrite.All",
+}
 EVENT_TYPES = ("Microsoft.KeyVault.CertificateNewVersionCreated", "Microsoft.KeyVault.CertificateNearExpiry")
 
 
@@ -51,31 +58,63 @@ def test_api_app_registration_declares_rollover_write() -> None:
     assert "POST /api/rollover" in roles["Rollover.Write"]["description"]
 
 
-def test_the_broker_app_asks_for_application_readwrite_owned_by_and_owns_itself() -> None:
+def _graph_roles(doc: dict) -> set[str]:
+    """Every Graph app role ID a template declares in a variable."""
+    return {v["value"] for v in (doc.get("variables") or {}).values() if isinstance(v.get("value"), str)}
+
+
+def test_no_template_or_hook_holds_a_graph_permission_that_writes_applications() -> None:
+    # With any of these the app's own token could add a password or a federated credential: a
+    # credential outside Key Vault (docs/custody.md). By app role ID and by name, everywhere.
+    sources = [p for p in bicep.INFRA.rglob("*") if p.is_file() and p.suffix in (".bicep", ".json", ".bicepparam")]
+    sources += [p for p in SCRIPTS.iterdir() if p.is_file()]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for role_id, name in WRITE_APPLICATIONS.items():
+            assert role_id not in text, f"{path.name} names {name} ({role_id})"
+            assert name not in text, f"{path.name} names {name}"
+    for path in bicep.bicep_files():
+        assert not WRITE_APPLICATIONS.keys() & _graph_roles(bicep.parse(path)), path.name
+
+
+def test_the_broker_app_asks_for_application_read_all_and_user_read_all_only() -> None:
     graph = bicep.template("app/graph.bicep")
-    assert graph["variables"]["applicationOwnedByAppRoleId"]["value"] == OWNED_BY
-    assert "applicationOwnedByAppRoleId" in bicep.text(bicep.config(graph["resources"]["brokerApp"]))
-    owner = bicep.template("app/graphowner.bicep")
-    app = bicep.config(owner["resources"]["brokerAppOwners"])
-    assert owner["resources"]["brokerAppOwners"]["type"] == "Microsoft.Graph/applications"
-    assert app["owners"]["relationships"] == ["servicePrincipalId"]
-    assert "relationshipSemantics" not in app["owners"], "append, never replace other owners"
+    variables = graph["variables"]
+    assert variables["applicationReadAllAppRoleId"]["value"] == APPLICATION_READ_ALL
+    assert variables["userReadAllAppRoleId"]["value"] == USER_READ_ALL
+    app = bicep.config(graph["resources"]["brokerApp"])
+    (access,) = app["requiredResourceAccess"]
+    assert access["resourceAppId"] == "microsoftGraphAppId"
+    assert [(r["id"], r["type"]) for r in access["resourceAccess"]] == [
+        ("userReadAllAppRoleId", "Role"),
+        ("applicationReadAllAppRoleId", "Role"),
+    ]
     assert "keyCredentials" not in app, "the keys are the hook's and the rollover's, never the template's"
-    module = _module("entraOwner")
-    assert bicep.text(module["params"]["servicePrincipalId"]) == "entra.outputs.servicePrincipalId"
-    # The same uniqueName as the application graph.bicep declares (Graph Bicep upserts by it).
-    entra = _module("entra")
-    assert module["params"]["appUniqueName"] == entra["params"]["appUniqueName"]
-    assert module["params"]["appDisplayName"] == entra["params"]["appDisplayName"]
 
 
-def test_admin_consent_module_grants_owned_by_in_keyvault_mode() -> None:
+def test_nothing_makes_the_app_an_owner_of_itself() -> None:
+    assert not (bicep.INFRA / "app" / "graphowner.bicep").exists()
+    assert "graphowner" not in bicep.text(bicep.template("main.bicep")["modules"])
+    for path in bicep.bicep_files():
+        doc = bicep.parse(path)
+        for name, resource in (doc.get("resources") or {}).items():
+            if resource.get("type") == "Microsoft.Graph/applications":
+                assert "owners" not in bicep.config(resource), f"{path.name}: {name} declares owners"
+    for script in SCRIPTS.iterdir():
+        text = script.read_text(encoding="utf-8")
+        assert "owner add" not in text and "owners/$ref" not in text, script.name
+
+
+def test_admin_consent_grants_application_read_all_in_keyvault_mode() -> None:
     grant = bicep.template("app/graphgrant.bicep")
-    assert grant["variables"]["applicationOwnedByAppRoleId"]["value"] == OWNED_BY
-    resource = grant["resources"]["applicationOwnedBy"]
-    assert resource["type"] == "Microsoft.Graph/appRoleAssignedTo"
-    assert bicep.config(resource)["appRoleId"] == "applicationOwnedByAppRoleId"
-    assert "keyvault" in bicep.text(_module("graphConsent")["params"]["grantApplicationOwnedBy"])
+    assert grant["variables"]["applicationReadAllAppRoleId"]["value"] == APPLICATION_READ_ALL
+    assert grant["variables"]["userReadAllAppRoleId"]["value"] == USER_READ_ALL
+    assignments = bicep.resources(grant, "Microsoft.Graph/appRoleAssignedTo")
+    assert {bicep.config(r)["appRoleId"] for r in assignments.values()} == {
+        "userReadAllAppRoleId",
+        "applicationReadAllAppRoleId",
+    }
+    assert "keyvault" in bicep.text(_module("graphConsent")["params"]["grantApplicationReadAll"])
 
 
 def test_key_vault_has_an_event_grid_system_topic() -> None:
@@ -106,7 +145,13 @@ def test_azure_yaml_registers_the_postdeploy_hooks() -> None:
 def test_postdeploy_subscribes_the_function_to_the_two_certificate_events(script: str) -> None:
     source = (SCRIPTS / script).read_text(encoding="utf-8")
     assert "az eventgrid system-topic event-subscription create" in source
-    assert "--endpoint-type azurefunction" in source
+    # Flex Consumption: a webhook to the host's Event Grid extension with its system key, as
+    # Microsoft's Flex + Event Grid sample does (docs/deployment-review.md)
+    assert "--endpoint-type webhook" in source and "--endpoint-type azurefunction" not in source
+    assert "/runtime/webhooks/EventGrid?functionName=$function_name&code=" in source.replace(
+        "$functionName", "$function_name"
+    )
+    assert "systemKeys.eventgrid_extension" in source and "az functionapp keys list" in source
     assert "/functions/" in source and "rollover_event" in source
     for event_type in EVENT_TYPES:
         assert event_type in source
@@ -114,7 +159,13 @@ def test_postdeploy_subscribes_the_function_to_the_two_certificate_events(script
     assert "--subject-begins-with" in source and "--subject-ends-with" in source
     assert "keyvault" in source  # nothing to subscribe outside keyvault mode
     outputs = set(bicep.template("main.bicep")["outputs"])
-    for name in ("AZURE_RESOURCE_GROUP", "AZURE_FUNCTION_APP_ID", "EVENT_GRID_SYSTEM_TOPIC_NAME"):
+    for name in (
+        "AZURE_RESOURCE_GROUP",
+        "AZURE_FUNCTION_APP_ID",
+        "AZURE_FUNCTION_APP_NAME",
+        "FUNCTION_APP_URL",
+        "EVENT_GRID_SYSTEM_TOPIC_NAME",
+    ):
         assert name in source and name in outputs
 
 

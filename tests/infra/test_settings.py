@@ -128,9 +128,14 @@ def test_function_app_is_hardened_flex_python_311() -> None:
     props = site["properties"]
     assert props["httpsOnly"] is True
     assert props["siteConfig"]["minTlsVersion"] == "1.2"
-    assert props["siteConfig"]["ftpsState"] == "Disabled"
+    # Flex Consumption does not support ftpsState (docs/deployment-review.md): FTP is off through
+    # the ftp basicPublishingCredentialsPolicies below instead.
+    assert "ftpsState" not in props["siteConfig"]
     config = props["functionAppConfig"]
-    assert config["runtime"] == {"name": "python", "version": "3.13"}
+    assert config["runtime"] == {"name": "python", "version": "pythonVersion"}
+    main = bicep.template("main.bicep")
+    assert main["parameters"]["pythonVersion"]["default"] == "3.13"
+    assert bicep.config(main["modules"]["api"])["params"]["pythonVersion"] == "pythonVersion"
     assert "Identity" in bicep.text(config["deployment"]["storage"]["authentication"]["type"])
     assert "SystemAssigned" in bicep.text(site["identity"]["type"])
     for name in ("ftpPublishing", "scmPublishing"):
