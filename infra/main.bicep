@@ -16,7 +16,7 @@ param environmentName string
 @description('Azure region for all resources (must offer Flex Consumption).')
 param location string
 
-@description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Certificates Officer for the hook.')
+@description('Object ID of the deploying user or CI principal (azd sets AZURE_PRINCIPAL_ID); gets Key Vault Reader for the hook (Certificates Officer only with grantDeployerCertificatesOfficer).')
 param principalId string = ''
 
 @description('AZURE_PRINCIPAL_TYPE: type of principalId, put on the deployer\'s role assignments. ServicePrincipal for a CI pipeline signed in as a service principal or managed identity (ARM refuses a mismatch: UnmatchedPrincipalType); the preprovision hook checks it against the signed-in principal.')
@@ -123,8 +123,8 @@ param grantGraphAdminConsent bool = false
 @description('Also give the deploying principal Key Vault Crypto User + Reader, for `func start` on a laptop.')
 param grantDeployerSignAccess bool = false
 
-@description('GRANT_DEPLOYER_CERTIFICATES_OFFICER: give the deploying principal Key Vault Certificates Officer, which the postprovision hook needs to create the signing certificate. Set false once the certificate exists (and delete the assignment): whoever can import a certificate version could otherwise bring a key of their own.')
-param grantDeployerCertificatesOfficer bool = true
+@description('GRANT_DEPLOYER_CERTIFICATES_OFFICER: keep Key Vault Certificates Officer on the deploying principal. Default false: the postprovision hook grants it to itself only while it creates the signing certificate, and removes it again (docs/deployer.md); a standing officer could import a certificate version whose key exists outside the vault.')
+param grantDeployerCertificatesOfficer bool = false
 
 @description('ROLLOVER_SCHEDULE: NCRONTAB (six fields, UTC) of the timer that runs the certificate rollover; the Event Grid trigger registers renewals within seconds, the timer is the safety net.')
 @minLength(11)
@@ -141,8 +141,19 @@ param vnetEnabled bool = false
 @description('ALLOWED_CALLER_IP_RANGES: comma-separated CIDRs and service tags allowed to call the Function App; everything else is denied. Empty: no network restriction.')
 param allowedCallerIpRanges string = ''
 
-@description('Email address for the broker\'s alerts (certificate expiry, Key Vault throttling, 5xx rate, failed rollover); empty: the alerts fire with no receiver.')
+@description('BROKER_ALERT_EMAIL: email address for the broker\'s alerts (an action group is created for it). With neither this nor BROKER_ACTION_GROUP_ID the alerts have no receiver and the postprovision hook warns.')
 param alertEmail string = ''
+
+@description('BROKER_ACTION_GROUP_ID: resource ID of an existing action group (on-call rotation, ITSM, webhook) that every alert notifies.')
+param actionGroupId string = ''
+
+@description('ALERT_ON_APP_CREDENTIAL_CHANGES: alert on any credential added to the broker\'s application other than a key the rollover registered. Off by default: it needs the tenant\'s Entra AuditLogs routed to this deployment\'s Log Analytics workspace by a tenant-level diagnostic setting, which a resource-group deployment cannot create (docs/security.md).')
+param alertOnAppCredentialChanges bool = false
+
+@description('LOG_RETENTION_DAYS: days the Log Analytics workspace keeps logs (Key Vault audit, FunctionAppLogs, telemetry); 90 by default for audits.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 90
 
 @description('Traces per second the Azure Monitor sampler keeps (OTEL_TRACES_SAMPLER microsoft.rate_limited); metrics are never sampled.')
 param tracesPerSecond string = '5'
@@ -201,6 +212,7 @@ module monitoring 'app/monitoring.bicep' = {
     applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
     location: location
     tags: tags
+    retentionInDays: logRetentionInDays
   }
 }
 
@@ -338,6 +350,10 @@ module alerts 'app/alerts.bicep' = {
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
     keyVaultId: keyVault.outputs.id
     alertEmail: alertEmail
+    actionGroupId: actionGroupId
+    alertOnAppCredentialChanges: alertOnAppCredentialChanges
+    applicationObjectId: entra.outputs.appObjectId
+    servicePrincipalObjectId: entra.outputs.servicePrincipalId
   }
   // The Key Vault import alert reads AZKVAuditLogs, which the diagnostic settings feed (it also
   // skips query validation: the table may have no rows yet; app/alerts.bicep).
@@ -478,3 +494,6 @@ output EVENT_GRID_SYSTEM_TOPIC_NAME string = credentialMode == 'keyvault' ? keyV
 output VNET_ENABLED string = vnetEnabled ? 'true' : 'false'
 output ALLOWED_CALLER_IP_RANGES string = allowedCallerIpRanges
 output ALLOWED_DEPLOYER_IP_RANGES string = allowedDeployerIpRanges
+// For the postprovision hook: alerts without any receiver are a warning, not silence.
+output ALERTS_HAVE_RECEIVER string = alerts.outputs.hasReceiver ? 'true' : 'false'
+output KEY_VAULT_ID string = keyVault.outputs.id

@@ -12,9 +12,20 @@
 #     policy. An imported certificate (issuer `Unknown` or a CA) or an exportable one is refused,
 #     since whoever imported or exported it knows the private key; nothing is registered then.
 #  2. Appends the current version's public cer to the app registration's keyCredentials unless
-#     that thumbprint is already there. Nothing is ever removed, so a still-valid older key keeps
+#     that thumbprint is already there, and only if that version is enabled and was created no
+#     earlier than the policy's last change (whole seconds; the rollover's rule, docs/custody.md):
+#     a version older than the policy it passed was made under a policy nobody can read any more
+#     (an import followed by a policy reset looks exactly like that) and is refused. Every read
+#     of the version names it, so the version judged is the version registered. Nothing is ever removed, so a still-valid older key keeps
 #     working while callers roll over. Re-run after Key Vault auto-renews (see infra/README.md).
 #  3. Writes local.settings.json for `func start` (scripts/write_local_settings.py).
+# Creating the certificate needs Key Vault Certificates Officer, which the deployment does not keep
+# on the deployer (GRANT_DEPLOYER_CERTIFICATES_OFFICER=false: an officer could import a version whose
+# key exists outside the vault). The hook grants it to the deploying principal (AZURE_PRINCIPAL_ID)
+# on this vault only, only when it must create the certificate, and deletes that assignment as soon
+# as the certificate exists (and on exit, whatever happens); if the deletion fails it prints the
+# exact `az role assignment delete` to run. Reading needs only the Key Vault Reader the template grants.
+# Alerts without a receiver (no BROKER_ALERT_EMAIL, no BROKER_ACTION_GROUP_ID) are a warning here.
 # Only public material is handled: the certificate's key never leaves Key Vault and its secret is
 # never read. azd exports the environment's values (main.bicep outputs) to this process.
 # Policy schema: https://learn.microsoft.com/rest/api/keyvault/certificates/create-certificate/create-certificate#certificatepolicy
@@ -30,6 +41,13 @@ CREDENTIAL_MODE="${CREDENTIAL_MODE:-keyvault}"
 here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 opened_for=""
+officer_assignment=""
+# Key Vault Certificates Officer (infra/app/roles.json), and how this hook marks the assignment it
+# makes, so that one left behind by an interrupted run (killed before its trap ran) is found and
+# deleted by the next run rather than taken for a standing grant.
+CERTIFICATES_OFFICER_ROLE="a4417e6f-fecd-4de8-b567-7b0420556985"
+OFFICER_DESCRIPTION="temporary: the azd postprovision hook creates the signing certificate with it, then deletes it"
+vault_id=""
 
 log() { printf '[postprovision] %s\n' "$*" >&2; }
 
@@ -44,7 +62,19 @@ close_vault() {
     opened_for=""
   fi
 }
+# Deletes the Certificates Officer assignment this run created (see the header).
+revoke_officer() {
+  if [ -n "$officer_assignment" ]; then
+    log "removing the temporary Key Vault Certificates Officer assignment on $KEY_VAULT_NAME"
+    if ! az role assignment delete --ids "$officer_assignment" --output none; then
+      log "WARNING: could not remove it; remove it yourself:"
+      log "  az role assignment delete --ids $officer_assignment"
+    fi
+    officer_assignment=""
+  fi
+}
 cleanup() {
+  revoke_officer
   close_vault
   rm -rf "$work"
 }
@@ -74,6 +104,47 @@ open_vault_for_deployer() {
     --bypass None --output none
 }
 
+# Certificates Officer on this vault for this run only (see the header): nothing is granted when
+# the deploying principal already holds it (GRANT_DEPLOYER_CERTIFICATES_OFFICER=true).
+vault_resource_id() {
+  [ -n "$vault_id" ] || vault_id="${KEY_VAULT_ID:-}"
+  [ -n "$vault_id" ] || vault_id="$(az keyvault show --name "$KEY_VAULT_NAME" --query id -o tsv)"
+}
+
+# A temporary assignment an interrupted run left behind (marked by OFFICER_DESCRIPTION): deleted now.
+remove_leftover_officer() {
+  vault_resource_id
+  leftovers="$(az role assignment list --scope "$vault_id" --role "$CERTIFICATES_OFFICER_ROLE" \
+    --query "[?description=='$OFFICER_DESCRIPTION'].id" -o tsv)"
+  for leftover in $leftovers; do
+    log "removing a temporary Key Vault Certificates Officer assignment an interrupted run left behind"
+    az role assignment delete --ids "$leftover" --output none || \
+      log "WARNING: could not remove it; remove it yourself: az role assignment delete --ids $leftover"
+  done
+}
+
+grant_officer_for_this_run() {
+  vault_resource_id
+  principal="${AZURE_PRINCIPAL_ID:-}"
+  [ -n "$principal" ] || principal="$(az ad signed-in-user show --query id -o tsv 2>/dev/null || true)"
+  if [ -z "$principal" ]; then
+    log "creating the certificate needs Key Vault Certificates Officer, and the deploying principal is unknown"
+    log "(AZURE_PRINCIPAL_ID is not set). Grant it for this run, then run the hook again (azd hooks run postprovision):"
+    log "  az role assignment create --assignee-object-id <your object id> --role $CERTIFICATES_OFFICER_ROLE --scope $vault_id"
+    exit 1
+  fi
+  held="$(az role assignment list --assignee "$principal" --role "$CERTIFICATES_OFFICER_ROLE" --scope "$vault_id" \
+    --query "[0].id" -o tsv)"
+  if [ -n "$held" ]; then
+    log "the deploying principal already holds Key Vault Certificates Officer on $KEY_VAULT_NAME"
+    return 0
+  fi
+  log "granting the deploying principal Key Vault Certificates Officer on $KEY_VAULT_NAME for this run only"
+  officer_assignment="$(az role assignment create --assignee-object-id "$principal" \
+    --assignee-principal-type "${AZURE_PRINCIPAL_TYPE:-User}" --role "$CERTIFICATES_OFFICER_ROLE" \
+    --scope "$vault_id" --description "$OFFICER_DESCRIPTION" --query id -o tsv)"
+}
+
 # Role assignments made by the deployment take a few minutes to reach Key Vault's data plane:
 # retry while it answers Forbidden, for up to ~5 minutes.
 with_rbac_retry() {
@@ -91,12 +162,19 @@ with_rbac_retry() {
   done
 }
 
+if [ "${ALERTS_HAVE_RECEIVER:-}" = "false" ]; then
+  log "WARNING: the broker's alerts have no receiver: they fire into the Azure portal and notify nobody."
+  log "  Set one and provision again:  azd env set BROKER_ALERT_EMAIL <address>"
+  log "                           or:  azd env set BROKER_ACTION_GROUP_ID <action group resource ID>"
+fi
+
 if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
   case "$KEY_VAULT_SKU" in
     premium) key_type="RSA-HSM" ;;
     *) key_type="RSA" ;;
   esac
 
+  remove_leftover_officer
   open_vault_for_deployer
 
   if with_rbac_retry az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
@@ -128,6 +206,7 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
     subject="CN=${KEY_VAULT_CERTIFICATE_NAME}.${AZURE_ENV_NAME:-broker}"
     sed -e "s/__KEY_TYPE__/$key_type/" -e "s/__SUBJECT__/$subject/" \
       "$here/cert-policy.template.json" >"$work/policy.json"
+    grant_officer_for_this_run
     log "creating certificate $KEY_VAULT_CERTIFICATE_NAME ($key_type 2048, exportable=false)"
     with_rbac_retry az keyvault certificate create --vault-name "$KEY_VAULT_NAME" \
       --name "$KEY_VAULT_CERTIFICATE_NAME" --policy "@$work/policy.json" --output none
@@ -140,13 +219,65 @@ if [ "$CREDENTIAL_MODE" = "keyvault" ]; then
       if [ "$i" -gt 60 ]; then log "certificate still '$status' after 5 minutes"; exit 1; fi
       [ "$status" = "completed" ] || sleep 5
     done
+    revoke_officer
   fi
 
-  # The current version's public part and SHA-1 thumbprint (hex), as Entra keys it.
-  az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
-    --query cer -o tsv >"$work/cer.b64"
-  thumbprint="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
-    --name "$KEY_VAULT_CERTIFICATE_NAME" --query x509ThumbprintHex -o tsv | tr 'a-f' 'A-F')"
+  # The current version, named once: every read below is of that version, so a version imported
+  # meanwhile is neither judged in its place nor registered in its place.
+  cert_id="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+    --query id -o tsv | tr -d '\r\n')"
+  version="${cert_id##*/}"
+  if [ -z "$version" ] || [ "$version" = "$cert_id" ]; then
+    log "Key Vault did not name the current version of certificate $KEY_VAULT_CERTIFICATE_NAME; nothing was registered."
+    exit 1
+  fi
+  show_version() {
+    az keyvault certificate show --vault-name "$KEY_VAULT_NAME" --name "$KEY_VAULT_CERTIFICATE_NAME" \
+      --version "$version" --query "$1" -o tsv
+  }
+  enabled="$(show_version attributes.enabled | tr -d '\r\n')"
+  created="$(show_version attributes.created | tr -d '\r\n')"
+  # The policy after the version: a change made since the version's creation is seen. (A
+  # version's own read carries no policy; the certificate's read carries the current one.)
+  policy_updated="$(az keyvault certificate show --vault-name "$KEY_VAULT_NAME" \
+    --name "$KEY_VAULT_CERTIFICATE_NAME" --query policy.attributes.updated -o tsv | tr -d '\r\n')"
+  how_to_create="create a new version in the vault with a policy of issuer Self and exportable false (az keyvault certificate create --vault-name $KEY_VAULT_NAME -n $KEY_VAULT_CERTIFICATE_NAME --policy @<file>; scripts/cert-policy.template.json with __KEY_TYPE__ and __SUBJECT__ filled in), then re-run."
+  if [ "$enabled" != "true" ]; then
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME version $version is not enabled (enabled '${enabled:-unknown}'):"
+    log "refusing to register it; nothing was registered. $how_to_create"
+    exit 1
+  fi
+  # az prints Key Vault's times as ISO 8601 in UTC (whole seconds): compared to the second.
+  utc_second() {
+    case "$1" in
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]|\
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*+00:00|\
+      [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*Z)
+        printf '%s' "$1" | cut -c1-19 ;;
+      *) printf '' ;;
+    esac
+  }
+  created_s="$(utc_second "$created")"
+  policy_s="$(utc_second "$policy_updated")"
+  if [ -z "$created_s" ] || [ -z "$policy_s" ]; then
+    log "Key Vault does not say when version $version was created ('${created:-none}') or when the policy of"
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME last changed ('${policy_updated:-none}'): refusing to register it;"
+    log "nothing was registered."
+    exit 1
+  fi
+  if awk -v a="$created_s" -v b="$policy_s" 'BEGIN { exit !(a < b) }'; then
+    log "certificate $KEY_VAULT_CERTIFICATE_NAME version $version was created $created_s, before its policy's last"
+    log "change $policy_s: the policy it passed did not govern its creation (an import followed by a policy reset"
+    log "looks exactly like this), so its private key may exist outside the vault. Refusing to register it;"
+    log "nothing was registered. If you did not create this version, treat it as a compromise attempt (Key Vault"
+    log "audit log: CertificateImport, CertificatePolicyUpdate): disable it (az keyvault certificate set-attributes"
+    log "--vault-name $KEY_VAULT_NAME -n $KEY_VAULT_CERTIFICATE_NAME --version $version --enabled false) and $how_to_create"
+    exit 1
+  fi
+
+  # That version's public part and SHA-1 thumbprint (hex), as Entra keys it.
+  show_version cer >"$work/cer.b64"
+  thumbprint="$(show_version x509ThumbprintHex | tr -d '\r\n' | tr 'a-f' 'A-F')"
 
   # customKeyIdentifier of a certificate keyCredential is its SHA-1 thumbprint: hex as the
   # portal and az show it, or base64 of the raw bytes as Graph's Edm.Binary; accept both.

@@ -11,6 +11,10 @@ is decoded only to read those three claims (its signature is the resource's busi
 token could be obtained there (its ``tid``, ``roles`` and expiry), or Entra's refusal, and the
 admin-consent URL an administrator of that tenant opens to consent to the app. Identifiers belong
 here — this route is for the operator — never in a caller's error.
+
+``lastProblems`` lists the last problems this instance answered that an operator may have to act
+on, each with the full hint (``shared.problem_log``): what a caller's ``detail`` leaves out — the
+app's client ID, the resource path, the vault — is here and in the log line of the same failure.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import jwt
 
 from .credential_chain import CertificateSelector, TenantTokens, TokenProvider
 from .errors import ProblemError
+from .problem_log import recent
 from .settings import CredentialMode, Settings
 
 EXPIRY_WARNING_DAYS = 30
@@ -84,6 +89,7 @@ def diagnostics_report(
     state = registration() if registration is not None else None
     if state is not None:
         report["registration"] = state
+    report["lastProblems"] = recent()
     return report
 
 

@@ -4,11 +4,20 @@ Errors are raised where they happen, carrying which upstream failed, its own err
 fix-it hint; ``shared.http.problem_response`` turns them into ``application/problem+json``
 (RFC 9457) in exactly one place. No message here ever carries a token, assertion, signature
 or key: details are composed from status codes, error codes and resource names only.
+
+Callers are told only what they need. A problem has two texts: ``detail``, for the caller, names
+what to fix (the role to grant, the setting to correct, the certificate version to register) but
+never an identifier of the deployment — subscription, resource group, tenant, object or client
+IDs, resource paths, vault names or URLs; and ``log_hint``, for the operator, which adds them. The
+route wrapper (``shared.http.route``) writes ``log_hint`` to the log line of the same failure and
+keeps it for ``/api/diagnostics`` (``shared.problem_log``); it never reaches the caller. A
+:class:`Hint` carries both texts where a fix is composed ahead of the failure (per-status hints).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -28,6 +37,26 @@ class Upstream(StrEnum):
     GRAPH = "graph"
 
 
+@dataclass(frozen=True)
+class Hint:
+    """What to fix, said twice: ``caller`` for the problem's ``detail`` (no deployment identifier),
+    ``operator`` for the log line and /api/diagnostics (the same fix, with the identifiers)."""
+
+    caller: str
+    operator: str | None = None
+
+    @property
+    def full(self) -> str:
+        return self.operator or self.caller
+
+
+def as_hint(value: str | Hint | None) -> Hint:
+    """A plain string is a caller-safe hint that the operator reads as is."""
+    if isinstance(value, Hint):
+        return value
+    return Hint(value or "")
+
+
 class ProblemError(Exception):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Internal error"
@@ -41,13 +70,22 @@ class ProblemError(Exception):
         code: str | None = None,
         headers: Mapping[str, str] | None = None,
         extensions: Mapping[str, Any] | None = None,
+        log_hint: str | None = None,
     ) -> None:
+        """``detail`` goes to the caller; ``log_hint`` (the full hint, with the deployment's
+        identifiers) only to the log line and /api/diagnostics."""
         super().__init__(detail)
         self.detail = detail
         self.upstream = upstream
         self.code = code
         self.headers = dict(headers or {})
         self.extensions = dict(extensions or {})
+        self.log_hint = log_hint
+
+    @property
+    def operator_hint(self) -> str:
+        """What the operator reads: the full hint when there is one, else the caller's detail."""
+        return self.log_hint or self.detail
 
     @property
     def type(self) -> str:
@@ -130,7 +168,7 @@ class Misconfigured(ProblemError):
     title = "Function app is misconfigured"
     slug = "misconfigured"
 
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
+    def __init__(self, problems: list[tuple[str, str]], *, log_hint: str | None = None) -> None:
         names = list(dict.fromkeys(name for name, _ in problems))
         reasons = "; ".join(f"{name}: {reason}" for name, reason in problems)
         super().__init__(
@@ -139,6 +177,7 @@ class Misconfigured(ProblemError):
                 "missing": names,
                 "problems": [{"setting": name, "reason": reason} for name, reason in problems],
             },
+            log_hint=log_hint,
         )
 
 
@@ -150,10 +189,16 @@ class UpstreamFailed(ProblemError):
     slug = "upstream-failed"
 
     def __init__(
-        self, detail: str, *, upstream: Upstream, code: str | None = None, upstream_status: int | None = None
+        self,
+        detail: str,
+        *,
+        upstream: Upstream,
+        code: str | None = None,
+        upstream_status: int | None = None,
+        log_hint: str | None = None,
     ) -> None:
         extensions = {"upstreamStatus": upstream_status} if upstream_status is not None else None
-        super().__init__(detail, upstream=upstream, code=code, extensions=extensions)
+        super().__init__(detail, upstream=upstream, code=code, extensions=extensions, log_hint=log_hint)
 
 
 class UpstreamThrottled(ProblemError):
@@ -163,12 +208,21 @@ class UpstreamThrottled(ProblemError):
     title = "Upstream throttled the request"
     slug = "upstream-throttled"
 
-    def __init__(self, detail: str, *, upstream: Upstream, retry_after: int, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        upstream: Upstream,
+        retry_after: int,
+        code: str | None = None,
+        log_hint: str | None = None,
+    ) -> None:
         super().__init__(
             detail,
             upstream=upstream,
             code=code,
             headers={"Retry-After": str(max(1, retry_after))},
+            log_hint=log_hint,
         )
 
 
@@ -177,5 +231,5 @@ class UpstreamTimeout(ProblemError):
     title = "Upstream timed out"
     slug = "upstream-timeout"
 
-    def __init__(self, detail: str, *, upstream: Upstream) -> None:
-        super().__init__(detail, upstream=upstream)
+    def __init__(self, detail: str, *, upstream: Upstream, log_hint: str | None = None) -> None:
+        super().__init__(detail, upstream=upstream, log_hint=log_hint)

@@ -1,8 +1,11 @@
 """HTTP shaping: JSON and ``application/problem+json`` responses, and the per-route wrapper.
 
 ``route`` is the one place a :class:`ProblemError` becomes a response: every handler raises,
-none formats an error by hand. Unexpected exceptions become a generic 500 problem; their
-traceback goes to the log (SDK exception texts carry no secrets) and never to the caller.
+none formats an error by hand. The caller gets the problem's ``detail``; the operator's hint
+(``log_hint``, which may name the deployment's identifiers) goes to this route's log line of the
+same failure and to ``/api/diagnostics`` (``shared.problem_log``), never into the response.
+Unexpected exceptions become a generic 500 problem; their traceback goes to the log (SDK
+exception texts carry no secrets) and never to the caller.
 
 ``route`` is also where callers are authenticated, before the handler sees the request: each
 route declares the app roles it needs (``roles=``, required), and with ``CALLER_AUDIENCE`` set a
@@ -25,6 +28,7 @@ import azure.functions as func
 
 from .callers import caller_scope
 from .errors import ProblemError
+from .problem_log import record as record_problem
 from .runtime import get_runtime
 from .telemetry import end_request, start_request
 from .upstream import request_deadline
@@ -124,6 +128,9 @@ def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Han
                 except ProblemError as error:
                     response = problem_response(error)
                     extra = {"upstream": str(error.upstream) if error.upstream else None, "code": error.code}
+                    if error.log_hint:
+                        extra["hint"] = error.log_hint
+                    record_problem(name, error)
                 except Exception:
                     _LOGGER.exception("route=%s failed unexpectedly", name)
                     response = _internal_error()

@@ -36,7 +36,7 @@ from .credential_chain import (
 )
 from .diagnostics import diagnostics_report, token_claims
 from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService
-from .errors import Conflict, Misconfigured, ProblemError, Upstream
+from .errors import Conflict, Hint, Misconfigured, ProblemError, Upstream
 from .settings import (
     AZURE_AUTHORITY_HOST,
     AZURE_CLOUD,
@@ -137,7 +137,10 @@ class Runtime:
             return self.require_rollover().status(live=live)
         except ProblemError as error:
             fields = ("status", "detail", "upstream", "code")
-            return {"error": {k: v for k, v in error.to_problem().items() if k in fields}}
+            # Diagnostics is the operator's view: the full hint is shown next to the caller's detail.
+            return {
+                "error": {**{k: v for k, v in error.to_problem().items() if k in fields}, "hint": error.operator_hint}
+            }
 
     def require_rollover(self) -> RolloverService:
         """The rollover, or why not: 409 outside keyvault mode, 503 naming a missing rollover setting."""
@@ -167,10 +170,24 @@ class Runtime:
         return self.cosmos
 
     @property
-    def principal_description(self) -> str:
-        if self.settings.credential_mode is CredentialMode.MANAGED_IDENTITY:
-            return "the function app's managed identity"
-        return f"the app registration's service principal (client ID {self.settings.client_id})"
+    def principal_description(self) -> Hint:
+        """Who calls ARM and Graph, for "grant it this role" hints: the caller reads which principal by
+        its setting, the operator by its ID."""
+        s = self.settings
+        if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
+            who = "the function app's managed identity"
+            return Hint(
+                who, f"{who} (client ID {s.managed_identity_client_id})" if s.managed_identity_client_id else None
+            )
+        return Hint(
+            "the app registration's service principal (ENTRA_CLIENT_ID)",
+            f"the service principal of app registration {s.client_id} in tenant {s.tenant_id}",
+        )
+
+    def _token_target(self, tenant_id: str) -> str:
+        """Who asks for a tenant's tokens, for operators' hints only (never a caller's detail)."""
+        s = self.settings
+        return f"app registration {s.client_id} in tenant {tenant_id} at {s.authority_host}"
 
     def _build(self) -> None:
         s = self.settings
@@ -220,7 +237,13 @@ class Runtime:
                 )
                 credential = ClientAssertionCredential(tenant_id, s.client_id or "", assertion, **entra_options)
                 self._closables.append(credential)
-                return TokenProvider(credential, assertion=assertion, selector=selector, refusal=refusal)
+                return TokenProvider(
+                    credential,
+                    assertion=assertion,
+                    selector=selector,
+                    refusal=refusal,
+                    target=self._token_target(tenant_id),
+                )
 
             # Reads key properties only (custody.py): Key Vault Reader, no keys/sign, no secret.
             key_client = KeyClient(s.key_vault_url, identity, retry_policy=bounded_retry_policy(s), **kv_options)
@@ -240,7 +263,7 @@ class Runtime:
                     tenant_id, s.client_id or "", managed_identity_assertion, **entra_options
                 )
                 self._closables.append(credential)
-                return TokenProvider(credential, refusal=refusal)
+                return TokenProvider(credential, refusal=refusal, target=self._token_target(tenant_id))
 
         if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
             # No app registration: the function's own identity, in its own tenant only.
@@ -319,12 +342,14 @@ class Runtime:
             except ProblemError:
                 raise
             except ClientAuthenticationError as exc:
-                problem = entra_error(exc)
+                problem = entra_error(exc, target=self._token_target(s.tenant_id or ""))
                 if problem.code == NOT_REGISTERED:
                     return False
                 raise problem from None
             except AzureError as exc:
-                raise from_azure_error(exc, Upstream.ENTRA, action="the token request") from None
+                raise from_azure_error(
+                    exc, Upstream.ENTRA, action="the token request", target=self._token_target(s.tenant_id or "")
+                ) from None
             finally:
                 credential.close()
 

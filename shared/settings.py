@@ -17,6 +17,16 @@ from urllib.parse import urlsplit
 from .clouds import CLOUDS, PUBLIC, Cloud
 from .key_kinds import CosmosAccountId, parse_cosmos_account_id
 from .schedule_interval import shortest_interval_minutes
+
+# The telemetry destinations' names live beside their check; re-exported so that every setting the
+# app reads is named here too.
+from .telemetry.transport import APPLICATIONINSIGHTS_CONNECTION_STRING as APPLICATIONINSIGHTS_CONNECTION_STRING
+from .telemetry.transport import OTEL_EXPORTER_OTLP_ENDPOINT as OTEL_EXPORTER_OTLP_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_LOGS_ENDPOINT as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_METRICS_ENDPOINT as OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+from .telemetry.transport import OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
+from .telemetry.transport import OTLP_ENDPOINT_SETTINGS as OTLP_ENDPOINT_SETTINGS
+from .telemetry.transport import TELEMETRY_SETTINGS, transport_problems
 from .upstream import UnsafeUrl, connection_origin, is_loopback_host, origin
 
 ENTRA_TENANT_ID = "ENTRA_TENANT_ID"
@@ -48,6 +58,8 @@ ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
 ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
 # Customer tenants (besides ENTRA_TENANT_ID) where the multi-tenant app registration is consented.
 ENTRA_ALLOWED_TENANTS = "ENTRA_ALLOWED_TENANTS"
+# Where telemetry is exported (read by the exporters themselves; named in shared/telemetry/transport.py,
+# which judges them: a plain-text endpoint keeps telemetry off and /api/health names it).
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
 # credential, never required.
 IDENTITY_ENDPOINT = "IDENTITY_ENDPOINT"
@@ -80,6 +92,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     ROLLOVER_GRACE_DAYS,
     ENTRA_ALLOWED_TENANTS,
     AZURE_TOKEN_CREDENTIALS,
+    *TELEMETRY_SETTINGS,
     IDENTITY_ENDPOINT,
     MSI_ENDPOINT,
     "IDENTITY_HEADER",
@@ -196,6 +209,8 @@ class Settings:
     problems: tuple[SettingProblem, ...] = field(default=())
     # Problems that disable only the certificate rollover: the other routes keep serving.
     rollover_problems: tuple[SettingProblem, ...] = field(default=())
+    # Problems that keep telemetry off (a plain-text exporter endpoint): the routes keep serving.
+    telemetry_problems: tuple[SettingProblem, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
@@ -406,7 +421,18 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         allowed_tenants=allowed_tenants,
         problems=tuple(r.problems),
         rollover_problems=tuple(rollover.problems),
+        telemetry_problems=telemetry_problems(environ),
     )
+
+
+def telemetry_problems(environ: Mapping[str, str]) -> tuple[SettingProblem, ...]:
+    """Telemetry destinations that would carry it in plain text (named by setting, never by value).
+
+    Every OTLP endpoint variable the exporters read (the generic one and each signal's own) and the
+    connection string's ``IngestionEndpoint`` and ``LiveEndpoint`` must be https, or plain http to a
+    loopback collector (``shared.telemetry.transport``).
+    """
+    return tuple(SettingProblem(name, reason) for name, reason in transport_problems(environ))
 
 
 def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:

@@ -392,3 +392,19 @@ def test_the_registration_record_survives_a_round_trip_through_its_display_name(
     assert key(OLD, "k1", registered=moment).registered_at == moment
     for other in ("CN=broker", "", "rollover registered yesterday", name + " (edited)"):
         assert KeyCredential("k", "AA", None, None, display_name=other).registered_at is None
+
+
+@pytest.mark.parametrize(
+    "record",
+    [datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC), NOW + 400 * DAY],
+    ids=["year-9999", "next-year"],
+)
+def test_a_registration_record_in_the_future_counts_as_no_record(record):
+    # The record is a displayName whoever can addKey sets (a keys/sign holder registering the
+    # renewal first, or a forged Graph answer): a date after now is not believed. It must neither
+    # overflow (a 500 on every run) nor postpone the grace period forever: the key counts as
+    # registered without a record, as one registered by hand (grace from the version's start).
+    forged = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2", registered=record)], in_use="bb", proven=True)
+    by_hand = plan([OLD, NEW], [key(OLD, "k1"), key(NEW, "k2")], in_use="bb", proven=True)
+    assert [r.key_id for r in forged.remove] == [r.key_id for r in by_hand.remove] == ["k1"]
+    assert forged.remove[0].reason == by_hand.remove[0].reason

@@ -252,3 +252,16 @@ def test_the_timer_is_registered_with_a_valid_schedule_whatever_the_setting(valu
     from shared.settings import timer_schedule
 
     assert timer_schedule({} if value is None else {"ROLLOVER_SCHEDULE": value}) == registered
+
+
+def test_the_callers_detail_of_a_blocked_rollover_hides_the_certificate_name_as_a_whole_word_only():
+    from shared.rollover.service import RolloverService
+
+    service = RolloverService.__new__(RolloverService)
+    service._versions = type("Versions", (), {"name": "cert"})()
+    text = "Certificate 'cert' has no valid version; register version 1 of certificate 'cert' (-n cert) by hand."
+    detail = service._for_caller(text)
+    assert detail == (
+        "The signing certificate has no valid version; register version 1 of the signing certificate "
+        "(-n <KEY_VAULT_CERTIFICATE_NAME>) by hand."
+    )

@@ -1,5 +1,8 @@
-// Alerts on the broker's own telemetry (README "Operating the broker"): an action group that
-// mails one address, and four log search alert rules over the Application Insights component.
+// Alerts on the broker's own telemetry (README "Operating the broker"): four log search alert rules
+// over the Application Insights component, and the rules below on the workspace. Every rule notifies
+// the alert receivers: an existing action group (actionGroupId) and/or one created here that mails
+// alertEmail. With neither, the rules fire into the portal only, and the postprovision hook warns
+// (ALERTS_HAVE_RECEIVER=false).
 // The queries read the broker.* metrics (never sampled) and the broker's log lines; the names
 // are those of shared/telemetry/names.py.
 // One more rule reads the Key Vault audit log in the Log Analytics workspace (diagnostics.bicep):
@@ -30,8 +33,20 @@ param logAnalyticsWorkspaceId string
 @description('Resource ID of the Key Vault that holds the signing certificate.')
 param keyVaultId string
 
-@description('Email address the alerts are sent to; empty: the action group has no receiver yet.')
+@description('Email address the alerts are sent to (an action group is created for it); empty: none created.')
 param alertEmail string = ''
+
+@description('Resource ID of an existing action group (on-call, ITSM, webhook) every alert notifies; empty: none.')
+param actionGroupId string = ''
+
+@description('Alert on any credential added to the broker\'s application other than a key the rollover registered from this vault. Needs Entra AuditLogs routed to the workspace by a tenant-level diagnostic setting (docs/security.md).')
+param alertOnAppCredentialChanges bool = false
+
+@description('Object ID of the broker\'s application, whose credentials the AuditLogs rule watches.')
+param applicationObjectId string = ''
+
+@description('Object ID of the broker\'s service principal (credentials can be added to it too).')
+param servicePrincipalObjectId string = ''
 
 @description('Alert when the signing certificate in use expires within this many days.')
 @minValue(1)
@@ -50,14 +65,14 @@ param serverErrorMinimumRequests int = 20
 @minValue(1)
 param keyVaultThrottlingThreshold int = 1
 
-resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
   name: '${namePrefix}-broker-alerts'
   location: 'global'
   tags: tags
   properties: {
     groupShortName: 'broker'
     enabled: true
-    emailReceivers: empty(alertEmail) ? [] : [
+    emailReceivers: [
       {
         name: 'operator'
         emailAddress: alertEmail
@@ -66,6 +81,9 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
     ]
   }
 }
+
+// Every rule notifies every receiver there is: the existing group, the one created for alertEmail.
+var receivers = concat(empty(actionGroupId) ? [] : [actionGroupId], empty(alertEmail) ? [] : [actionGroup.id])
 
 // The version in use is the newest version Entra accepts (the broker falls back only when a newer
 // one is not registered), so "in use and within N days" means "no newer registered version".
@@ -180,9 +198,7 @@ resource alertRules 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for r
     }
     autoMitigate: true
     actions: {
-      actionGroups: [
-        actionGroup.id
-      ]
+      actionGroups: receivers
     }
   }
 }]
@@ -227,12 +243,95 @@ resource certificateImportAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-
     }
     autoMitigate: false
     actions: {
-      actionGroups: [
-        actionGroup.id
-      ]
+      actionGroups: receivers
     }
   }
 }
 
-output actionGroupId string = actionGroup.id
+// A credential added to the broker's application (or its service principal) that is not a key the
+// rollover registered: a password (addPassword), a federated identity credential, a certificate
+// uploaded by anyone else (a holder of keys/sign calling addKey directly, the portal, az ad app
+// credential reset). The rollover's own additions are recognised by their keyId, which its log line
+// "rollover registered certificate ... as key <keyId>" carries into AppTraces (workspace-based
+// Application Insights writes to the same workspace); every other added key, and any record this
+// query cannot parse, alerts (fail closed).
+// Activity names: learn.microsoft.com/entra/identity/monitoring-health/reference-audit-activities
+// (ApplicationManagement: "Update application – Certificates and secrets management", "Add service
+// principal credentials"); a federated identity credential is matched by its modified property.
+// Record shape: learn.microsoft.com/azure/azure-monitor/reference/tables/auditlogs (OperationName,
+// InitiatedBy, TargetResources[].id and .modifiedProperties[].displayName/oldValue/newValue; the
+// KeyDescription values list each key as "[KeyIdentifier=…, KeyType=…, KeyUsage=…, DisplayName=…]").
+var appCredentialQuery = format('''
+let watched = dynamic(["{0}", "{1}"]);
+// isfuzzy and the empty datatable: no AppTraces table yet (no telemetry so far) means no rollover key.
+let rolloverKeys = union isfuzzy=true
+    (datatable(KeyId: string) []),
+    (AppTraces
+     | where TimeGenerated > ago(2h) and Message startswith "rollover registered certificate"
+     | extend KeyId = tolower(extract(@"as key ([0-9A-Fa-f-]+)", 1, Message))
+     | where isnotempty(KeyId)
+     | project KeyId);
+AuditLogs
+| where ingestion_time() > ago(5m) and Category == "ApplicationManagement"
+| where OperationName has_any ("Certificates and secrets management", "service principal credentials")
+    or tostring(TargetResources) has "FederatedIdentityCredential"
+| mv-expand Target = TargetResources
+| where tolower(tostring(Target.id)) in (watched)
+| mv-expand Property = Target.modifiedProperties
+| extend Changed = tostring(Property.displayName)
+| where Changed == "KeyDescription" or Changed has "Credential"
+| extend Before = tostring(Property.oldValue), After = tostring(Property.newValue)
+| extend NewKeys = extract_all(@"(KeyIdentifier=[^\]]*)", After), OldKeys = extract_all(@"(KeyIdentifier=[^\]]*)", Before)
+// A change that is not a key (a federated identity credential), or a longer key list this query cannot
+// read, counts as one unknown addition: fail closed.
+| extend Added = case(
+    Changed != "KeyDescription", dynamic(["(not a key credential)"]),
+    coalesce(array_length(NewKeys), 0) == 0 and strlen(After) > strlen(Before), dynamic(["(unreadable key list)"]),
+    set_difference(NewKeys, OldKeys))
+| mv-expand Added to typeof(string)
+| where isnotempty(Added)
+| extend KeyType = extract(@"KeyType=([A-Za-z0-9]+)", 1, Added)
+| extend KeyId = tolower(extract(@"KeyIdentifier=([0-9A-Fa-f-]+)", 1, Added))
+| where Changed != "KeyDescription" or KeyType != "AsymmetricX509Cert" or KeyId !in (rolloverKeys)
+| project TimeGenerated, OperationName, Changed, KeyType, KeyId, Added, InitiatedBy, Result, CorrelationId
+''', toLower(applicationObjectId), toLower(servicePrincipalObjectId))
+
+resource appCredentialAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = if (alertOnAppCredentialChanges) {
+  name: '${namePrefix}-broker-app-credential-added'
+  location: location
+  tags: tags
+  kind: 'LogAlert'
+  properties: {
+    displayName: 'Entra: a credential was added to the broker\'s application'
+    description: 'A password, a federated identity credential or a certificate the rollover did not register was added to the broker\'s application or service principal: a credential outside Key Vault. Check InitiatedBy and remove the credential unless it was intended (docs/security.md, "Alerting on credential changes to the app").'
+    severity: 0
+    enabled: true
+    scopes: [
+      logAnalyticsWorkspaceId
+    ]
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT1H'
+    criteria: {
+      allOf: [
+        {
+          query: appCredentialQuery
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: receivers
+    }
+  }
+}
+
+output actionGroupIds array = receivers
+output hasReceiver bool = !empty(receivers)
 output alertRuleNames array = [for (rule, i) in rules: alertRules[i].name]

@@ -17,10 +17,10 @@ param location string
 @description('Resource tags.')
 param tags object = {}
 
-@description('Days of log retention in the workspace.')
+@description('Days of log retention in the workspace (Key Vault audit log, FunctionAppLogs, telemetry): 90 by default, as audits commonly ask for at least that.')
 @minValue(30)
 @maxValue(730)
-param retentionInDays int = 30
+param retentionInDays int = 90
 
 resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   name: logAnalyticsName

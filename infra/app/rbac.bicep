@@ -36,8 +36,8 @@ param deployerPrincipalType string = 'User'
 @description('Also give the deploying principal Key Vault Crypto User + Key Vault Reader so `func start` on a laptop can sign with the deployed certificate.')
 param grantDeployerSignAccess bool = false
 
-@description('Give the deploying principal Key Vault Certificates Officer (the postprovision hook creates the certificate with it). Meant for the first provisioning only: set false afterwards and delete the assignment, since an officer can import a certificate version whose key exists outside the vault.')
-param grantDeployerCertificatesOfficer bool = true
+@description('Keep Key Vault Certificates Officer on the deploying principal. Off by default: the postprovision hook grants it for its own run only and removes it, since an officer can import a certificate version whose key exists outside the vault.')
+param grantDeployerCertificatesOfficer bool = false
 
 param keyVaultName string
 param storageAccountName string

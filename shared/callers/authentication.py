@@ -254,13 +254,13 @@ class CallerAuthenticator:
             response = self._session.get(self._metadata_url, timeout=self._timeout(), allow_redirects=False)
         except requests.RequestException as exc:
             requests_attempt_raised(str(Upstream.ENTRA), "GET", self._metadata_url, exc)
-            raise from_requests_error(exc, Upstream.ENTRA, action=action) from None
+            raise from_requests_error(exc, Upstream.ENTRA, action=action, target=self._metadata_url) from None
         if response.status_code == 404 and GUID.fullmatch(self._settings.tenant_id or ""):
             # No discovery document: Entra's well-known locations for a tenant-specific authority.
             base = f"{self._settings.authority_host}/{self._settings.tenant_id}"
             metadata = {"issuer": f"{base}/v2.0", "jwks_uri": f"{base}/discovery/v2.0/keys"}
         elif response.status_code != 200:
-            raise from_requests_response(response, Upstream.ENTRA, action=action)
+            raise from_requests_response(response, Upstream.ENTRA, action=action, target=self._metadata_url)
         else:
             try:
                 metadata = response.json()
@@ -375,7 +375,7 @@ class CallerAuthenticator:
         try:
             caller = self.authenticate(authorization)
         except ProblemError as problem:
-            _audit(route, None, allowed=False, reason=problem.detail, status=problem.status)
+            _audit(route, None, allowed=False, reason=problem.operator_hint, status=problem.status)
             raise
         set_caller(caller.app_id)
         if caller.not_app_reason:

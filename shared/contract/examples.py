@@ -67,6 +67,7 @@ ROLLOVER_DONE = {
     ],
     "refused": [],
     "excessGraphPermissions": [],
+    "foreignCredentials": [],
     "blocked": None,
     "noValidKeyAfter": "2027-11-20T03:00:00Z",
 }
@@ -158,6 +159,7 @@ DIAGNOSTICS = {
         "noValidKeyAfter": "2027-11-20T03:00:00Z",
         "refused": [],
         "excessGraphPermissions": [],
+        "foreignCredentials": [],
         "actionRequired": None,
         "lastRun": {
             "at": "2026-12-07T03:00:01Z",
@@ -168,4 +170,24 @@ DIAGNOSTICS = {
             "blocked": None,
         },
     },
+    "lastProblems": [
+        {
+            "at": "2026-12-07T12:41:09Z",
+            "source": "cosmos-keys",
+            "status": 502,
+            "type": "tag:keyvault-assertion-broker,2026:problems/upstream-failed",
+            "upstream": "arm",
+            "code": "AuthorizationFailed",
+            "detail": "arm answered 403 to listKeys on Cosmos DB account 'orders' (AuthorizationFailed). Grant the "
+            "app registration's service principal (ENTRA_CLIENT_ID) the DocumentDB Account Contributor "
+            "(5bd9cd88-fe45-4216-938b-f97437e15450) role on the Cosmos DB account.",
+            "hint": "arm answered 403 to listKeys on Cosmos DB account 'orders' (AuthorizationFailed) [POST "
+            "https://management.azure.com/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data"
+            "/providers/Microsoft.DocumentDB/databaseAccounts/orders/listKeys]. Grant the service principal of app "
+            "registration 11111111-2222-3333-4444-555555555555 in tenant aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee the "
+            "DocumentDB Account Contributor (5bd9cd88-fe45-4216-938b-f97437e15450) role on the Cosmos DB account "
+            "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data/providers/"
+            "Microsoft.DocumentDB/databaseAccounts/orders.",
+        }
+    ],
 }

@@ -213,7 +213,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 },
                 "managedIdentity": {
                     "summary": "A certificate-less mode",
-                    "value": {"credentialMode": "managed-identity", "token": DIAGNOSTICS["token"]},
+                    "value": {"credentialMode": "managed-identity", "token": DIAGNOSTICS["token"], "lastProblems": []},
                 },
             },
         ),

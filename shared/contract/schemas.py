@@ -19,6 +19,11 @@ _EXCESS_GRAPH_PERMISSIONS = {
     "items": {"type": "string"},
     "description": "Graph permissions the app holds that write applications (it needs none): remove them.",
 }
+_FOREIGN_CREDENTIALS = {
+    "type": "array",
+    "items": ref("ForeignCredential"),
+    "description": "Credentials of the app that are no version of the certificate: each needs the operator.",
+}
 _MOMENT = {"type": ["string", "null"], "format": "date-time", "description": "ISO 8601 UTC; null when unknown."}
 
 
@@ -125,6 +130,7 @@ def component_schemas() -> dict[str, Any]:
                 "missing": {"type": "array", "items": _STRING},
                 "problems": {"type": "array", "items": ref("SettingProblem")},
                 "rollover": ref("RolloverSettings"),
+                "telemetry": ref("TelemetrySettings"),
             },
             "status callerAuth",
         ),
@@ -143,6 +149,18 @@ def component_schemas() -> dict[str, Any]:
             },
             "status missing problems",
         ),
+        "TelemetrySettings": _object(
+            "Telemetry exporter endpoints that would send telemetry in plain text (`http://` to anything but a "
+            "loopback address), named by setting, never by value: telemetry is off. The routes keep serving and "
+            "the status is not affected.",
+            {
+                "status": ref("TelemetryStatus"),
+                "missing": {"type": "array", "items": _STRING},
+                "problems": {"type": "array", "items": ref("SettingProblem")},
+            },
+            "status missing problems",
+        ),
+        "TelemetryStatus": _enum("`off`: telemetry is not exported until the named settings are fixed.", ["off"]),
         "CosmosKeyType": _enum("Which keys: ARM `readonlykeys` or `listKeys`.", [str(t) for t in KeyType]),
         "CosmosKeys": _object(
             "A Cosmos DB account's keys: ARM's key fields verbatim beside the account and key type.",
@@ -197,8 +215,30 @@ def component_schemas() -> dict[str, Any]:
                     "items": ref("TenantDiagnostics"),
                 },
                 "registration": ref("RegistrationStatus"),
+                "lastProblems": {
+                    "type": "array",
+                    "items": ref("ProblemRecord"),
+                    "description": "The last problems this instance answered that an operator may have to act on "
+                    "(upstream failures, and problems with a hint), newest first, at most 20.",
+                },
             },
-            "credentialMode token",
+            "credentialMode token lastProblems",
+        ),
+        "ProblemRecord": _object(
+            "A problem this instance answered: what the caller was told (`detail`) and the operator's full hint "
+            "(`hint`: the deployment's identifiers a caller's detail leaves out, as on the failure's log line). "
+            "Non-secret.",
+            {
+                "at": _MOMENT,
+                "source": {"type": "string", "description": "The route, or the rollover trigger, that answered it."},
+                "status": {"type": "integer"},
+                "type": {"type": "string"},
+                "upstream": {**_NULLABLE_STRING, "description": "The upstream that failed, if one did."},
+                "code": {**_NULLABLE_STRING, "description": "The upstream's own error code, if it gave one."},
+                "detail": {"type": "string"},
+                "hint": {"type": "string"},
+            },
+            "at source status type upstream code detail hint",
         ),
         "TenantDiagnostics": _object(
             "A customer tenant of `ENTRA_ALLOWED_TENANTS`: whether a Graph token could be obtained there, and "
@@ -280,6 +320,7 @@ def component_schemas() -> dict[str, Any]:
                 "noValidKeyAfter": _MOMENT,
                 "refused": {"type": "array", "items": ref("RefusedVersion")},
                 "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "foreignCredentials": _FOREIGN_CREDENTIALS,
                 "actionRequired": {**_NULLABLE_STRING, "description": "What needs the operator, if anything."},
                 "lastRun": nullable("RolloverRun"),
                 "error": ref("RegistrationError"),
@@ -292,6 +333,7 @@ def component_schemas() -> dict[str, Any]:
                 "detail": {"type": "string"},
                 "upstream": ref("Upstream"),
                 "code": {"type": "string"},
+                "hint": {"type": "string", "description": "The operator's full hint (the deployment's identifiers)."},
             },
             "status detail",
         ),
@@ -332,13 +374,27 @@ def component_schemas() -> dict[str, Any]:
                     "description": "Versions never registered: their key may exist outside Key Vault.",
                 },
                 "excessGraphPermissions": _EXCESS_GRAPH_PERMISSIONS,
+                "foreignCredentials": _FOREIGN_CREDENTIALS,
                 "blocked": {**_NULLABLE_STRING, "description": "What needs the operator; null: nothing."},
                 "noValidKeyAfter": _MOMENT,
             },
             "dryRun certificate applicationObjectId graceDays versions plan successorToken added removed skipped "
-            "refused excessGraphPermissions blocked noValidKeyAfter",
+            "refused excessGraphPermissions foreignCredentials blocked noValidKeyAfter",
         ),
         "RolloverVersion": version_row,
+        "ForeignCredential": _object(
+            "A credential of the app that is no version of the certificate: a certificate from elsewhere (e.g. "
+            "one a keys/sign holder added with addKey) or a client secret. Never removed by the rollover; "
+            "the operator checks who added it (docs/custody.md).",
+            {
+                "keyId": {"type": "string"},
+                "type": {"type": "string", "description": "Graph's keyCredential `type`, or `Password`."},
+                "thumbprint": {"type": "string", "description": "SHA-1, upper-case hex, for a certificate."},
+                "displayName": {"type": "string"},
+                "endDateTime": {"type": "string", "format": "date-time"},
+            },
+            "keyId",
+        ),
         "RefusedVersion": _object(
             "A version the rollover never registers, and why (custody: its key may exist outside Key Vault).",
             {"version": {"type": "string"}, "thumbprint": {"type": "string"}, "reason": {"type": "string"}},

@@ -112,8 +112,10 @@ class CertificateSelector:
             if self._is_rejected(candidate.version):
                 continue
             _LOGGER.warning(
-                "Falling back to certificate %s version %s: current version %s is not registered on app %s; "
-                "register thumbprint %s",
+                # Not "register it": the current version may be one the rollover refuses (imported,
+                # docs/custody.md); the rollover registers it only once its custody checks pass.
+                "Falling back to certificate %s version %s: current version %s is not registered on app %s "
+                "(thumbprint %s); the rollover registers it if Key Vault made its key, else names it as refused",
                 candidate.name,
                 candidate.version,
                 current.version,
@@ -127,10 +129,19 @@ class CertificateSelector:
 
     def not_registered_error(self, current: CertificateInfo) -> UpstreamFailed:
         fallback = "" if self._source.pinned_version else " No older enabled, valid version is accepted either."
+        # The caller learns which version to register and its thumbprint; the app registration's
+        # client ID and the certificate's name and vault are the operator's (log line, diagnostics).
         return UpstreamFailed(
-            f"Entra does not accept certificate '{current.name}' version {current.version}: it is not registered "
-            f"on app registration {self._client_id}. Upload that version's public certificate (SHA-1 thumbprint "
+            f"Entra does not accept version {current.version} of the signing certificate: it is not registered on "
+            f"the app registration (ENTRA_CLIENT_ID). Upload that version's public certificate (SHA-1 thumbprint "
             f"{current.thumbprint_hex}) to the app registration's certificates.{fallback}",
             upstream=Upstream.ENTRA,
             code=NOT_REGISTERED,
+            log_hint=(
+                f"Entra does not accept version {current.version} of {self._source.target}: it is not registered "
+                f"on app registration {self._client_id}. Upload "
+                f"that version's public certificate (SHA-1 thumbprint {current.thumbprint_hex}) to app "
+                f"{self._client_id}'s certificates (az ad app credential reset --id {self._client_id} --cert "
+                f"@<pem> --append, or the postprovision hook).{fallback}"
+            ),
         )

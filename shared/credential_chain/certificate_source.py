@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from ..errors import Upstream, UpstreamFailed
-from ..upstream import from_azure_error
+from ..upstream import from_azure_error, with_target
 
 _READ_HINTS = {
     401: "Key Vault rejected the function's token: check the vault's tenant.",
@@ -67,12 +67,24 @@ class CertificateInfo:
         return base64.b64encode(self.der).decode("ascii")
 
     def public_key(self) -> RSAPublicKey:
-        key = x509.load_der_x509_certificate(self.der).public_key()
-        if not isinstance(key, RSAPublicKey):
+        try:
+            key = x509.load_der_x509_certificate(self.der).public_key()
+        except ValueError:
+            # Key Vault's ``cer`` is the DER it made; anything else is its (or a proxy's) fault, a 502.
+            detail = (
+                f"Key Vault returned version {self.version} of the signing certificate with a public part that is not "
+                "an X.509 certificate."
+            )
             raise UpstreamFailed(
-                f"Certificate '{self.name}' version {self.version} does not have an RSA key; "
-                "create the certificate with key type RSA or RSA-HSM.",
-                upstream=Upstream.KEYVAULT,
+                detail, upstream=Upstream.KEYVAULT, log_hint=with_target(detail, f"certificate '{self.name}'")
+            ) from None
+        if not isinstance(key, RSAPublicKey):
+            detail = (
+                f"Version {self.version} of the signing certificate (KEY_VAULT_CERTIFICATE_NAME) does not have an "
+                "RSA key; create the certificate with key type RSA or RSA-HSM."
+            )
+            raise UpstreamFailed(
+                detail, upstream=Upstream.KEYVAULT, log_hint=with_target(detail, f"certificate '{self.name}'")
             )
         return key
 
@@ -89,9 +101,9 @@ class CertificateInfo:
 def certificate_info(certificate: KeyVaultCertificate) -> CertificateInfo:
     props = certificate.properties
     if not certificate.cer or not certificate.key_id or not props.version:
+        detail = "Key Vault returned the signing certificate without its public part or key id."
         raise UpstreamFailed(
-            f"Key Vault returned certificate '{certificate.name}' without its public part or key id.",
-            upstream=Upstream.KEYVAULT,
+            detail, upstream=Upstream.KEYVAULT, log_hint=with_target(detail, f"certificate '{certificate.name}'")
         )
     return CertificateInfo(
         name=certificate.name or "",
@@ -115,16 +127,20 @@ class CertificateSource:
         self._client = client
         self.name = name
         self.pinned_version = pinned_version
+        # For the operator's hint only: the caller is told of "the signing certificate".
+        self.target = f"certificate '{name}' in {getattr(client, 'vault_url', 'the vault')}"
 
     def current(self) -> CertificateInfo:
-        action = f"reading certificate '{self.name}'"
+        action = "reading the signing certificate"
         try:
             if self.pinned_version:
                 certificate = self._client.get_certificate_version(self.name, self.pinned_version)
             else:
                 certificate = self._client.get_certificate(self.name)
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
+            raise from_azure_error(
+                exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS, target=self.target
+            ) from None
         return certificate_info(certificate)
 
     def usable_current(self) -> CertificateInfo:
@@ -132,17 +148,21 @@ class CertificateSource:
         info = self.current()
         reason = info.unusable_reason(datetime.now(UTC))
         if reason:
+            detail = (
+                f"Version {info.version} of the signing certificate {reason}. Enable it, or create a new "
+                "version in Key Vault and register it on the app registration."
+            )
             raise UpstreamFailed(
-                f"Certificate '{self.name}' version {info.version} {reason}. Enable it, or create a new "
-                "version in Key Vault and register it on the app registration.",
+                detail,
                 upstream=Upstream.KEYVAULT,
                 code="CertificateNotUsable",
+                log_hint=with_target(detail, self.target),
             )
         return info
 
     def older_usable_versions(self, current: CertificateInfo) -> Iterator[CertificateInfo]:
         """Enabled, currently valid versions created before ``current``, newest first."""
-        action = f"listing versions of certificate '{self.name}'"
+        action = "listing versions of the signing certificate"
         now = datetime.now(UTC)
         epoch = datetime.min.replace(tzinfo=UTC)
         try:
@@ -161,15 +181,21 @@ class CertificateSource:
         except HttpResponseError as exc:
             if exc.status_code == 405:
                 return
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
+            raise from_azure_error(
+                exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS, target=self.target
+            ) from None
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
+            raise from_azure_error(
+                exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS, target=self.target
+            ) from None
         versions.sort(key=lambda p: p.created_on or epoch, reverse=True)
         for props in versions:
             try:
                 certificate = self._client.get_certificate_version(self.name, props.version or "")
             except AzureError as exc:
-                raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS) from None
+                raise from_azure_error(
+                    exc, Upstream.KEYVAULT, action=action, hints=_READ_HINTS, target=self.target
+                ) from None
             info = certificate_info(certificate)
             if info.unusable_reason(now) is None:
                 yield info

@@ -18,6 +18,7 @@ from azure.core.pipeline import PipelineRequest
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 
 from ..errors import Upstream, UpstreamFailed
+from ..upstream import origin
 
 
 class KeyVaultChallengeErrors(SansIOHTTPPolicy[Any, Any]):
@@ -27,10 +28,15 @@ class KeyVaultChallengeErrors(SansIOHTTPPolicy[Any, Any]):
         # azure-core calls this inside its exception handler and re-raises unless this raises.
         exc = sys.exc_info()[1]
         if isinstance(exc, ValueError) and "challenge" in str(exc).lower():
+            url = getattr(getattr(request, "http_request", None), "url", None)
+            vault = origin(url) if url else "KEY_VAULT_URL"
             raise UpstreamFailed(
                 "Key Vault's authentication challenge was refused: the resource it names does not belong to the "
                 "vault's domain, or the challenge is malformed. Check that KEY_VAULT_URL is your vault's URI in the "
                 "cloud's Key Vault domain.",
                 upstream=Upstream.KEYVAULT,
                 code="ChallengeResourceMismatch",
+                # The SDK's own text names the challenge's resource and the vault host; both are the
+                # operator's to see, not the caller's.
+                log_hint=f"Key Vault at {vault} (KEY_VAULT_URL): the SDK refused its challenge: {str(exc)[:300]}",
             ) from None

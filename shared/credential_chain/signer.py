@@ -59,10 +59,14 @@ class KeyVaultSigner:
         expected = f"/keys/{certificate.name}/{certificate.version}".lower()
         if connects_to != self._vault_origin or path.rstrip("/").lower() != expected:
             raise UpstreamFailed(
-                f"Key Vault named the key of certificate '{certificate.name}' version {certificate.version} "
-                f"outside the vault in KEY_VAULT_URL ({self._vault_origin}); the function does not send its "
-                "vault token there.",
+                f"Key Vault named the key of version {certificate.version} of the signing certificate outside the "
+                "vault in KEY_VAULT_URL; the function does not send its vault token there.",
                 upstream=Upstream.KEYVAULT,
+                log_hint=(
+                    f"Key Vault named the key of certificate '{certificate.name}' version {certificate.version} "
+                    f"at {connects_to or 'an unusable URL'}{path[:200]}, not under {self._vault_origin}{expected} "
+                    "(KEY_VAULT_URL); the function did not send its vault token there."
+                ),
             )
 
     def _client_for(self, certificate: CertificateInfo) -> CryptographyClient:
@@ -98,8 +102,9 @@ class KeyVaultSigner:
             raise from_azure_error(
                 exc,
                 Upstream.KEYVAULT,
-                action=f"signing with certificate '{certificate.name}' version {certificate.version}",
+                action=f"signing with version {certificate.version} of the signing certificate",
                 hints=_SIGN_HINTS,
+                target=f"key {certificate.key_id}",
             ) from None
         if not result.signature:
             count_sign(outcome="failure")

@@ -48,6 +48,8 @@ def consent_refusal(tenant_id: str, admin_consent_url: str) -> Callable[[Problem
             upstream=Upstream.ENTRA,
             code=problem.code,
             upstream_status=problem.extensions.get("upstreamStatus"),
+            log_hint=f"The app registration is not consented in tenant {tenant_id} ({problem.code}): an "
+            f"administrator of that tenant must grant admin consent at {admin_consent_url}",
         )
 
     return refusal

@@ -83,14 +83,17 @@ def claims_from_challenge(www_authenticate: str | None) -> str | None:
         return None
 
 
-def entra_error(exc: ClientAuthenticationError) -> ProblemError:
-    mapped = from_azure_error(exc, Upstream.ENTRA, action="the token request")
+def entra_error(exc: ClientAuthenticationError, *, target: str | None = None) -> ProblemError:
+    """Entra's refusal as a problem; ``target`` (the app registration and tenant) is for the operator only."""
+    mapped = from_azure_error(exc, Upstream.ENTRA, action="the token request", target=target)
     if isinstance(mapped, UpstreamFailed) and mapped.code in _ENTRA_HINTS:
+        hint = _ENTRA_HINTS[mapped.code]
         mapped = UpstreamFailed(
-            f"{mapped.detail} {_ENTRA_HINTS[mapped.code]}",
+            f"{mapped.detail} {hint}",
             upstream=Upstream.ENTRA,
             code=mapped.code,
             upstream_status=mapped.extensions.get("upstreamStatus"),
+            log_hint=f"{mapped.log_hint} {hint}" if mapped.log_hint else None,
         )
     return mapped
 
@@ -104,9 +107,12 @@ class TokenProvider:
         selector: CertificateSelector | None = None,
         refusal: Callable[[ProblemError], ProblemError] | None = None,
         clock: Callable[[], float] = time.time,
+        target: str | None = None,
     ) -> None:
+        """``target``: who asks for the tokens (app registration, tenant), named only in operators' hints."""
         self._credential = credential
         self._refusal = refusal
+        self._target = target
         self._assertion = assertion
         self._selector = selector
         self._clock = clock
@@ -181,7 +187,7 @@ class TokenProvider:
             except ProblemError:
                 raise
             except ClientAuthenticationError as exc:
-                problem = entra_error(exc)
+                problem = entra_error(exc, target=self._target)
                 if self._assertion is not None and signed.assertion is not None and isinstance(problem, UpstreamFailed):
                     # Refused (not throttled): never send this assertion again; the next one is built
                     # from a fresh certificate read.
@@ -195,7 +201,7 @@ class TokenProvider:
                     raise self._selector.not_registered_error(rejected) from None
                 self._selector.reject(rejected)
             except AzureError as exc:
-                raise from_azure_error(exc, Upstream.ENTRA, action="the token request") from None
+                raise from_azure_error(exc, Upstream.ENTRA, action="the token request", target=self._target) from None
         raise UpstreamFailed(
             "Entra rejected every certificate version tried.", upstream=Upstream.ENTRA, code=NOT_REGISTERED
         )

@@ -27,6 +27,7 @@ from urllib3.util import parse_url
 from ..credential_chain import TokenProvider, claims_from_challenge
 from ..errors import BadRequest, Upstream, UpstreamFailed
 from ..upstream import (
+    Hints,
     UnsafeUrl,
     begin_requests_call,
     connection_origin,
@@ -87,7 +88,7 @@ class DownstreamClient:
         action: str,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        hints: Mapping[int, str] | None = None,
+        hints: Hints | None = None,
         bad_request_is_callers: bool = False,
         link_path: str | None = None,
         idempotent: bool = True,
@@ -113,6 +114,9 @@ class DownstreamClient:
         is_path = path_or_url.startswith("/") and not path_or_url.startswith("//")
         url = self.base_url + path_or_url if is_path else path_or_url
         tokens = tokens or self._tokens
+        # What was called, for the operator's hint only: an ARM path names the subscription, resource
+        # group and resource; a Graph path an object ID. Never the query (paging tokens).
+        target = f"{method} {self._origin}{urlsplit(url).path}"
         for attempt in (1, 2):
             prepared = self._prepare(method, url, params=params, json=json, action=action, link_path=link_path)
             token = tokens.get(self._scope)
@@ -129,7 +133,7 @@ class DownstreamClient:
                     )
             except requests.RequestException as exc:
                 requests_attempt_raised(str(self._upstream), method, url, exc)
-                raise from_requests_error(exc, self._upstream, action=action) from None
+                raise from_requests_error(exc, self._upstream, action=action, target=target) from None
             if response.status_code == 401 and attempt == 1:
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))
                 tokens.invalidate(self._scope, token.token, claims=claims)
@@ -140,11 +144,9 @@ class DownstreamClient:
                 try:
                     return response.json()
                 except ValueError:
-                    raise UpstreamFailed(
-                        f"{self._upstream} answered {action} with a body that is not JSON.",
-                        upstream=self._upstream,
-                    ) from None
-            problem = from_requests_response(response, self._upstream, action=action, hints=hints)
+                    detail = f"{self._upstream} answered {action} with a body that is not JSON."
+                    raise UpstreamFailed(detail, upstream=self._upstream, log_hint=f"{detail} [{target}]") from None
+            problem = from_requests_response(response, self._upstream, action=action, hints=hints, target=target)
             if bad_request_is_callers and response.status_code == 400:
                 raise BadRequest(
                     f"{self._upstream} rejected the query while {action}: {_upstream_message(response)}",

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BadRequest, NotFound, Upstream, UpstreamFailed, UpstreamTimeout
+from ..errors import BadRequest, Hint, NotFound, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
 from ..key_kinds import CosmosAccountId, KeyType, is_valid_account_name
 from ..single_flight import SingleFlight
 from .client import DownstreamClient
@@ -47,13 +47,13 @@ class CosmosKeysService:
         arm: DownstreamClient,
         accounts: tuple[CosmosAccountId, ...],
         cache_seconds: int,
-        principal: str,
+        principal: str | Hint,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._arm = arm
         self._accounts = {account.name: account for account in accounts}
         self._cache_seconds = cache_seconds
-        self._principal = principal
+        self._principal = as_hint(principal)
         self._clock = clock
         self._cache: dict[tuple[str, KeyType], tuple[float, dict[str, Any]]] = {}
         self._lock = threading.Lock()
@@ -121,10 +121,10 @@ class _KeyCall:
     operation: str
     path: str
     action: str
-    hints: Mapping[int, str]
+    hints: Mapping[int, Hint]
 
     @classmethod
-    def for_account(cls, account: CosmosAccountId, key_type: KeyType, principal: str) -> _KeyCall:
+    def for_account(cls, account: CosmosAccountId, key_type: KeyType, principal: Hint) -> _KeyCall:
         operation = "readonlykeys" if key_type is KeyType.READONLY else "listKeys"
         role = READER_ROLE if key_type is KeyType.READONLY else CONTRIBUTOR_ROLE
         resource_id = account.resource_id
@@ -132,8 +132,16 @@ class _KeyCall:
             operation=operation,
             path=f"{resource_id}/{operation}",
             action=f"{operation} on Cosmos DB account '{account.name}'",
+            # The caller is told which role to grant to whom; the principal's IDs and the account's
+            # resource ID (subscription, resource group) are the operator's.
             hints={
-                403: f"Grant {principal} the {role} role on the Cosmos DB account {resource_id}.",
-                404: f"Cosmos DB account {resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
+                403: Hint(
+                    f"Grant {principal.caller} the {role} role on the Cosmos DB account.",
+                    f"Grant {principal.full} the {role} role on the Cosmos DB account {resource_id}.",
+                ),
+                404: Hint(
+                    "The Cosmos DB account was not found: check COSMOS_ACCOUNT_IDS.",
+                    f"Cosmos DB account {resource_id} was not found: check COSMOS_ACCOUNT_IDS.",
+                ),
             },
         )

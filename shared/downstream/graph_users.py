@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..credential_chain import TenantTokens
-from ..errors import BadRequest, Upstream, UpstreamFailed, UpstreamTimeout
+from ..errors import BadRequest, Hint, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
 from ..settings import GUID
 from ..upstream import remaining
 from .client import DownstreamClient
@@ -57,9 +57,9 @@ def parse_select(value: str | None) -> tuple[str, ...] | None:
 
 
 class GraphUsersService:
-    def __init__(self, *, graph: DownstreamClient, principal: str, tenants: TenantTokens | None = None) -> None:
+    def __init__(self, *, graph: DownstreamClient, principal: str | Hint, tenants: TenantTokens | None = None) -> None:
         self._graph = graph
-        self._principal = principal
+        self._principal = as_hint(principal)
         self._tenants = tenants
 
     def list(self, *, limit: int, select: tuple[str, ...] | None, tenant: str | None = None) -> dict[str, Any]:
@@ -67,16 +67,20 @@ class GraphUsersService:
         params = {"$top": str(min(limit, GRAPH_MAX_PAGE))}
         if select:
             params["$select"] = ",".join(select)
+        grant = "the Microsoft Graph application permission User.Read.All and have an administrator grant admin consent"
         if tenant is None:
             hints = {
-                403: f"Grant {self._principal} the Microsoft Graph application permission User.Read.All and have "
-                "an administrator grant admin consent for it.",
+                403: Hint(
+                    f"Grant {self._principal.caller} {grant} for it.",
+                    f"Grant {self._principal.full} {grant} for it.",
+                ),
             }
         else:
-            hints = {
-                403: "The app's consent in the requested tenant does not include the Microsoft Graph application "
-                "permission User.Read.All: an administrator of that tenant must consent to it (admin consent).",
-            }
+            consent = (
+                "The app's consent in the requested tenant does not include the Microsoft Graph application "
+                "permission User.Read.All: an administrator of that tenant must consent to it (admin consent)"
+            )
+            hints = {403: Hint(f"{consent}.", f"{consent}; tenant {tenant}.")}
         tokens = self._tenants.provider(tenant) if self._tenants is not None else None
         users: list[Any] = []
         truncated = False

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..downstream import DownstreamClient
-from ..errors import Misconfigured, Upstream, UpstreamFailed
+from ..errors import Hint, Misconfigured, Upstream, UpstreamFailed, as_hint
 from ..settings import ENTRA_APPLICATION_OBJECT_ID
 from .model import KeyCredential
 
@@ -76,30 +76,59 @@ def key_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
     key_id = raw.get("keyId")
     if not isinstance(key_id, str) or not key_id:
         return None
+    kind = raw.get("type")
     return KeyCredential(
         key_id=key_id.lower(),
         thumbprint=_thumbprint(raw),
         start=_parse_time(raw.get("startDateTime")),
         end=_parse_time(raw.get("endDateTime")),
         display_name=raw.get("displayName") if isinstance(raw.get("displayName"), str) else None,
-        verify_certificate=raw.get("type") == "AsymmetricX509Cert" and raw.get("usage") == "Verify",
+        verify_certificate=kind == "AsymmetricX509Cert" and raw.get("usage") == "Verify",
+        credential_type=kind if isinstance(kind, str) else None,
+    )
+
+
+def password_credential(raw: Mapping[str, Any]) -> KeyCredential | None:
+    """A client secret of the application (Graph returns its metadata, never the secret): never a
+    version of the certificate, so the plan counts it as foreign and leaves it alone."""
+    key_id = raw.get("keyId")
+    if not isinstance(key_id, str) or not key_id:
+        return None
+    return KeyCredential(
+        key_id=key_id.lower(),
+        thumbprint=None,
+        start=_parse_time(raw.get("startDateTime")),
+        end=_parse_time(raw.get("endDateTime")),
+        display_name=raw.get("displayName") if isinstance(raw.get("displayName"), str) else None,
+        verify_certificate=False,
+        credential_type="Password",
     )
 
 
 class ApplicationKeys:
-    def __init__(self, graph: DownstreamClient, *, object_id: str, client_id: str, principal: str) -> None:
+    def __init__(self, graph: DownstreamClient, *, object_id: str, client_id: str, principal: str | Hint) -> None:
+        principal = as_hint(principal)
         self._graph = graph
         self.object_id = object_id
         self._client_id = client_id
         self._path = f"/v1.0/applications/{object_id}"
-        consent = (
-            f"Grant {principal} the Microsoft Graph application permission Application.Read.All "
-            f"(admin consent) to read application {object_id}; it needs no permission that writes applications."
+        # The caller is told what to grant; the object and client IDs are the operator's (log line,
+        # /api/diagnostics).
+        grant = "the Microsoft Graph application permission Application.Read.All (admin consent)"
+        consent = Hint(
+            f"Grant {principal.caller} {grant} to read the application ({ENTRA_APPLICATION_OBJECT_ID}); it needs "
+            "no permission that writes applications.",
+            f"Grant {principal.full} {grant} to read application {object_id}; it needs no permission that writes "
+            "applications.",
         )
-        self._read_hints = {
+        self._read_hints: dict[int, str | Hint] = {
             403: consent,
-            404: f"No application has object ID {object_id}: set {ENTRA_APPLICATION_OBJECT_ID} to the application's "
-            "object ID (not its client ID).",
+            404: Hint(
+                f"No application has the object ID in {ENTRA_APPLICATION_OBJECT_ID}: set it to the application's "
+                "object ID (not its client ID).",
+                f"No application has object ID {object_id}: set {ENTRA_APPLICATION_OBJECT_ID} to the application's "
+                "object ID (not its client ID).",
+            ),
         }
         proof = (
             "Graph refused the proof of possession: it must be signed by a certificate registered on the "
@@ -108,12 +137,15 @@ class ApplicationKeys:
         self._write_hints = {**self._read_hints, 400: proof, 401: proof}
 
     def read(self) -> list[KeyCredential]:
-        """Requires Application.Read.All (read-only; the least privileged permission that reads it)."""
+        """The application's key credentials, and its password credentials (client secrets; Graph
+        returns their metadata only) as credentials that are no version of the certificate: both
+        are what the app could sign in with. Requires Application.Read.All (read-only; the least
+        privileged permission that reads it)."""
         body = self._graph.request(
             "GET",
             self._path,
-            params={"$select": "id,appId,keyCredentials"},
-            action=f"reading the key credentials of application {self.object_id}",
+            params={"$select": "id,appId,keyCredentials,passwordCredentials"},
+            action=f"reading the key credentials of the application ({ENTRA_APPLICATION_OBJECT_ID})",
             hints=self._read_hints,
         )
         if not isinstance(body, dict) or not isinstance(body.get("keyCredentials"), list):
@@ -125,11 +157,18 @@ class ApplicationKeys:
                 [
                     (
                         ENTRA_APPLICATION_OBJECT_ID,
-                        f"names the application with client ID {app_id}, not ENTRA_CLIENT_ID {self._client_id}",
+                        "names another application than ENTRA_CLIENT_ID (its client ID differs)",
                     )
-                ]
+                ],
+                log_hint=(
+                    f"{ENTRA_APPLICATION_OBJECT_ID} {self.object_id} names the application with client ID {app_id}, "
+                    f"not ENTRA_CLIENT_ID {self._client_id}"
+                ),
             )
         keys = [key_credential(raw) for raw in body["keyCredentials"] if isinstance(raw, dict)]
+        passwords = body.get("passwordCredentials")
+        if isinstance(passwords, list):
+            keys += [password_credential(raw) for raw in passwords if isinstance(raw, dict)]
         return [key for key in keys if key is not None]
 
     def add(self, der: bytes, proof: str, *, display_name: str) -> str | None:
@@ -148,7 +187,7 @@ class ApplicationKeys:
                 "passwordCredential": None,
                 "proof": proof,
             },
-            action=f"adding a key to application {self.object_id}",
+            action="adding a key to the application",
             hints=self._write_hints,
             idempotent=False,  # a resent addKey that had applied registers the key twice
         )
@@ -161,7 +200,7 @@ class ApplicationKeys:
             "POST",
             f"{self._path}/removeKey",
             json={"keyId": key_id, "proof": proof},
-            action=f"removing key {key_id} from application {self.object_id}",
+            action="removing a key from the application",
             hints=self._write_hints,
             idempotent=False,  # the run re-reads and reconciles instead (service._write)
         )

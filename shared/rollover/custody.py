@@ -107,16 +107,17 @@ class KeyCustody:
         self._certificates = certificates
         self._keys = keys
         self.name = name
+        self._target = f"certificate '{name}' in {getattr(certificates, 'vault_url', 'the vault')}"
 
     def facts(self, version: CertificateVersion) -> CustodyFacts:
         """Reads the certificate's policy and the version's key (Key Vault Reader)."""
         try:
-            action = f"reading the policy of certificate '{self.name}'"
+            action = "reading the signing certificate's policy"
             policy = self._policy()
-            action = f"reading key '{self.name}' version {version.version}"
+            action = f"reading the key of version {version.version} of the signing certificate"
             key = self._keys.get_key(self.name, version.version)
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS) from None
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS, target=self._target) from None
         return CustodyFacts(
             issuer=policy.issuer_name if policy is not None else None,
             policy_exportable=policy.exportable if policy is not None else None,
@@ -141,7 +142,8 @@ class KeyCustody:
             "treat it as a compromise attempt (audit log: CertificateImport, CertificatePolicyUpdate). Disable it "
             f"(az keyvault certificate set-attributes --vault-name <vault> -n {self.name} --version "
             f"{version.version} --enabled false) and create a new version in Key Vault with a policy of issuer Self "
-            "and exportable=false (scripts/postprovision.sh creates one); the next run registers that one."
+            "and exportable=false (az keyvault certificate create --policy; scripts/cert-policy.template.json is one); "
+            "the next run registers that one."
         )
 
     def _policy(self) -> CertificatePolicy | None:

@@ -72,6 +72,9 @@ class KeyCredential:
     end: datetime | None
     display_name: str | None = None
     verify_certificate: bool = True  # type AsymmetricX509Cert, usage Verify
+    # Graph's ``type`` of a keyCredential (``AsymmetricX509Cert``, ``Symmetric``, ...), or
+    # ``Password`` for an entry of ``passwordCredentials``: a foreign credential is named by it.
+    credential_type: str | None = "AsymmetricX509Cert"
 
     def valid(self, now: datetime) -> bool:
         if self.end is not None and now >= self.end:

@@ -77,6 +77,9 @@ class Plan:
     blocked: str | None
     no_valid_key_after: datetime | None
     foreign_key_ids: tuple[str, ...] = field(default=())
+    # Credentials of the app that are no version of this certificate (a certificate from elsewhere,
+    # a client secret): never touched, always named (each is a way in that is not Key Vault's).
+    foreign: tuple[KeyCredential, ...] = field(default=())
     # Versions custody refused (newest first) and why; never registered, never the successor.
     refusals: tuple[tuple[CertificateVersion, str], ...] = field(default=())
     # Blocked because no version custody accepts is left to take over: the newest refused one.
@@ -105,8 +108,10 @@ def _timestamp(moment: datetime | None) -> float:
 
 def _registered_since(successor: CertificateVersion, keys: Iterable[KeyCredential], now: datetime) -> datetime:
     """Since when the successor is registered: the earliest record among its valid registrations
-    (never before it became valid), else — registered without a record — its notBefore."""
-    records = [k.registered_at for k in keys if k.valid(now) and k.registered_at is not None]
+    (never before it became valid), else — registered without a record — its notBefore. A record
+    after ``now`` is not believed (anyone who can addKey writes the displayName it is read from;
+    believed, year 9999 would overflow and a next-year date would hold the grace open for good)."""
+    records = [k.registered_at for k in keys if k.valid(now) and k.registered_at is not None and k.registered_at <= now]
     if not records:
         return successor.available_since
     return max(min(m for m in records if m is not None), successor.available_since)
@@ -149,13 +154,13 @@ def plan_rollover(
     refused = refused or {}
     by_thumbprint = {v.thumbprint: v for v in versions}
     ours: dict[str, list[KeyCredential]] = {}
-    foreign: list[str] = []
+    foreign: list[KeyCredential] = []
     skipped: list[Skip] = []
     for key in keys:
         if key.verify_certificate and key.thumbprint in by_thumbprint:
             ours.setdefault(key.thumbprint, []).append(key)
         else:
-            foreign.append(key.key_id)
+            foreign.append(key)
             skipped.append(
                 Skip(
                     "remove",
@@ -335,7 +340,8 @@ def plan_rollover(
         skipped=tuple(skipped),
         blocked=blocked,
         no_valid_key_after=no_valid_key_after,
-        foreign_key_ids=tuple(foreign),
+        foreign_key_ids=tuple(k.key_id for k in foreign),
+        foreign=tuple(foreign),
         refusals=refusals,
         refused=newest_refused,
     )

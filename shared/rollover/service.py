@@ -15,6 +15,7 @@ Safe to repeat and to run concurrently (timer on one instance, Event Grid on ano
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -147,6 +148,7 @@ class RolloverService:
             "noValidKeyAfter": report["noValidKeyAfter"],
             "refused": report["refused"],
             "excessGraphPermissions": report["excessGraphPermissions"],
+            "foreignCredentials": report["foreignCredentials"],
             "actionRequired": report["blocked"],
         }
 
@@ -165,7 +167,7 @@ class RolloverService:
             count_rollover_run(outcome="blocked" if blocked else "failure", trigger=source)
             raise
         # A refused version needs an operator (disable it) even though the run went on: "blocked".
-        needs_operator = report["refused"] or report["excessGraphPermissions"]
+        needs_operator = report["refused"] or report["excessGraphPermissions"] or report["foreignCredentials"]
         count_rollover_run(outcome="blocked" if needs_operator else "success", trigger=source)
         return report
 
@@ -215,27 +217,51 @@ class RolloverService:
             )
         if report["excessGraphPermissions"]:
             _LOGGER.error("rollover: %s", _excess_text(report["excessGraphPermissions"]))
+        if report["foreignCredentials"]:
+            # ERROR and starting "rollover": the rollover alert fires. Someone holding keys/sign can
+            # addKey a certificate of their own (Graph needs only a proof signed by a registered key,
+            # which Key Vault makes for them): this line is the deployment's own sign of it.
+            _LOGGER.error(
+                "rollover: %s",
+                _foreign_text(self._versions.name, report["foreignCredentials"]),
+                extra={"rollover_foreign_credentials": [c["keyId"] for c in report["foreignCredentials"]]},
+            )
         if plan.blocked:
             _LOGGER.error("rollover blocked: %s", plan.blocked, extra={"rollover_blocked": True})
+            # The caller reads what to do with which version; the certificate's name is the operator's.
+            detail = self._for_caller(plan.blocked)
             if plan.refused is not None:
                 # 409, not 502: Key Vault answered correctly; the vault's state conflicts with what the
                 # rollover may register, and only the operator can change it (a retry never will).
                 raise Conflict(
-                    plan.blocked,
+                    detail,
                     upstream=Upstream.KEYVAULT,
                     code="CertificateKeyNotVaultBound",
                     extensions={"thumbprint": plan.refused.thumbprint, "version": plan.refused.version},
+                    log_hint=plan.blocked,
                 )
             successor = plan.successor
             error = UpstreamFailed(
-                plan.blocked,
+                detail,
                 upstream=Upstream.GRAPH if successor is not None else Upstream.KEYVAULT,
                 code="CertificateNotRegistered" if successor is not None else "CertificateNotUsable",
+                log_hint=plan.blocked,
             )
             if successor is not None:  # what the operator registers by hand
                 error.extensions.update({"thumbprint": successor.thumbprint, "version": successor.version})
             raise error
         return report
+
+    def _for_caller(self, text: str) -> str:
+        """``text`` without the certificate's name (a deployment identifier): "the signing certificate"."""
+        name = self._versions.name
+        for named, generic in (
+            (f"Certificate '{name}'", "The signing certificate"),
+            (f"certificate '{name}'", "the signing certificate"),
+        ):
+            text = text.replace(named, generic)
+        # Only the name as a whole word: a certificate called "cert" must not garble "certificate".
+        return re.sub(rf"(?<![\w-]){re.escape(name)}(?![\w-])", "<KEY_VAULT_CERTIFICATE_NAME>", text)
 
     def _execute(self, versions: list[CertificateVersion], plan: Plan, outcome: _Outcome) -> Plan:
         proofs: dict[str, str] = {}
@@ -277,6 +303,15 @@ class RolloverService:
                 signer = proof_by(plan, excluding=set())
                 new = info(plan.add)
                 assert signer is not None  # the plan adds only when a signer exists
+                if new.thumbprint_hex != plan.add.thumbprint:
+                    # Custody judged the version as listed; what is registered must be that certificate
+                    # (else every run would add a key no version accounts for).
+                    mismatch = (
+                        f"Key Vault answered certificate '{new.name}' version {new.version} with a certificate whose "
+                        f"thumbprint ({new.thumbprint_hex}) is not the one it lists ({plan.add.thumbprint}); "
+                        "nothing was registered."
+                    )
+                    raise UpstreamFailed(self._for_caller(mismatch), upstream=Upstream.KEYVAULT, log_hint=mismatch)
                 name = registration_name(self._clock())
                 key_id = self._write(
                     lambda: self._keys.add(new.der, proof(signer), display_name=name), lambda ks: _has(ks, new)
@@ -402,6 +437,20 @@ class RolloverService:
             )
         skipped = [*(outcome.skipped if outcome else []), *plan.skipped]
         planned_add = [] if plan.add is None else [{"version": plan.add.version, "thumbprint": plan.add.thumbprint}]
+        foreign = [
+            {
+                k: v
+                for k, v in {
+                    "keyId": c.key_id,
+                    "type": c.credential_type,
+                    "thumbprint": c.thumbprint,
+                    "displayName": c.display_name,
+                    "endDateTime": iso(c.end),
+                }.items()
+                if v is not None
+            }
+            for c in plan.foreign
+        ]
         return {
             "dryRun": dry_run,
             "certificate": self._versions.name,
@@ -429,7 +478,11 @@ class RolloverService:
             "skipped": [_camel(vars(s)) for s in _unique(skipped)],
             "refused": [{"version": v.version, "thumbprint": v.thumbprint, "reason": r} for v, r in plan.refusals],
             "excessGraphPermissions": excess,
-            "blocked": " ".join(filter(None, (plan.action_required, _excess_text(excess)))) or None,
+            "foreignCredentials": foreign,
+            "blocked": " ".join(
+                filter(None, (plan.action_required, _excess_text(excess), _foreign_text(self._versions.name, foreign)))
+            )
+            or None,
             "noValidKeyAfter": iso(plan.no_valid_key_after),
         }
 
@@ -463,6 +516,19 @@ def _excess_text(permissions: Sequence[str]) -> str | None:
         "applications: its own token can add a password or a federated identity credential, a credential outside "
         "Key Vault. The rollover needs only Application.Read.All; remove the others and any ownership of the app by "
         "its own service principal (docs/custody.md, 'Upgrading a deployment made before this change')."
+    )
+
+
+def _foreign_text(certificate: str, credentials: Sequence[dict[str, Any]]) -> str | None:
+    if not credentials:
+        return None
+    named = ", ".join(f"{c['keyId']} ({c.get('type') or 'unknown type'})" for c in credentials)
+    return (
+        f"The app registration holds credential(s) that are not a version of certificate '{certificate}' in Key "
+        f"Vault: {named}. Each is a way to sign in as the app whose secret or private key is not bound to the vault; "
+        "the rollover never touches them. If you did not add one, treat it as a compromise (Entra audit log of the "
+        "application; anyone with keys/sign on the vault can add a certificate with addKey) and remove it "
+        "(az ad app credential delete --id <client id> --key-id <keyId>)."
     )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from ..errors import BadRequest, ProblemError, UpstreamThrottled, UpstreamTimeout
+from ..problem_log import record as record_problem
 from ..settings import ROLLOVER_SCHEDULE, CredentialMode, Settings
 from ..upstream import request_deadline
 from .events import judge_event
@@ -111,7 +112,8 @@ def run_on_timer(host: RolloverHost, *, past_due: bool) -> None:
         with request_deadline():
             host.require_rollover().run(dry_run=False, trigger="timer" + (" (past due)" if past_due else ""))
     except ProblemError as error:
-        _LOGGER.error("rollover timer failed: %s", error.detail, extra=_problem_fields(error))
+        _LOGGER.error("rollover timer failed: %s", error.operator_hint, extra=_problem_fields(error))
+        record_problem("rollover_timer", error)
         raise
 
 
@@ -151,7 +153,11 @@ def run_on_event(host: RolloverHost, *, event_id: Any, event_type: Any, subject:
         with request_deadline():
             host.require_rollover().run(dry_run=False, trigger="eventgrid")
     except (UpstreamThrottled, UpstreamTimeout) as error:
-        _LOGGER.warning("rollover event %s failed transiently; Event Grid redelivers it: %s", event_id, error.detail)
+        _LOGGER.warning(
+            "rollover event %s failed transiently; Event Grid redelivers it: %s", event_id, error.operator_hint
+        )
+        record_problem("rollover_event", error)
         raise
     except ProblemError as error:
-        _LOGGER.error("rollover event %s failed: %s", event_id, error.detail, extra=_problem_fields(error))
+        _LOGGER.error("rollover event %s failed: %s", event_id, error.operator_hint, extra=_problem_fields(error))
+        record_problem("rollover_event", error)

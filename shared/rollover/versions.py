@@ -28,10 +28,11 @@ class CertificateVersions:
     def __init__(self, client: CertificateClient, name: str) -> None:
         self._client = client
         self.name = name
+        self._target = f"certificate '{name}' in {getattr(client, 'vault_url', 'the vault')}"
 
     def list(self) -> list[CertificateVersion]:
         """Every version, oldest first; the current one (``GET /certificates/{name}/``) marked."""
-        action = f"listing versions of certificate '{self.name}'"
+        action = "listing versions of the signing certificate"
         versions: list[CertificateVersion] = []
         try:
             current = self._client.get_certificate(self.name).properties.version
@@ -53,17 +54,17 @@ class CertificateVersions:
                     )
                 )
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS) from None
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS, target=self._target) from None
         versions.sort(key=lambda v: v.age_key)
         return versions
 
     def certificate(self, version: str) -> CertificateInfo:
         """One version's public certificate (DER) and key id."""
-        action = f"reading certificate '{self.name}' version {version}"
+        action = f"reading version {version} of the signing certificate"
         try:
             certificate = self._client.get_certificate_version(self.name, version)
         except AzureError as exc:
-            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS) from None
+            raise from_azure_error(exc, Upstream.KEYVAULT, action=action, hints=_HINTS, target=self._target) from None
         info = certificate_info(certificate)
         if info.version != version:
             raise UpstreamFailed(f"Key Vault answered {action} with another version.", upstream=Upstream.KEYVAULT)

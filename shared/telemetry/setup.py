@@ -13,6 +13,14 @@ Four cases (AZURE-PROTOCOLS §11):
   exporters (TLS trust from ``OTEL_EXPORTER_OTLP_CERTIFICATE``).
 * **off**: none of these: no OpenTelemetry module is imported at all.
 
+Telemetry never leaves in plain text: an exporter endpoint (``OTEL_EXPORTER_OTLP_ENDPOINT`` or a
+signal's own ``OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_ENDPOINT``, or the connection string's
+``IngestionEndpoint``) over ``http://`` to anything but a loopback address keeps the broker's
+telemetry **off** (``transport``; ``/api/health`` names the setting and the routes
+keep serving). And it never carries a query string: whatever the mode, the provider in use gets
+the :class:`~shared.telemetry.query_scrubber.QueryStringScrubber` span processor, the worker's
+adopted one included (the worker's own instrumentations record full URLs).
+
 In every case the Azure SDK loggers are set to WARNING. Configuring starts the exporters'
 background threads but makes no network call itself; the first export happens later, on
 those threads.
@@ -28,12 +36,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import names, state
+from .transport import APPLICATIONINSIGHTS_CONNECTION_STRING, OTLP_ENDPOINT_SETTINGS, transport_problems
 
 _LOGGER = logging.getLogger(__name__)
 
-APPLICATIONINSIGHTS_CONNECTION_STRING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY = "PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"
-OTEL_EXPORTER_OTLP_ENDPOINT = "OTEL_EXPORTER_OTLP_ENDPOINT"
+# The logger the worker attaches Azure Monitor's log handler to (default: the root logger).
+PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME = "PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME"
 OTEL_SERVICE_NAME = "OTEL_SERVICE_NAME"
 OTEL_EXPERIMENTAL_RESOURCE_DETECTORS = "OTEL_EXPERIMENTAL_RESOURCE_DETECTORS"
 # Libraries whose INFO lines (one per HTTP request, token cache chatter) drown the broker's own.
@@ -91,8 +100,22 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> str:
         environ = os.environ if environ is None else environ
         quiet_sdk_loggers()
         connection_string = (environ.get(APPLICATIONINSIGHTS_CONNECTION_STRING) or "").strip()
-        otlp_endpoint = (environ.get(OTEL_EXPORTER_OTLP_ENDPOINT) or "").strip()
-        if _sdk_provider_installed():
+        otlp_endpoint = any((environ.get(name) or "").strip() for name in OTLP_ENDPOINT_SETTINGS)
+        worker = _sdk_provider_installed()
+        if worker:
+            # Before anything else: the worker's own instrumentations are already recording spans.
+            _scrub_query_strings()
+        refused = transport_problems(environ)
+        if refused:
+            # Fail closed: nothing of the broker's is exported, nothing is configured.
+            _LOGGER.error(
+                "telemetry: off: %s would send it in plain text (see /api/health)",
+                ", ".join(dict.fromkeys(setting for setting, _ in refused)),
+                extra={"telemetry_mode": OFF, "telemetry_refused": [setting for setting, _ in refused]},
+            )
+            _mode = OFF
+            return _mode
+        if worker:
             mode = WORKER
         elif connection_string:
             if _flag(environ.get(PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY)):
@@ -106,6 +129,7 @@ def configure_telemetry(environ: Mapping[str, str] | None = None) -> str:
         else:
             _mode = OFF
             return _mode
+        _scrub_query_strings()
         _use_query_free_azure_core_spans()
         state.activate()
         broker_logger = logging.getLogger(BROKER_LOGGER)
@@ -184,6 +208,18 @@ def _configure_otlp(environ: Mapping[str, str]) -> None:
     logger_provider.add_log_record_processor(log_processor)
     set_logger_provider(logger_provider)
     logging.getLogger().addHandler(LoggingHandler(logger_provider=logger_provider))
+
+
+def _scrub_query_strings() -> None:
+    """The query-string scrubbers: on the global tracer provider (the worker's, or the one built here),
+    and on the OpenTelemetry log handlers of the root logger and of the worker's logger
+    (``PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME``)."""
+    import opentelemetry.trace as trace
+
+    from .query_scrubber import install, install_log_filter
+
+    install(trace.get_tracer_provider())
+    install_log_filter(("", (os.environ.get(PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME) or "").strip(), BROKER_LOGGER))
 
 
 def _use_query_free_azure_core_spans() -> None:

@@ -15,10 +15,12 @@ from .call_logging import (
     requests_hook,
 )
 from .error_mapping import (
+    Hints,
     from_azure_error,
     from_managed_identity_error,
     from_requests_error,
     from_requests_response,
+    with_target,
 )
 from .origins import UnsafeUrl, connection_origin, is_loopback_host, origin
 from .retry import BoundedRetryPolicy, non_idempotent, remaining, request_deadline, urllib3_retry
@@ -26,6 +28,7 @@ from .session import session_for
 
 __all__ = [
     "BoundedRetryPolicy",
+    "Hints",
     "UnsafeUrl",
     "azure_core_hooks",
     "begin_requests_call",
@@ -43,4 +46,5 @@ __all__ = [
     "requests_hook",
     "session_for",
     "urllib3_retry",
+    "with_target",
 ]

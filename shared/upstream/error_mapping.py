@@ -3,6 +3,11 @@
 Only status codes, the upstream's own error *codes* and fixed hint texts go into the result:
 upstream messages are not copied, because a message is the one place a service could echo
 request material back.
+
+``action`` (what was being done) is caller-safe: it names a setting or a kind of resource, never
+the deployment's identifiers. ``target`` names what was acted on (a vault and certificate, a
+resource path, an application object ID) and goes only into the problem's ``log_hint``, with the
+operator's half of a :class:`~shared.errors.Hint`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from ..errors import ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout
+from ..errors import Hint, ProblemError, Upstream, UpstreamFailed, UpstreamThrottled, UpstreamTimeout, as_hint
+
+Hints = Mapping[int, str | Hint]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,6 +103,11 @@ def _azure_response_details(exc: HttpResponseError) -> tuple[int | None, Any, Ma
     return response.status_code, _json_body(text), dict(response.headers)
 
 
+def with_target(text: str, target: str | None) -> str | None:
+    """The operator's version of ``text``: what was acted on appended; None when there is nothing to add."""
+    return f"{text} [{target}]" if target else None
+
+
 def from_status(
     upstream: Upstream,
     status: int | None,
@@ -103,38 +115,53 @@ def from_status(
     headers: Mapping[str, str],
     *,
     action: str,
-    hints: Mapping[int, str] | None = None,
+    hints: Hints | None = None,
     transient: bool = False,
+    target: str | None = None,
 ) -> ProblemError:
-    """The problem for an upstream that answered ``status`` to ``action`` after our retries."""
+    """The problem for an upstream that answered ``status`` to ``action`` after our retries.
+
+    ``target``: what was acted on, for the operator only (see the module docstring).
+    """
     has_retry_after = any(k.lower() in ("retry-after", "retry-after-ms", "x-ms-retry-after-ms") for k in headers)
     # A 503 that names a time to come back is throttling in all but name, and so is Entra's
     # temporarily_unavailable (whatever its status); other 5xx are failures.
     if status == 429 or (status == 503 and has_retry_after) or transient:
+        detail = f"{upstream} is throttling {action}; retry after the indicated delay."
         return UpstreamThrottled(
-            f"{upstream} is throttling {action}; retry after the indicated delay.",
+            detail,
             upstream=upstream,
             retry_after=retry_after_seconds(headers),
             code=code,
+            log_hint=with_target(detail, target),
         )
     if status in (408, 504):
-        return UpstreamTimeout(f"{upstream} timed out during {action} ({status}).", upstream=upstream)
-    hint = (hints or {}).get(status or 0, "")
+        detail = f"{upstream} timed out during {action} ({status})."
+        return UpstreamTimeout(detail, upstream=upstream, log_hint=with_target(detail, target))
+    hint = as_hint((hints or {}).get(status or 0))
     where = f"{upstream} answered {status} to {action}" if status else f"{upstream} failed {action}"
     if code:
         where += f" ({code})"
-    return UpstreamFailed(f"{where}. {hint}".strip(), upstream=upstream, code=code, upstream_status=status)
+    operator = None
+    if target or hint.operator:
+        operator = f"{where}{f' [{target}]' if target else ''}. {hint.full}".strip()
+    return UpstreamFailed(
+        f"{where}. {hint.caller}".strip(), upstream=upstream, code=code, upstream_status=status, log_hint=operator
+    )
 
 
 def from_azure_error(
-    exc: AzureError, upstream: Upstream, *, action: str, hints: Mapping[int, str] | None = None
+    exc: AzureError, upstream: Upstream, *, action: str, hints: Hints | None = None, target: str | None = None
 ) -> ProblemError:
     if isinstance(exc, ServiceRequestTimeoutError | ServiceResponseTimeoutError):
-        return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
+        detail = f"{upstream} did not answer {action} in time."
+        return UpstreamTimeout(detail, upstream=upstream, log_hint=with_target(detail, target))
     if isinstance(exc, ServiceRequestError):
-        return UpstreamFailed(f"Could not connect to {upstream} for {action}.", upstream=upstream)
+        detail = f"Could not connect to {upstream} for {action}."
+        return UpstreamFailed(detail, upstream=upstream, log_hint=with_target(detail, target))
     if isinstance(exc, ServiceResponseError):
-        return UpstreamFailed(f"{upstream} dropped the connection during {action}.", upstream=upstream)
+        detail = f"{upstream} dropped the connection during {action}."
+        return UpstreamFailed(detail, upstream=upstream, log_hint=with_target(detail, target))
     if isinstance(exc, HttpResponseError):
         status, body, headers = _azure_response_details(exc)
         return from_status(
@@ -145,8 +172,10 @@ def from_azure_error(
             action=action,
             hints=hints,
             transient=is_entra_transient(body),
+            target=target,
         )
-    return UpstreamFailed(f"{upstream} failed {action} ({type(exc).__name__}).", upstream=upstream)
+    detail = f"{upstream} failed {action} ({type(exc).__name__})."
+    return UpstreamFailed(detail, upstream=upstream, log_hint=with_target(detail, target))
 
 
 def from_managed_identity_error(
@@ -182,19 +211,30 @@ def from_managed_identity_error(
     )
 
 
-def from_requests_error(exc: requests.RequestException, upstream: Upstream, *, action: str) -> ProblemError:
+def from_requests_error(
+    exc: requests.RequestException, upstream: Upstream, *, action: str, target: str | None = None
+) -> ProblemError:
     if isinstance(exc, requests.Timeout):
-        return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
+        detail = f"{upstream} did not answer {action} in time."
+        return UpstreamTimeout(detail, upstream=upstream, log_hint=with_target(detail, target))
     if isinstance(exc, requests.ConnectionError):
         reason = getattr(exc.args[0], "reason", None) if exc.args else None
         if "timed out" in str(reason).lower() or "timeout" in type(reason).__name__.lower():
-            return UpstreamTimeout(f"{upstream} did not answer {action} in time.", upstream=upstream)
-        return UpstreamFailed(f"Could not connect to {upstream} for {action}.", upstream=upstream)
-    return UpstreamFailed(f"{upstream} failed {action} ({type(exc).__name__}).", upstream=upstream)
+            detail = f"{upstream} did not answer {action} in time."
+            return UpstreamTimeout(detail, upstream=upstream, log_hint=with_target(detail, target))
+        detail = f"Could not connect to {upstream} for {action}."
+        return UpstreamFailed(detail, upstream=upstream, log_hint=with_target(detail, target))
+    detail = f"{upstream} failed {action} ({type(exc).__name__})."
+    return UpstreamFailed(detail, upstream=upstream, log_hint=with_target(detail, target))
 
 
 def from_requests_response(
-    response: requests.Response, upstream: Upstream, *, action: str, hints: Mapping[int, str] | None = None
+    response: requests.Response,
+    upstream: Upstream,
+    *,
+    action: str,
+    hints: Hints | None = None,
+    target: str | None = None,
 ) -> ProblemError:
     body = _json_body(response.text)
     return from_status(
@@ -205,4 +245,5 @@ def from_requests_response(
         action=action,
         hints=hints,
         transient=is_entra_transient(body),
+        target=target,
     )

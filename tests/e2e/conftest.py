@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -57,6 +58,61 @@ CONTRACT = OpenAPI.from_dict(
 
 
 OBSERVED: set[tuple[str, str, int]] = set()
+# The emulator's deployment identifiers (filled once per session): no problem+json body the suite
+# sees may carry one (SPEC "Errors": a caller's error never names the deployment's identifiers;
+# they go to the log line and /api/diagnostics).
+DEPLOYMENT_IDENTIFIERS: dict[str, str] = {}
+PROBLEMS_CHECKED: list[int] = [0]
+
+
+def deployment_identifiers(emulator: Emulator) -> dict[str, str]:
+    """What identifies the emulated deployment: tenant, app and identity IDs, subscription, resource
+    group and resource paths, the vault's name and host, the certificate's name."""
+    seed = emulator.seed
+    vault = urlsplit(emulator.urls["vault"])
+    named = {
+        "tenant ID": seed.tenant_id,
+        "client ID": seed.client_id,
+        "application object ID": seed.app_object_id,
+        "service principal object ID": seed.sp_object_id,
+        "system-assigned identity principal ID": seed.system_mi_principal_id,
+        "system-assigned identity client ID": seed.system_mi_client_id,
+        "user-assigned identity principal ID": seed.user_mi_principal_id,
+        "user-assigned identity client ID": seed.user_mi_client_id,
+        "subscription ID": seed.subscription_id,
+        "resource group": seed.resource_group,
+        "resource path": "/subscriptions/",
+        "vault name": seed.vault_name,
+        "vault host": vault.netloc,
+        "function app name": seed.function_app_name,
+        "certificate name": seed.certificate_name,
+    }
+    return {what: value.lower() for what, value in named.items() if value}
+
+
+def assert_no_deployment_identifier(response: requests.Response) -> None:
+    """A problem+json body names what to fix, never the deployment's identifiers."""
+    if not response.headers.get("Content-Type", "").startswith("application/problem+json"):
+        return
+    PROBLEMS_CHECKED[0] += 1
+    body = response.text.lower()
+    found = [what for what, value in DEPLOYMENT_IDENTIFIERS.items() if value in body]
+    if found:
+        pytest.fail(
+            f"{response.request.method} {response.request.path_url.split('?')[0]} answered {response.status_code} "
+            f"with the deployment's {', '.join(found)} in its problem body: {response.text[:500]}"
+        )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _deployment_identifiers(emulator: Emulator) -> None:
+    DEPLOYMENT_IDENTIFIERS.update(deployment_identifiers(emulator))
+
+
+@pytest.fixture
+def identifiers() -> dict[str, str]:
+    """The emulated deployment's identifiers (lowercase), by what they are."""
+    return dict(DEPLOYMENT_IDENTIFIERS)
 
 
 def assert_conforms(response: requests.Response) -> None:
@@ -67,6 +123,7 @@ def assert_conforms(response: requests.Response) -> None:
     (the host's has none); the app's own 401 body is checked here against ``Problem``.
     """
     OBSERVED.add((response.request.method, response.request.path_url.split("?")[0], response.status_code))
+    assert_no_deployment_identifier(response)
     try:
         CONTRACT.validate_response(RequestsOpenAPIRequest(response.request), RequestsOpenAPIResponse(response))
     except PathNotFound:
@@ -170,6 +227,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         seen = {status for method, url, status in OBSERVED if method.lower() == op.method and path.match(url)}
         documented = {int(status) for status in CONTRACT_DOCUMENT["paths"][op.path][op.method]["responses"]} - {500}
         unseen += [f"{op.method.upper()} {op.path} {status}" for status in sorted(documented - seen)]
+    if PROBLEMS_CHECKED[0] == 0:
+        unseen.append("(no problem+json body was checked for deployment identifiers)")
     if unseen:
         session.config.get_terminal_writer().line(
             "OpenAPI statuses documented but never answered in the e2e suite: " + ", ".join(unseen), red=True

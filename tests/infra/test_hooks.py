@@ -107,12 +107,32 @@ sys.exit(97)
 """
 
 CERT_SHOW = "keyvault certificate show --vault-name kv-test --name assertion-signing"
+VAULT_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-test"
+OFFICER_ASSIGNMENT = VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/tmp-officer"
+DEPLOYER = "11111111-2222-3333-4444-555555555555"
+OFFICER_ROLE = "a4417e6f-fecd-4de8-b567-7b0420556985"
 THUMBPRINT = "0123456789ABCDEF0123456789ABCDEF01234567"
 
 
-def _rules(issuer: str | None, exportable: str, public_access: str = "Enabled") -> list[dict[str, object]]:
+VERSION = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+CREATED = "2026-01-05T10:00:07+00:00"
+
+
+def _rules(
+    issuer: str | None,
+    exportable: str,
+    public_access: str = "Enabled",
+    *,
+    enabled: str = "true",
+    created: str = CREATED,
+    policy_updated: str = CREATED,
+) -> list[dict[str, object]]:
     rules: list[dict[str, object]] = [
         {"match": ["keyvault show --name kv-test", "publicNetworkAccess"], "stdout": public_access + "\n"},
+        {"match": ["keyvault show --name kv-test", "--query id"], "stdout": VAULT_ID + "\n"},
+        {"match": ["role assignment list"], "stdout": "\n"},
+        {"match": ["role assignment create"], "stdout": OFFICER_ASSIGNMENT + "\n"},
+        {"match": ["role assignment delete"]},
         {"match": ["keyvault network-rule"]},
         {"match": ["keyvault update --name kv-test"]},
     ]
@@ -124,6 +144,13 @@ def _rules(issuer: str | None, exportable: str, public_access: str = "Enabled") 
         {"match": [CERT_SHOW, "policy.keyProperties.exportable"], "stdout": exportable + "\n"},
         {"match": ["keyvault certificate create"]},
         {"match": ["keyvault certificate pending show"], "stdout": "completed\n"},
+        {
+            "match": [CERT_SHOW, "--query id"],
+            "stdout": f"https://kv-test.vault.azure.net/certificates/assertion-signing/{VERSION}\n",
+        },
+        {"match": [CERT_SHOW, "attributes.enabled"], "stdout": enabled + "\n"},
+        {"match": [CERT_SHOW, "--query attributes.created"], "stdout": created + "\n"},
+        {"match": [CERT_SHOW, "policy.attributes.updated"], "stdout": policy_updated + "\n"},
         {"match": [CERT_SHOW, "--query cer"], "stdout": "TUlJQw==\n"},
         {"match": [CERT_SHOW, "x509ThumbprintHex"], "stdout": THUMBPRINT.lower() + "\n"},
         {"match": ["ad app show --id"], "stdout": ""},
@@ -152,6 +179,7 @@ def _run_sh_hook(tmp_path: Path, rules: list[dict[str, object]], **env: str) -> 
         "KEY_VAULT_CERTIFICATE_NAME": "assertion-signing",
         "ENTRA_CLIENT_ID": "00000000-0000-0000-0000-00000000000a",
         "CREDENTIAL_MODE": "keyvault",
+        "AZURE_PRINCIPAL_ID": DEPLOYER,
     }
     proc = subprocess.run(
         ["sh", str(SCRIPTS / "postprovision.sh")],
@@ -233,6 +261,59 @@ def test_hook_refuses_a_certificate_whose_key_was_known_outside_the_vault(
     assert not (tmp_path / "local.settings.json").exists()
 
 
+def test_hook_registers_the_version_it_judged(tmp_path: Path) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"))
+    assert code == 0, err
+    public_reads = [c for c in calls if "--query cer" in c or "x509ThumbprintHex" in c]
+    assert len(public_reads) == 2 and all(f"--version {VERSION}" in c for c in public_reads), public_reads
+    judged = [c for c in calls if "attributes.created" in c or "attributes.enabled" in c]
+    assert judged and all(f"--version {VERSION}" in c for c in judged)
+    # The policy is read after the version's creation time: a later policy change is seen.
+    order = [i for i, c in enumerate(calls) if "--query attributes.created" in c or "policy.attributes.updated" in c]
+    assert "attributes.created" in calls[order[0]] and "policy.attributes.updated" in calls[order[1]]
+
+
+@pytest.mark.parametrize(
+    ("created", "policy_updated"),
+    [
+        ("2026-01-05T10:00:07+00:00", "2026-01-05T10:00:07+00:00"),  # `create` with its policy: same second
+        ("2026-01-05T10:00:07+00:00", "2026-01-05T10:00:07.900000+00:00"),
+        ("2026-01-06T00:00:00+00:00", "2026-01-05T10:00:07+00:00"),  # an auto-renewal, long after
+    ],
+)
+def test_hook_registers_a_version_created_no_earlier_than_the_policy(
+    tmp_path: Path, created: str, policy_updated: str
+) -> None:
+    rules = _rules(issuer="Self", exportable="false", created=created, policy_updated=policy_updated)
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert _registered(calls)
+
+
+@pytest.mark.parametrize(
+    ("enabled", "created", "policy_updated", "says"),
+    [
+        # Imported with its own key at 10:00:07, the policy reset to Self/not exportable at 10:00:08.
+        ("true", "2026-01-05T10:00:07+00:00", "2026-01-05T10:00:08+00:00", "before its policy's last"),
+        ("true", "2025-12-31T23:59:59+00:00", "2026-01-01T00:00:00+00:00", "before its policy's last"),
+        ("false", CREATED, CREATED, "is not enabled"),  # disabled as the rollover's refusal asks
+        ("true", "", CREATED, "does not say when"),
+        ("true", CREATED, "", "does not say when"),
+        ("true", CREATED, "2026-01-05T11:00:07+01:00", "does not say when"),  # not UTC: not compared
+    ],
+    ids=["import-then-policy-reset", "across-midnight", "disabled", "no-created", "no-policy-time", "not-utc"],
+)
+def test_hook_refuses_a_version_the_rollover_would_refuse(
+    tmp_path: Path, enabled: str, created: str, policy_updated: str, says: str
+) -> None:
+    rules = _rules(issuer="Self", exportable="false", enabled=enabled, created=created, policy_updated=policy_updated)
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code != 0
+    assert says in err and "nothing was registered" in err, err
+    assert not _registered(calls), "a version the rollover refuses must never reach the app registration"
+    assert not any("--query cer" in c for c in calls)
+
+
 def test_hook_opens_a_private_vault_to_the_deployer_only_and_closes_it(tmp_path: Path) -> None:
     code, err, calls = _run_sh_hook(
         tmp_path, _rules(issuer="Self", exportable="false", public_access="Disabled"), DEPLOYER_IP_ADDRESS="203.0.113.7"
@@ -290,8 +371,122 @@ def test_ps1_hook_makes_the_same_decisions() -> None:
     register = source.index("az ad app credential reset")
     assert issuer_check < register and exportable_check < register
     assert "-ne 'Self'" in source and "-ne 'false'" in source
-    assert source.count("nothing was registered") == 2
+    assert source.count("nothing was registered") == 6
+    # The version judged is the version registered, and it is judged as the rollover judges it.
+    created_check = source.index("'attributes.created'")
+    policy_check = source.index("'policy.attributes.updated'")
+    assert created_check < policy_check < source.index("[string]::CompareOrdinal($createdS, $policyS) -lt 0") < register
+    assert source.index("$enabled -ne 'true'") < register
+    assert "--version $version --query $Query" in source
+    assert source.index("Show-Version 'cer'") < register and "--query cer" not in source
     assert "DEPLOYER_IP_ADDRESS" in source and "'private'" in source
     finally_block = source[source.rindex("} finally {") :]
     assert "Close-Vault $openedFor" in finally_block
     assert "--public-network-access Disabled" in source and "network-rule remove" in source
+
+
+# --- Certificates Officer only for the hook's own run ------------------------------------------------
+
+
+def _index(calls: list[str], prefix: str) -> int:
+    return next(i for i, c in enumerate(calls) if c.startswith(prefix))
+
+
+def test_hook_grants_itself_certificates_officer_only_to_create_the_certificate_then_removes_it(
+    tmp_path: Path,
+) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer=None, exportable="false"))
+    assert code == 0, err
+    grant = _index(calls, "role assignment create")
+    assert f"--assignee-object-id {DEPLOYER}" in calls[grant] and f"--role {OFFICER_ROLE}" in calls[grant]
+    assert f"--scope {VAULT_ID}" in calls[grant], "on this vault only"
+    create = _index(calls, "keyvault certificate create")
+    revoke = _index(calls, "role assignment delete")
+    assert grant < create < revoke < _index(calls, "ad app credential reset"), calls
+    assert calls[revoke] == f"role assignment delete --ids {OFFICER_ASSIGNMENT} --output none"
+    assert sum(c.startswith("role assignment delete") for c in calls) == 1
+
+
+def test_hook_grants_nothing_when_the_certificate_exists(tmp_path: Path) -> None:
+    code, err, calls = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"))
+    assert code == 0, err
+    assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
+
+
+def test_hook_leaves_a_standing_officer_assignment_alone(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    standing = VAULT_ID + "/providers/x/roleAssignments/standing\n"
+    rules.insert(0, {"match": ["role assignment list", "--assignee"], "stdout": standing})
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert not any(c.startswith(("role assignment create", "role assignment delete")) for c in calls)
+
+
+def test_hook_removes_the_officer_assignment_even_when_creating_fails(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["keyvault certificate create"], "stderr": "(BadParameter) no", "exit": 1})
+    code, _, calls = _run_sh_hook(tmp_path, rules)
+    assert code != 0
+    assert calls[-1] == f"role assignment delete --ids {OFFICER_ASSIGNMENT} --output none"
+
+
+def test_hook_prints_the_exact_removal_when_it_cannot_remove_the_assignment(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["role assignment delete"], "stderr": "(AuthorizationFailed) no", "exit": 1})
+    code, err, _ = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert f"az role assignment delete --ids {OFFICER_ASSIGNMENT}" in err
+
+
+def test_hook_without_a_known_principal_says_how_to_grant_and_stops(tmp_path: Path) -> None:
+    rules = _rules(issuer=None, exportable="false")
+    rules.insert(0, {"match": ["ad signed-in-user show"], "stderr": "not a user", "exit": 1})
+    code, err, calls = _run_sh_hook(tmp_path, rules, AZURE_PRINCIPAL_ID="")
+    assert code != 0
+    assert f"az role assignment create --assignee-object-id <your object id> --role {OFFICER_ROLE}" in err
+    assert not any("certificate create" in c for c in calls)
+
+
+@pytest.mark.parametrize(("value", "warns"), [("false", True), ("true", False), ("", False)])
+def test_hook_warns_when_the_alerts_have_no_receiver(tmp_path: Path, value: str, warns: bool) -> None:
+    code, err, _ = _run_sh_hook(tmp_path, _rules(issuer="Self", exportable="false"), ALERTS_HAVE_RECEIVER=value)
+    assert code == 0, err
+    assert ("alerts have no receiver" in err) is warns
+    if warns:
+        assert "BROKER_ALERT_EMAIL" in err and "BROKER_ACTION_GROUP_ID" in err
+
+
+def test_ps1_hook_grants_officer_for_its_run_only_and_warns_without_receivers() -> None:
+    source = (SCRIPTS / "postprovision.ps1").read_text(encoding="utf-8")
+    grant = source.index("Grant-OfficerForThisRun\n")
+    create = source.index("'keyvault', 'certificate', 'create'")
+    revoke = source.index("Revoke-Officer\n", create)
+    assert grant < create < revoke < source.index("az ad app credential reset")
+    finally_block = source[source.rindex("} finally {") :]
+    assert "Revoke-Officer" in finally_block
+    assert "az role assignment delete --ids" in source and OFFICER_ROLE in source
+    assert "role assignment list" in source, "a standing assignment is left alone"
+    assert "$env:ALERTS_HAVE_RECEIVER -eq 'false'" in source
+    assert "BROKER_ALERT_EMAIL" in source and "BROKER_ACTION_GROUP_ID" in source
+
+
+def test_the_hook_reads_the_receiver_flag_main_provides() -> None:
+    outputs = bicep.template("main.bicep")["outputs"]
+    assert "ALERTS_HAVE_RECEIVER" in outputs and "KEY_VAULT_ID" in outputs
+
+
+def test_hook_marks_its_assignment_and_removes_one_an_interrupted_run_left_behind(tmp_path: Path) -> None:
+    leftover = VAULT_ID + "/providers/Microsoft.Authorization/roleAssignments/left-behind"
+    rules = _rules(issuer="Self", exportable="false")
+    rules.insert(0, {"match": ["role assignment list", "description=="], "stdout": leftover + "\n"})
+    code, err, calls = _run_sh_hook(tmp_path, rules)
+    assert code == 0, err
+    assert f"role assignment delete --ids {leftover} --output none" in calls
+    assert "interrupted run" in err
+    (tmp_path / "again").mkdir()
+    code, err, calls = _run_sh_hook(tmp_path / "again", _rules(issuer=None, exportable="false"))
+    assert code == 0, err
+    [create] = [c for c in calls if c.startswith("role assignment create")]
+    assert "--description temporary: the azd postprovision hook" in create
+    source = (SCRIPTS / "postprovision.ps1").read_text(encoding="utf-8")
+    assert "Remove-LeftoverOfficer" in source and "--description $officerDescription" in source

@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from . import bicep
+from .evaluate import Symbol, Template
 
 # The metric names of shared/telemetry/names.py (the alerts and the workbook query them).
 SIGNS = "broker.keyvault.signs"
@@ -76,6 +79,67 @@ def test_the_action_group_mails_the_email_parameter() -> None:
     assert "useCommonAlertSchema: true" in receivers
 
 
+_ALERT_PARAMS = {
+    "namePrefix": "p",
+    "location": "l",
+    "applicationInsightsId": "/ai",
+    "logAnalyticsWorkspaceId": "/ws",
+    "keyVaultId": "/vaults/kv",
+}
+
+
+def _alerts_with(**params: object) -> Template:
+    return Template(_alerts(), {**_ALERT_PARAMS, **params}, bicep.INFRA / "app")
+
+
+@pytest.mark.parametrize(
+    ("params", "group_created", "receivers"),
+    [
+        ({}, False, []),
+        ({"alertEmail": "ops@contoso.example"}, True, [Symbol("actionGroup.id")]),
+        ({"actionGroupId": "/ag/oncall"}, False, ["/ag/oncall"]),
+        (
+            {"alertEmail": "ops@contoso.example", "actionGroupId": "/ag/oncall"},
+            True,
+            ["/ag/oncall", Symbol("actionGroup.id")],
+        ),
+    ],
+    ids=["none", "email", "existing-group", "both"],
+)
+def test_every_alert_notifies_every_receiver_there_is(params: dict, group_created: bool, receivers: list) -> None:
+    tpl = _alerts_with(**params)
+    assert tpl.deploys("resources", "actionGroup") is group_created, "no empty action group without an email"
+    assert tpl.body("resources", "alertRules", "config", "properties", "actions", "actionGroups") == receivers
+    assert tpl.body("resources", "certificateImportAlert", "properties", "actions", "actionGroups") == receivers
+    credential = _alerts_with(**params, alertOnAppCredentialChanges=True, applicationObjectId="app-oid")
+    assert credential.body("resources", "appCredentialAlert", "properties", "actions", "actionGroups") == receivers
+    assert tpl.value(_alerts()["outputs"]["hasReceiver"]["value"]) is bool(receivers)
+
+
+def test_main_passes_the_receivers_and_tells_the_hook_whether_there_is_one() -> None:
+    main = bicep.template("main.bicep")
+    params = main["modules"]["alerts"]["config"]["params"]
+    assert bicep.text(params["actionGroupId"]) == "actionGroupId"
+    assert bicep.text(params["alertEmail"]) == "alertEmail"
+    flag = bicep.text(main["outputs"]["ALERTS_HAVE_RECEIVER"]["value"])
+    assert "alerts.outputs" in flag and "hasReceiver" in flag
+    values = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert values["actionGroupId"]["value"] == "${BROKER_ACTION_GROUP_ID}"
+
+
+def test_log_retention_is_a_parameter_with_an_audit_friendly_default() -> None:
+    main = bicep.template("main.bicep")
+    spec = main["parameters"]["logRetentionInDays"]
+    assert spec["default"] >= 90
+    assert bicep.text(main["modules"]["monitoring"]["config"]["params"]["retentionInDays"]) == "logRetentionInDays"
+    monitoring = bicep.template("app/monitoring.bicep")
+    assert monitoring["parameters"]["retentionInDays"]["default"] >= 90
+    workspace = bicep.config(monitoring["resources"]["logAnalytics"])
+    assert bicep.text(workspace["properties"]["retentionInDays"]) == "retentionInDays"
+    values = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert values["logRetentionInDays"]["value"] == "${LOG_RETENTION_DAYS=90}"
+
+
 def test_four_log_alerts_on_the_brokers_signals_notify_the_action_group() -> None:
     rules = _rules()
     assert set(rules) == {"certificate-expiry", "keyvault-throttling", "server-errors", "rollover-failed"}
@@ -87,7 +151,7 @@ def test_four_log_alerts_on_the_brokers_signals_notify_the_action_group() -> Non
     assert body["kind"] == "LogAlert"
     properties = body["properties"]
     assert properties["scopes"] == ["applicationInsightsId"]
-    assert bicep.text(properties["actions"]["actionGroups"]) == "[actionGroup.id]"
+    assert bicep.text(properties["actions"]["actionGroups"]) == "receivers"
     (criterion,) = properties["criteria"]["allOf"]
     assert bicep.text(criterion["query"]) == "rule.query"
     assert (criterion["timeAggregation"], criterion["operator"], criterion["threshold"]) == ("Count", "GreaterThan", 0)
@@ -139,3 +203,59 @@ def test_workbook_shows_latency_per_upstream_and_the_sign_count() -> None:
     assert any(SIGNS in q and "bin(timestamp, 1h)" in q for q in queries)
     assert any(UPSTREAM_DURATION in q for q in queries)
     assert any(DAYS_TO_EXPIRY in q for q in queries)
+
+
+# --- credentials added to the broker's application (Entra AuditLogs) ---------------------------------
+
+
+def test_the_app_credential_alert_is_off_by_default() -> None:
+    assert _alerts()["parameters"]["alertOnAppCredentialChanges"]["default"] is False
+    assert bicep.template("main.bicep")["parameters"]["alertOnAppCredentialChanges"]["default"] is False
+    assert _alerts_with().deploys("resources", "appCredentialAlert") is False
+    values = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert values["alertOnAppCredentialChanges"]["value"] == "${ALERT_ON_APP_CREDENTIAL_CHANGES=false}"
+
+
+def test_the_app_credential_alert_reads_audit_logs_for_this_app_and_spares_only_the_rollovers_keys() -> None:
+    tpl = _alerts_with(
+        alertOnAppCredentialChanges=True, applicationObjectId="APP-OID", servicePrincipalObjectId="SP-OID"
+    )
+    assert tpl.deploys("resources", "appCredentialAlert")
+
+    def prop(*path: str) -> object:
+        return tpl.body("resources", "appCredentialAlert", "properties", *path)
+
+    assert prop("enabled") is True and prop("scopes") == ["/ws"] and prop("severity") <= 1
+    (criterion,) = _alerts()["resources"]["appCredentialAlert"]["config"]["config"]["properties"]["criteria"]["allOf"]
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    assert bicep.text(criterion["query"]) == "appCredentialQuery"
+    query = bicep.text(_alerts()["variables"]["appCredentialQuery"]["value"])
+    # The activities that add a credential to an application or its service principal
+    # (learn.microsoft.com/entra/identity/monitoring-health/reference-audit-activities).
+    for needle in (
+        "AuditLogs",
+        '"ApplicationManagement"',
+        '"Certificates and secrets management"',
+        '"service principal credentials"',
+        "FederatedIdentityCredential",
+        "KeyDescription",
+        'KeyType != "AsymmetricX509Cert"',  # a password is never the rollover's
+        'startswith "rollover registered certificate"',  # the rollover's own log line names the keyId
+        "KeyId !in (rolloverKeys)",
+        "to_lower(applicationObjectId)",
+        "to_lower(servicePrincipalObjectId)",
+    ):
+        assert needle in query, needle
+    assert "(unreadable key list)" in query and "(not a key credential)" in query, "fail closed"
+
+
+def test_the_rollover_log_line_the_alert_relies_on_is_the_one_the_rollover_writes() -> None:
+    source = (bicep.REPO / "shared" / "rollover" / "service.py").read_text(encoding="utf-8")
+    assert '"rollover registered certificate %s version %s (thumbprint %s) as key %s;' in source
+
+
+def test_main_gives_the_app_credential_alert_the_application_and_its_service_principal() -> None:
+    params = bicep.template("main.bicep")["modules"]["alerts"]["config"]["params"]
+    assert bicep.text(params["alertOnAppCredentialChanges"]) == "alertOnAppCredentialChanges"
+    assert bicep.text(params["applicationObjectId"]) == "entra.outputs.appObjectId"
+    assert bicep.text(params["servicePrincipalObjectId"]) == "entra.outputs.servicePrincipalId"

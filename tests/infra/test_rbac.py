@@ -140,7 +140,10 @@ def _deployer_roles(**params: Any) -> set[str]:
 
 
 def test_without_certificates_officer_the_deployer_can_still_read_the_certificate_for_the_hook() -> None:
-    assert _deployer_roles() == {"deployerKeyVaultCertificatesOfficer"}
+    # The default: no standing officer; Reader lets the hook read, and it grants itself the officer
+    # role only while it creates the certificate (scripts/postprovision.*).
+    assert _deployer_roles() == {"deployerKeyVaultReader"}
+    assert _deployer_roles(grantDeployerCertificatesOfficer=True) == {"deployerKeyVaultCertificatesOfficer"}
     assert _deployer_roles(grantDeployerCertificatesOfficer=False) == {"deployerKeyVaultReader"}
     assert _deployer_roles(grantDeployerCertificatesOfficer=False, grantDeployerSignAccess=True) == {
         "deployerKeyVaultReader",
@@ -164,11 +167,13 @@ def _officer_deploys(**params: Any) -> bool:
     )
 
 
-def test_the_deployers_certificates_officer_role_can_be_turned_off_after_provisioning() -> None:
-    # Needed by the postprovision hook on the first provisioning; an officer can import a certificate
-    # version (a key from outside the vault), so it is not meant to stay.
-    assert _officer_deploys() is True
-    assert _officer_deploys(grantDeployerCertificatesOfficer=False) is False
-    assert _officer_deploys(deployerPrincipalId="") is False
+def test_the_deployers_certificates_officer_role_is_off_by_default() -> None:
+    # An officer can import a certificate version (a key from outside the vault): the deployment keeps
+    # none by default; the postprovision hook holds it only while it creates the certificate.
+    assert _officer_deploys() is False
+    assert _officer_deploys(grantDeployerCertificatesOfficer=True) is True
+    assert _officer_deploys(grantDeployerCertificatesOfficer=True, deployerPrincipalId="") is False
     parameters = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
-    assert parameters["grantDeployerCertificatesOfficer"]["value"] == "${GRANT_DEPLOYER_CERTIFICATES_OFFICER=true}"
+    assert parameters["grantDeployerCertificatesOfficer"]["value"] == "${GRANT_DEPLOYER_CERTIFICATES_OFFICER=false}"
+    main = bicep.template("main.bicep")["parameters"]["grantDeployerCertificatesOfficer"]
+    assert main["default"] is False
