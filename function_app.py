@@ -17,8 +17,9 @@ from shared.callers import (
     cosmos_roles,
     key_roles,
     require_role,
+    users_roles,
 )
-from shared.downstream import parse_limit, parse_select, validate_account_name
+from shared.downstream import parse_limit, parse_select, parse_tenant, validate_account_name
 from shared.health import health_report
 from shared.http import json_response, query_param, route
 from shared.key_kinds import parse_key_request, parse_key_type
@@ -78,7 +79,12 @@ def graph_users(req: func.HttpRequest) -> func.HttpResponse:
     runtime = get_runtime()
     limit = parse_limit(query_param(req, "limit"))
     select = parse_select(query_param(req, "select"))
-    return json_response(runtime.require_users().list(limit=limit, select=select), no_store=True)
+    tenant = runtime.home_or(parse_tenant(query_param(req, "tenant")))
+    # The tenant's own role first: a caller without it learns nothing about which tenants are listed.
+    require_role(users_roles(tenant))
+    runtime.require_allowed_tenant(tenant)
+    users = runtime.require_users().list(limit=limit, select=select, tenant=tenant)
+    return json_response(users, no_store=True)
 
 
 @app.function_name("diagnostics")

@@ -23,6 +23,9 @@ _SIGNING_KEY_FIELDS = ("kid",)
 _ROTATE_FIELDS = ("name", "register", "enabled", "not_before", "expires_on", "publish", "created", "exportable",
                   "imported")  # fmt: skip
 _KEY_CREDENTIAL_FIELDS = ("key_id", "display_name")
+_TENANT_FIELDS = ("tenant_id", "display_name", "domain", "user_count")
+_CONSENT_FIELDS = ("tenant_id", "roles", "app_id")
+_APPLICATION_FIELDS = ("sign_in_audience", "app_id")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
 _RESOURCE_FIELDS = ("kind", "name", "rule", "local_auth", "keys", "resource_group")
 _RESOURCE_REF_FIELDS = ("kind", "name", "resource_group")
@@ -93,6 +96,10 @@ class ControlSurface(Surface):
             ("POST", "/_emulator/arm/role-assignments"): self._assign_role,
             ("DELETE", "/_emulator/arm/role-assignments"): self._unassign_role,
             ("PATCH", "/_emulator/arm/settings"): self._arm_settings,
+            ("PATCH", "/_emulator/application"): self._update_application,
+            ("POST", "/_emulator/tenants"): self._add_tenant,
+            ("POST", "/_emulator/tenants/consent"): self._consent,
+            ("DELETE", "/_emulator/tenants/consent"): self._revoke_consent,
             ("GET", "/_emulator/otlp/traces"): lambda r: json_response(200, self.emulator.otlp.received("traces")),
             ("GET", "/_emulator/otlp/metrics"): lambda r: json_response(200, self.emulator.otlp.received("metrics")),
             ("GET", "/_emulator/otlp/logs"): lambda r: json_response(200, self.emulator.otlp.received("logs")),
@@ -190,6 +197,30 @@ class ControlSurface(Surface):
         """A key credential's displayName changed (e.g. the demo back-dates the rollover's record)."""
         body = self._body(request, _KEY_CREDENTIAL_FIELDS)
         self.emulator.directory.update_key_credential(body["key_id"], display_name=body["display_name"])
+        return Response(204)
+
+    def _update_application(self, request: Request) -> Response:
+        """The app registration's signInAudience (AzureADMyOrg, AzureADMultipleOrgs)."""
+        body = self._body(request, _APPLICATION_FIELDS)
+        self.emulator.directory.set_sign_in_audience(body["sign_in_audience"], app_id=body.get("app_id"))
+        return Response(204)
+
+    def _add_tenant(self, request: Request) -> Response:
+        """A customer directory (with generated users); the app has no service principal there yet."""
+        tenant_id = self.emulator.directory.add_tenant(**self._body(request, _TENANT_FIELDS))
+        return json_response(201, {"tenant_id": tenant_id})
+
+    def _consent(self, request: Request) -> Response:
+        """The customer's administrator consents: the app's service principal there, with `roles`."""
+        body = self._body(request, _CONSENT_FIELDS)
+        tenant_id = body.pop("tenant_id")
+        object_id = self.emulator.directory.consent(tenant_id, **body)
+        return json_response(201, {"tenant_id": tenant_id, "service_principal_id": object_id})
+
+    def _revoke_consent(self, request: Request) -> Response:
+        """The customer deletes the enterprise application (service principal) in their tenant."""
+        body = self._body(request, ("tenant_id", "app_id"))
+        self.emulator.directory.revoke_consent(body.pop("tenant_id"), **body)
         return Response(204)
 
     def _rotate(self, request: Request) -> Response:

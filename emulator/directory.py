@@ -8,6 +8,12 @@
 # Shapes: learn.microsoft.com/graph/api/resources/keycredential (customKeyIdentifier defaults
 # to the certificate's thumbprint; `key` only on $select of a single object),
 # learn.microsoft.com/graph/api/resources/application.
+# Several directories (AZURE-PROTOCOLS.md 13; learn.microsoft.com/entra/identity-platform/
+# app-objects-and-service-principals, .../howto-convert-app-to-be-multi-tenant): the application
+# object lives in its home tenant only; a tenant "has" the app once a service principal of it exists
+# there, which an administrator's consent creates with the app roles consented (for a
+# multi-tenant app, `signInAudience` AzureADMultipleOrgs). Deleting the service principal (the
+# enterprise application) revokes it. Each tenant has its own users for Graph.
 from __future__ import annotations
 
 import base64
@@ -22,9 +28,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator import certs
-from emulator.seed import TOKEN_EXCHANGE_AUDIENCE, Seed
+from emulator.seed import TOKEN_EXCHANGE_AUDIENCE, Seed, stable_id
+from emulator.users import seed_users
 
 ASYMMETRIC_X509_CERT = "AsymmetricX509Cert"
+SINGLE_TENANT = "AzureADMyOrg"
+MULTI_TENANT = "AzureADMultipleOrgs"
+SIGN_IN_AUDIENCES = (SINGLE_TENANT, MULTI_TENANT, "AzureADandPersonalMicrosoftAccount", "PersonalMicrosoftAccount")
 X509_CERT_AND_PASSWORD = "X509CertAndPassword"  # noqa: S105 - a key type name
 
 
@@ -145,10 +155,25 @@ class Application:
     federated_credentials: list[FederatedCredential] = field(default_factory=list)
     password_credentials: list[PasswordCredential] = field(default_factory=list)
     owners: set[str] = field(default_factory=set)  # object ids of owning principals
+    sign_in_audience: str = SINGLE_TENANT
 
     @property
     def client_id(self) -> str:  # the Entra token endpoint's name for app_id
         return self.app_id
+
+
+@dataclass
+class Tenant:
+    """One directory: its id, name and verified domain, its service principals (app id -> object id)
+    and its users (Graph's user resources). Resources listed in `missing_resources` (e.g. the
+    Graph app id) have no service principal there (AADSTS650052)."""
+
+    tenant_id: str
+    display_name: str
+    domain: str
+    service_principals: dict[str, str] = field(default_factory=dict)
+    users: list[dict[str, object]] = field(default_factory=list)
+    missing_resources: set[str] = field(default_factory=set)
 
 
 class Directory:
@@ -160,6 +185,7 @@ class Directory:
         self.lock = threading.RLock()
         self._apps: dict[str, Application] = {}  # by app id (lower-case)
         self._app_roles: dict[str, set[str]] = {}  # principal object id -> Graph app roles
+        self._tenants: dict[str, Tenant] = {}  # customer tenants by id (the home tenant is the seed's)
         self.reset()
 
     def reset(self) -> None:
@@ -174,6 +200,7 @@ class Directory:
         app.federated_credentials.append(FederatedCredential(seed.fic_name, None, seed.user_mi_principal_id))
         with self.lock:
             self._apps = {seed.client_id.lower(): app}
+            self._tenants = {}
             self._app_roles = {
                 seed.sp_object_id: {"User.Read.All", "Application.Read.All"},
                 seed.system_mi_principal_id: {"User.Read.All"},
@@ -286,3 +313,82 @@ class Directory:
     def app_roles(self, principal_id: str) -> list[str]:
         with self.lock:
             return sorted(self._app_roles.get(principal_id.lower(), set()))
+
+    # ------------------------------------------------------------------ other tenants
+    def set_sign_in_audience(self, audience: str, *, app_id: str | None = None) -> None:
+        """`AzureADMyOrg` (single tenant) or `AzureADMultipleOrgs` (any organization's directory)."""
+        if audience not in SIGN_IN_AUDIENCES:
+            raise ValueError(f"signInAudience must be one of {SIGN_IN_AUDIENCES}")
+        with self.lock:
+            self._live(app_id).sign_in_audience = audience
+
+    def add_tenant(
+        self,
+        tenant_id: str | None = None,
+        *,
+        display_name: str | None = None,
+        domain: str | None = None,
+        user_count: int = 5,
+        users: Sequence[dict[str, object]] | None = None,
+    ) -> str:
+        """Creates (or replaces) a customer directory; returns its id. Users default to `user_count`
+        generated ones on its domain (`users` gives them verbatim)."""
+        index = len(self._tenants) + 1
+        tenant_id = (tenant_id or stable_id(f"tenant:customer:{index}")).lower()
+        if tenant_id == self.seed.tenant_id:
+            raise ValueError("that is the home tenant")
+        name = display_name or f"Customer {index} Emulated"
+        domain = domain or f"customer{index}emulated.onmicrosoft.com"
+        tenant = Tenant(tenant_id, name, domain.lower())
+        tenant.users = (
+            [dict(u) for u in users] if users is not None else seed_users(user_count, domain, tenant_id, company=name)
+        )
+        with self.lock:
+            self._tenants[tenant_id] = tenant
+        return tenant_id
+
+    def tenant(self, name: str) -> Tenant | None:
+        """A customer tenant by id or verified domain (None: unknown, or the home tenant)."""
+        wanted = name.lower()
+        with self.lock:
+            found = self._tenants.get(wanted) or next((t for t in self._tenants.values() if t.domain == wanted), None)
+            return copy.deepcopy(found) if found is not None else None
+
+    def tenant_ids(self) -> list[str]:
+        """Every directory's id, the home tenant's first."""
+        with self.lock:
+            return [self.seed.tenant_id, *self._tenants]
+
+    def consent(self, tenant_id: str, *, roles: Iterable[str] = ("User.Read.All",), app_id: str | None = None) -> str:
+        """An administrator of `tenant_id` consents to the app: its service principal there, holding
+        `roles` (Graph application permissions); returns the service principal's object id."""
+        app_id = (app_id or self.seed.client_id).lower()
+        with self.lock:
+            tenant = self._tenants[tenant_id.lower()]
+            if app_id not in self._apps:
+                raise KeyError(app_id)
+            object_id = tenant.service_principals.setdefault(app_id, stable_id(f"sp:{tenant.tenant_id}:{app_id}"))
+            self._app_roles[object_id] = set(roles)
+        return object_id
+
+    def revoke_consent(self, tenant_id: str, *, app_id: str | None = None) -> None:
+        """The customer deletes the enterprise application (the service principal): consent is gone."""
+        app_id = (app_id or self.seed.client_id).lower()
+        with self.lock:
+            object_id = self._tenants[tenant_id.lower()].service_principals.pop(app_id, None)
+            if object_id is not None:
+                self._app_roles.pop(object_id, None)
+
+    def service_principal(self, tenant_id: str, app_id: str) -> str | None:
+        """The object id of `app_id`'s service principal in `tenant_id` (home: the app's own)."""
+        with self.lock:
+            if tenant_id.lower() == self.seed.tenant_id:
+                app = self._apps.get(app_id.lower())
+                return app.sp_object_id if app is not None else None
+            tenant = self._tenants.get(tenant_id.lower())
+            return tenant.service_principals.get(app_id.lower()) if tenant is not None else None
+
+    def remove_resource(self, tenant_id: str, resource_app_id: str) -> None:
+        """A first-party resource (e.g. Graph's app id) without a service principal in `tenant_id`."""
+        with self.lock:
+            self._tenants[tenant_id.lower()].missing_resources.add(resource_app_id.lower())

@@ -8,6 +8,17 @@
 # thumbprint; `aud` = the exact token URL hit; iss = sub = client_id; nbf/exp with skew), lenient
 # where Entra is lenient (reused jti, float times, missing nbf, long lifetimes, padded
 # thumbprints, RS256+x5t and PS256+x5t#S256). `invalid_client` is 401, every other error 400.
+# Other tenants (AZURE-PROTOCOLS.md 13; learn.microsoft.com/entra/identity-platform/
+# howto-convert-app-to-be-multi-tenant): a customer tenant's token URL issues tokens to an app whose
+# service principal exists there (admin consent), with that tenant's `tid`/`iss`, the service
+# principal's `oid` and the roles consented there. No service principal: AADSTS7000229
+# invalid_client ("The client application {appId} is missing service principal in the tenant
+# {tenant}." [O] Azure/azure-sdk-for-net#46762, Azure/Commercial-Marketplace-SaaS-Accelerator#830);
+# a single-tenant app (signInAudience AzureADMyOrg) asked elsewhere: AADSTS700016 unauthorized_client
+# [O] Azure/azure-powershell#9156; a resource without a service principal in the tenant:
+# AADSTS650052 invalid_client ("The app is trying to access a service '{appId}'({name}) that your
+# organization '{tenant}' lacks a service principal for. ..." [O] microsoft/GraphNotificationBroker#5,
+# PostHog/posthog#43486); statuses follow the error (invalid_client 401, else 400).
 from __future__ import annotations
 
 import datetime as dt
@@ -19,7 +30,7 @@ from typing import Any
 import jwt
 
 from emulator import certs, resources
-from emulator.directory import ASYMMETRIC_X509_CERT, Application, KeyCredential
+from emulator.directory import ASYMMETRIC_X509_CERT, SINGLE_TENANT, Application, KeyCredential
 from emulator.httpd import Request, Response, json_response
 from emulator.seed import stable_id
 from emulator.surface import Context, Surface, route
@@ -239,9 +250,20 @@ class EntraSurface(Surface):
     def _no_store(request_id: str) -> dict[str, str]:
         return {"Cache-Control": "no-store, no-cache", "Pragma": "no-cache", "x-ms-request-id": request_id}
 
-    def _known_tenant(self, tenant: str) -> bool:
+    def _tenant_id(self, tenant: str) -> str | None:
+        """The directory a tenant segment (id or verified domain) names; None when there is none."""
         seed = self.ctx.seed
-        return tenant.lower() in (seed.tenant_id, seed.tenant_domain)
+        if tenant.lower() in (seed.tenant_id, seed.tenant_domain):
+            return seed.tenant_id
+        customer = self.ctx.directory.tenant(tenant)
+        return customer.tenant_id if customer is not None else None
+
+    def _known_tenant(self, tenant: str) -> bool:
+        return self._tenant_id(tenant) is not None
+
+    def _tenant_display_name(self, tenant_id: str) -> str:
+        customer = self.ctx.directory.tenant(tenant_id)
+        return customer.display_name if customer is not None else self.ctx.seed.tenant_display_name
 
     def _tenant_not_found(self, request: Request, tenant: str, error: str = "invalid_request") -> Response:
         return self._error(
@@ -264,12 +286,13 @@ class EntraSurface(Surface):
 
     def _token(self, request: Request, match: Any) -> Response:
         tenant = match.group(1)
-        if not self._known_tenant(tenant):
+        tenant_id = self._tenant_id(tenant)
+        if tenant_id is None:
             return self._tenant_not_found(request, tenant)
         content_type = (request.header("Content-Type") or "").split(";")[0].strip().lower()
         form = request.form() if content_type == "application/x-www-form-urlencoded" else {}
         try:
-            return self._client_credentials(request, form)
+            return self._client_credentials(request, form, tenant_id)
         except _Refused as refused:
             return refused.response
 
@@ -286,7 +309,7 @@ class EntraSurface(Surface):
             )
         return value
 
-    def _client_credentials(self, request: Request, form: dict[str, str]) -> Response:
+    def _client_credentials(self, request: Request, form: dict[str, str], tenant_id: str) -> Response:
         grant_type = self._require(request, form, "grant_type")
         if grant_type != "client_credentials":
             return self._error(
@@ -295,18 +318,28 @@ class EntraSurface(Surface):
         client_id = self._require(request, form, "client_id")
         scope = self._require(request, form, "scope")
         app = self.ctx.directory.find(app_id=client_id)
-        if app is None:
-            seed = self.ctx.seed
+        home = tenant_id == self.ctx.seed.tenant_id
+        if app is None or (not home and app.sign_in_audience == SINGLE_TENANT):
+            # A single-tenant app exists in its home directory only [O] Azure/azure-powershell#9156.
             return self._error(  # [O] 12Knocksinna/Office365itpros#23
                 request,
                 "unauthorized_client",
                 700016,
                 f"Application with identifier '{client_id}' was not found in the directory "
-                f"'{seed.tenant_display_name}'. This can happen if the application has not been installed by the "
-                "administrator of the tenant or consented to by any user in the tenant. You may have sent your "
-                "authentication request to the wrong tenant.",
+                f"'{self._tenant_display_name(tenant_id)}'. This can happen if the application has not been "
+                "installed by the administrator of the tenant or consented to by any user in the tenant. You may "
+                "have sent your authentication request to the wrong tenant.",
             )
-        resource = self._resource(request, scope)
+        principal = self.ctx.directory.service_principal(tenant_id, app.client_id)
+        if principal is None:
+            return self._error(  # [O] Azure/azure-sdk-for-net#46762 (invalid_client)
+                request,
+                "invalid_client",
+                7000229,
+                f"The client application {app.client_id} is missing service principal in the tenant {tenant_id}. "
+                "See instructions here: https://go.microsoft.com/fwlink/?linkid=2225119",
+            )
+        resource = self._resource(request, scope, tenant_id)
         if form.get("client_secret"):
             # The app has certificate and federated credentials only.
             return self._error(
@@ -334,9 +367,9 @@ class EntraSurface(Surface):
             )
         # `claims` (CAE capabilities) is accepted and ignored (AZURE-PROTOCOLS.md 4.1).
         self._authenticate(request, app, assertion)
-        return self._issue(app, resource)
+        return self._issue(app, resource, tenant_id, principal)
 
-    def _resource(self, request: Request, scope: str) -> str:
+    def _resource(self, request: Request, scope: str, tenant_id: str) -> str:
         """The one resource the scopes name; AADSTS1002012 / 700022 / 500011 otherwise."""
         scopes = scope.split()
         for item in scopes:
@@ -369,20 +402,36 @@ class EntraSurface(Surface):
                     "invalid_resource",
                     500011,
                     f"The resource principal named {resource} was not found in the tenant named "
-                    f"{self.ctx.seed.tenant_display_name}. This can happen if the application has not been installed "
-                    "by the administrator of the tenant or consented to by any user in the tenant. You might have "
-                    "sent your authentication request to the wrong tenant.",
+                    f"{self._tenant_display_name(tenant_id)}. This can happen if the application has not been "
+                    "installed by the administrator of the tenant or consented to by any user in the tenant. You "
+                    "might have sent your authentication request to the wrong tenant.",
+                )
+            )
+        customer = self.ctx.directory.tenant(tenant_id)
+        resource_app_id = resources.resource_app_id(self.ctx, resource)
+        if customer is not None and resource_app_id in customer.missing_resources:
+            raise _Refused(
+                self._error(  # [O] microsoft/GraphNotificationBroker#5 (invalid_client)
+                    request,
+                    "invalid_client",
+                    650052,
+                    f"The app is trying to access a service '{resource_app_id}'({resource}) that your organization "
+                    f"'{tenant_id}' lacks a service principal for. Contact your IT Admin to review the configuration "
+                    "of your service subscriptions or consent to the application in order to create the required "
+                    "service principal.",
                 )
             )
         return resource
 
-    def _issue(self, app: Application, resource: str) -> Response:
+    def _issue(self, app: Application, resource: str, tenant_id: str, principal: str) -> Response:
+        # The tenant's own token: its tid/iss, the app's service principal there, the roles consented there.
         token, _ = self.ctx.tokens.app_token(
             audience=resource,
             app_id=app.client_id,
-            object_id=app.sp_object_id,
-            roles=resources.app_roles(self.ctx, app.sp_object_id, resource),
+            object_id=principal,
+            roles=resources.app_roles(self.ctx, principal, resource),
             lifetime=self.token_lifetime,
+            tenant_id=tenant_id,
         )
         body = {
             "token_type": "Bearer",
@@ -592,9 +641,9 @@ class EntraSurface(Surface):
 
     def _openid(self, request: Request, tenant: str, *, v2: bool) -> Response:
         """OpenID Provider Metadata as Entra publishes it (shape [D] OIDC discovery document)."""
-        if not self._known_tenant(tenant):
+        tid = self._tenant_id(tenant)
+        if tid is None:
             return self._tenant_not_found(request, tenant, "invalid_tenant")
-        tid = self.ctx.seed.tenant_id
         base = f"{self.origin}/{tid}"
         suffix = "/v2.0" if v2 else ""
         body = {
@@ -606,7 +655,7 @@ class EntraSurface(Surface):
             "id_token_signing_alg_values_supported": ["RS256"],
             "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
             "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "issuer": self.ctx.tokens.v2_issuer() if v2 else self.ctx.tokens.v1_issuer(),
+            "issuer": self.ctx.tokens.v2_issuer(tid) if v2 else self.ctx.tokens.v1_issuer(tid),
             "request_uri_parameter_supported": False,
             "authorization_endpoint": f"{base}/oauth2{suffix}/authorize",
             "http_logout_supported": True,

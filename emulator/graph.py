@@ -51,9 +51,9 @@ from emulator.directory import (
 )
 from emulator.graph_proof import ProofRefused, validate_proof
 from emulator.httpd import Request, Response, json_response
-from emulator.seed import stable_id
 from emulator.surface import Context, Surface, new_id, route
 from emulator.tokens import TokenError
+from emulator.users import seed_users
 
 # Application permissions that can list users (least to most privileged) [D] user-list.md.
 READ_USERS_ROLES = frozenset({"User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"})
@@ -99,40 +99,6 @@ APPLICATION_PROPERTIES = (
 _GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _APP = r"/v1\.0/applications(?:/([^/()]+)|\(appId='([^'/]*)'\))"
 _ODATA_JSON = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-_FIRST = ("Adele", "Alex", "Diego", "Grady", "Henrietta", "Isaiah", "Johanna", "Joni", "Lee", "Lidia",
-          "Lynne", "Megan", "Miriam", "Nestor", "Patti", "Pradeep")  # fmt: skip
-_LAST = ("Vance", "Wilber", "Siciliani", "Archie", "Mueller", "Langer", "Lauer", "Sherman", "Gu", "Holloway",
-         "Robbins", "Bowen", "Graham", "Wilke", "Fernandez", "Gupta")  # fmt: skip
-_JOBS = ("Retail Manager", "Marketing Assistant", "HR Manager", "Developer", "Product Manager", None)
-
-
-def _seed_users(count: int, domain: str) -> list[dict[str, Any]]:
-    users = []
-    for index in range(count):
-        first, last = _FIRST[index % len(_FIRST)], _LAST[(index // len(_FIRST)) % len(_LAST)]
-        upn = f"{first.lower()}.{last.lower()}{index}@{domain}"
-        users.append(
-            {
-                "id": stable_id(f"user:{index}"),
-                "businessPhones": [f"+1 425 555 {index:04d}"] if index % 3 else [],
-                "displayName": f"{first} {last}",
-                "givenName": first,
-                "jobTitle": _JOBS[index % len(_JOBS)],
-                "mail": upn,
-                "mobilePhone": None,
-                "officeLocation": f"{10 + index % 30}/{1000 + index}",
-                "preferredLanguage": "en-US",
-                "surname": last,
-                "userPrincipalName": upn,
-                "accountEnabled": index % 17 != 0,
-                "department": ("Sales", "Engineering", "Finance", "Operations")[index % 4],
-                "companyName": "Contoso Emulated",
-                "usageLocation": "US",
-                "userType": "Member",
-                "createdDateTime": f"2024-01-{1 + index % 28:02d}T08:00:00Z",
-            }
-        )
-    return users
 
 
 class GraphSurface(Surface):
@@ -140,7 +106,7 @@ class GraphSurface(Surface):
 
     def __init__(self, ctx: Context) -> None:
         super().__init__(ctx)
-        self.users = _seed_users(ctx.seed.user_count, ctx.seed.tenant_domain)
+        self.users = seed_users(ctx.seed.user_count, ctx.seed.tenant_domain)
         # Why each refused proof was refused (Graph answers the same 401 for all): for tests.
         self.proof_refusals: list[str] = []
         # Whether addKey of a certificate the app already has is refused. Graph's behaviour is
@@ -284,11 +250,16 @@ class GraphSurface(Surface):
 
     def _users(self, request: Request) -> Response:
         try:
+            # Graph takes every directory's tokens and serves the directory of the token's `tid`.
             claims = self.ctx.tokens.validate(
-                request.bearer(), audiences=resources.audiences(self.ctx, resources.GRAPH)
+                request.bearer(),
+                audiences=resources.audiences(self.ctx, resources.GRAPH),
+                tenants=self.ctx.directory.tenant_ids(),
             )
         except TokenError as exc:
             return self._unauthorized(request, exc)
+        customer = self.ctx.directory.tenant(str(claims.get("tid")))
+        directory_users = customer.users if customer is not None else None
         with self.lock:
             redirect, rewrite = self._redirect_location, self._next_link_rewrite
         if redirect is not None:
@@ -344,8 +315,9 @@ class GraphSurface(Surface):
             except (ValueError, KeyError, TypeError):
                 return self._error(request, 400, "Request_BadRequest", "Invalid skip token.")  # [U] wording
         with self.lock:
-            page = self.users[start : start + top]
-            more = start + top < len(self.users)
+            users = directory_users if directory_users is not None else self.users
+            page = users[start : start + top]
+            more = start + top < len(users)
         fields = selected if selected is not None else list(DEFAULT_PROPERTIES)
         value = [{name: user.get(name) for name in fields} for user in page]
         context = f"{self.origin}/v1.0/$metadata#users"
@@ -463,7 +435,7 @@ class GraphSurface(Surface):
             "notes": None,
             "publisherDomain": seed.tenant_domain,
             "serviceManagementReference": None,
-            "signInAudience": "AzureADMyOrg",
+            "signInAudience": app.sign_in_audience,
             "tags": [],
             "tokenEncryptionKeyId": None,
             "api": {

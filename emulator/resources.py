@@ -63,3 +63,10 @@ def app_roles(ctx: Context, principal_id: str, resource: str) -> list[str]:
     if resource_kind(ctx, resource) == GRAPH:
         return ctx.directory.app_roles(principal_id)
     return []
+
+
+def resource_app_id(ctx: Context, resource: str) -> str:
+    """The app id of the resource principal a resource identifier names (lower case; itself if unknown)."""
+    kind = resource_kind(ctx, resource)
+    ids = {VAULT: KEY_VAULT_APP_ID, ARM: ARM_APP_ID, GRAPH: GRAPH_APP_ID, API: ctx.seed.client_id}
+    return ids.get(kind or "", resource).lower()

@@ -264,9 +264,12 @@ class TokenService:
         *,
         audiences: Collection[str],
         issuers: Collection[str] | None = None,
+        tenants: Collection[str] | None = None,
     ) -> dict[str, Any]:
         """Claims of a token signed by the tenant key, for one of `audiences`, issued by one
-        of `issuers` (default: this tenant's v1 and v2 issuers), within its lifetime."""
+        of `issuers` (default: the v1 and v2 issuers of `tenants`), within its lifetime.
+        `tenants`: the directories whose tokens the resource accepts (default: the home tenant's
+        only, as ARM for its subscription; Graph accepts every tenant's and serves that one)."""
         if token is None or token == "":
             raise TokenError("missing")
         try:
@@ -298,8 +301,9 @@ class TokenService:
             raise TokenError("not_yet_valid", claims)
         if claims.get("aud") not in audiences:
             raise TokenError("audience", claims)
-        allowed = issuers if issuers is not None else (self.v1_issuer(), self.v2_issuer())
-        if claims.get("iss") not in allowed or claims.get("tid", self.tenant_id) != self.tenant_id:
+        tids = {t.lower() for t in tenants} if tenants is not None else {self.tenant_id}
+        allowed = issuers if issuers is not None else {i for t in tids for i in (self.v1_issuer(t), self.v2_issuer(t))}
+        if claims.get("iss") not in allowed or str(claims.get("tid", self.tenant_id)).lower() not in tids:
             raise TokenError("issuer", claims)
         return claims
 

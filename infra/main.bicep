@@ -41,6 +41,16 @@ param pythonVersion string = '3.13'
 ])
 param credentialMode string = 'keyvault'
 
+@description('signInAudience of the app registration the function authenticates as: AzureADMyOrg (this tenant only) or AzureADMultipleOrgs (customers\' administrators can consent to it in their tenants; docs/tenants.md).')
+@allowed([
+  'AzureADMyOrg'
+  'AzureADMultipleOrgs'
+])
+param signInAudience string = 'AzureADMyOrg'
+
+@description('ENTRA_ALLOWED_TENANTS: comma-separated tenant IDs (GUIDs) of customer tenants whose administrators consented to the (multi-tenant) app, where the broker may act. Empty: the home tenant only.')
+param allowedTenants string = ''
+
 @description('Create a user-assigned identity and run the app as it (AZURE_CLIENT_ID). Always on for federated-managed-identity.')
 param useUserAssignedIdentity bool = false
 
@@ -285,8 +295,14 @@ module entra 'app/graph.bicep' = {
     apiDisplayName: 'Key Vault assertion broker API (${environmentName})'
     federatedIdentityPrincipalId: createUserAssigned ? userAssignedIdentity.outputs.principalId : ''
     keyResources: keyAppRoleTargets
+    signInAudience: signInAudience
+    allowedTenants: allowedTenantIds
   }
 }
+
+// The customer tenants as a list (lower case, spaces dropped): one Users.Read:{tenant} caller role each.
+// (No lambdas: checkov's parser cannot read them. An empty item makes the app answer 503 anyway.)
+var allowedTenantIds = empty(trim(allowedTenants)) ? [] : split(toLower(replace(allowedTenants, ' ', '')), ',')
 
 // SPEC "Settings": every setting the deployment knows. Optional settings whose value would be
 // the app's own default-by-absence (a pinned version, an endpoint override, a user-assigned
@@ -314,12 +330,14 @@ var productSettings = {
   ROLLOVER_SCHEDULE: rolloverSchedule
   ROLLOVER_GRACE_DAYS: string(rolloverGraceDays)
 }
+// ENTRA_ALLOWED_TENANTS goes as given: the app validates it (a typo is a 503 naming the setting, never ignored).
 var optionalSettings = union(
   createUserAssigned ? { AZURE_CLIENT_ID: userAssignedIdentity.outputs.clientId } : {},
   empty(certificateVersion) ? {} : { KEY_VAULT_CERTIFICATE_VERSION: certificateVersion },
   empty(graphEndpoint) ? {} : { GRAPH_ENDPOINT: graphEndpoint },
   enableCallerAuth ? { CALLER_AUDIENCE: callerAudience } : {},
-  empty(resourceKeys) ? {} : { RESOURCE_KEYS: join(resourceKeys, ',') }
+  empty(resourceKeys) ? {} : { RESOURCE_KEYS: join(resourceKeys, ',') },
+  empty(trim(allowedTenants)) ? {} : { ENTRA_ALLOWED_TENANTS: trim(allowedTenants) }
 )
 // Both the App ID URI and the client ID are accepted as the caller token audience.
 var callerAudience = '${entra.outputs.apiIdentifierUri},${entra.outputs.apiAppId}'
@@ -505,6 +523,8 @@ output ASSERTION_LIFETIME_SECONDS string = string(assertionLifetimeSeconds)
 output COSMOS_ACCOUNT_IDS string = cosmosAccountId
 output COSMOS_KEYS_CACHE_SECONDS string = string(cosmosKeysCacheSeconds)
 output CALLER_AUDIENCE string = enableCallerAuth ? callerAudience : ''
+output ENTRA_SIGN_IN_AUDIENCE string = signInAudience
+output ENTRA_ALLOWED_TENANTS string = trim(allowedTenants)
 output CREDENTIAL_MODE string = credentialMode
 output UPSTREAM_TIMEOUT_SECONDS string = string(upstreamTimeoutSeconds)
 output ENTRA_APPLICATION_OBJECT_ID string = entra.outputs.appObjectId

@@ -7,6 +7,11 @@ claims, and — in keyvault mode — the registration state of every certificate
 The token itself, the assertion and the signature never leave this module: the token
 is decoded only to read those three claims (its signature is the resource's business).
 
+``tenants`` lists each tenant of ``ENTRA_ALLOWED_TENANTS`` (SPEC "Other tenants"): whether a Graph
+token could be obtained there (its ``tid``, ``roles`` and expiry), or Entra's refusal, and the
+admin-consent URL an administrator of that tenant opens to consent to the app. Identifiers belong
+here — this route is for the operator — never in a caller's error.
+
 ``lastProblems`` lists the last problems this instance answered that an operator may have to act
 on, each with the full hint (``shared.problem_log``): what a caller's ``detail`` leaves out — the
 app's client ID, the resource path, the vault — is here and in the log line of the same failure.
@@ -20,7 +25,8 @@ from typing import Any
 
 import jwt
 
-from .credential_chain import CertificateSelector, TokenProvider
+from .credential_chain import CertificateSelector, TenantTokens, TokenProvider
+from .errors import ProblemError
 from .problem_log import recent
 from .settings import CredentialMode, Settings
 
@@ -47,6 +53,7 @@ def diagnostics_report(
     selector: CertificateSelector | None,
     *,
     registration: Callable[[], dict[str, Any] | None] | None = None,
+    tenants: TenantTokens | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
     now = now or datetime.now(UTC)
@@ -77,8 +84,30 @@ def diagnostics_report(
         "tid": claims.get("tid"),
         "roles": claims.get("roles", []),
     }
+    if settings.credential_mode is not CredentialMode.MANAGED_IDENTITY and tenants is not None:
+        report["tenants"] = [_tenant_report(settings, tenants, tenant) for tenant in tenants.allowed]
     state = registration() if registration is not None else None
     if state is not None:
         report["registration"] = state
     report["lastProblems"] = recent()
     return report
+
+
+def _tenant_report(settings: Settings, tenants: TenantTokens, tenant: str) -> dict[str, Any]:
+    """One customer tenant: a Graph token there (cached, or fetched now), or why Entra refused it."""
+    entry: dict[str, Any] = {"tenantId": tenant, "adminConsentUrl": settings.admin_consent_url(tenant)}
+    try:
+        token = tenants.provider(tenant).get(settings.graph_scope)
+    except ProblemError as error:
+        problem = error.to_problem()
+        entry["tokenObtained"] = False
+        entry["error"] = {k: problem[k] for k in ("status", "detail", "upstream", "code") if k in problem}
+        return entry
+    claims = token_claims(token.token)
+    entry["tokenObtained"] = True
+    entry["token"] = {
+        "expiresOn": _iso(datetime.fromtimestamp(token.expires_on, UTC)),
+        "tid": claims.get("tid"),
+        "roles": claims.get("roles", []),
+    }
+    return entry

@@ -132,6 +132,21 @@ class Forbidden(ProblemError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="insufficient_scope"'})
 
 
+class TenantNotAllowed(Forbidden):
+    """A ``tenant`` the broker may not act in: neither ``ENTRA_TENANT_ID`` nor in ``ENTRA_ALLOWED_TENANTS``.
+
+    The same problem type as every 403 (SPEC's Errors table), without a caller-token challenge.
+    """
+
+    def __init__(self) -> None:
+        # The caller's own value is not echoed, and no listed tenant is named.
+        super().__init__(
+            "The broker does not act in this tenant: only its home tenant and the tenants listed in "
+            "ENTRA_ALLOWED_TENANTS (each consented to by its administrator) are served."
+        )
+        self.headers.pop("WWW-Authenticate", None)
+
+
 class NotFound(ProblemError):
     status = 404
     title = "Not found"

@@ -25,9 +25,11 @@ from .credential_chain import (
     ClientAssertion,
     KeyVaultChallengeErrors,
     KeyVaultSigner,
+    TenantTokens,
     TokenProvider,
     bounded_retry_policy,
     build_function_identity,
+    consent_refusal,
     entra_error,
     retry_policy_class,
     transport_options,
@@ -55,11 +57,15 @@ from .upstream import azure_core_hooks, from_azure_error
 if TYPE_CHECKING:
     from .rollover import RolloverService
 
+# Rewrites Entra's refusal for one tenant (a customer tenant's missing consent).
+Refusal = Callable[[ProblemError], ProblemError]
+
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.tokens: TokenProvider | None = None
+        self.tokens: TokenProvider | None = None  # the home tenant's
+        self.tenants: TenantTokens | None = None
         self.certificates: CertificateSource | None = None
         self.selector: CertificateSelector | None = None
         self.arm: DownstreamClient | None = None
@@ -101,12 +107,28 @@ class Runtime:
         assert self.users is not None
         return self.users
 
+    def home_or(self, tenant: str | None) -> str | None:
+        """``None`` for the home tenant (absent or named), else the tenant asked for (lower case)."""
+        self.require_ready()
+        assert self.tenants is not None
+        return self.tenants.home_or(tenant)
+
+    def require_allowed_tenant(self, tenant: str | None) -> None:
+        """403 unless ``tenant`` is the home tenant (None) or one of ``ENTRA_ALLOWED_TENANTS``."""
+        self.require_ready()
+        assert self.tenants is not None
+        self.tenants.require_allowed(tenant)
+
     def diagnostics(self, *, registration: bool = False) -> dict[str, Any]:
         """``registration``: read the app's key registrations now instead of the last rollover's view."""
         self.require_ready()
         assert self.tokens is not None
         return diagnostics_report(
-            self.settings, self.tokens, self.selector, registration=lambda: self._registration(live=registration)
+            self.settings,
+            self.tokens,
+            self.selector,
+            registration=lambda: self._registration(live=registration),
+            tenants=self.tenants,
         )
 
     def _registration(self, *, live: bool) -> dict[str, Any] | None:
@@ -172,12 +194,10 @@ class Runtime:
             f"the service principal of app registration {s.client_id} in tenant {s.tenant_id}",
         )
 
-    @property
-    def _token_target(self) -> str | None:
+    def _token_target(self, tenant_id: str) -> str:
+        """Who asks for a tenant's tokens, for operators' hints only (never a caller's detail)."""
         s = self.settings
-        if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
-            return None
-        return f"app registration {s.client_id} in tenant {s.tenant_id} at {s.authority_host}"
+        return f"app registration {s.client_id} in tenant {tenant_id} at {s.authority_host}"
 
     def _build(self) -> None:
         s = self.settings
@@ -211,20 +231,30 @@ class Runtime:
                 identity, vault_url=s.key_vault_url, retry_policy=bounded_retry_policy(s), **kv_options
             )
             self._closables.append(signer)
-            assertion = ClientAssertion(
-                select_certificate=self.selector.select,
-                signer=signer,
-                client_id=s.client_id,
-                token_url=s.token_url,
-                algorithm=s.assertion_algorithm,
-                send_x5c=s.assertion_send_x5c,
-                lifetime_seconds=s.assertion_lifetime_seconds,
-            )
-            credential = ClientAssertionCredential(s.tenant_id, s.client_id, assertion, **entra_options)
-            self._closables.append(credential)
-            self.tokens = TokenProvider(
-                credential, assertion=assertion, selector=self.selector, target=self._token_target
-            )
+            selector = self.selector
+
+            def tenant_tokens(tenant_id: str, refusal: Refusal | None = None) -> TokenProvider:
+                # One assertion per tenant: its `aud` is that tenant's token URL (SPEC "Other tenants").
+                assertion = ClientAssertion(
+                    select_certificate=selector.select,
+                    epoch=lambda: selector.epoch,
+                    signer=signer,
+                    client_id=s.client_id or "",
+                    token_url=s.token_url_for(tenant_id),
+                    algorithm=s.assertion_algorithm,
+                    send_x5c=s.assertion_send_x5c,
+                    lifetime_seconds=s.assertion_lifetime_seconds,
+                )
+                credential = ClientAssertionCredential(tenant_id, s.client_id or "", assertion, **entra_options)
+                self._closables.append(credential)
+                return TokenProvider(
+                    credential,
+                    assertion=assertion,
+                    selector=selector,
+                    refusal=refusal,
+                    target=self._token_target(tenant_id),
+                )
+
             # Reads key properties only (custody.py): Key Vault Reader, no keys/sign, no secret.
             key_client = KeyClient(s.key_vault_url, identity, retry_policy=bounded_retry_policy(s), **kv_options)
             self._closables.append(key_client)
@@ -234,17 +264,30 @@ class Runtime:
             exchange_scope = s.federation_scope
 
             def managed_identity_assertion() -> str:
-                # The managed identity's own token for api://AzureADTokenExchange is the assertion;
-                # azure-identity caches it, so this is a cache read on most calls.
+                # The managed identity's own token for api://AzureADTokenExchange is the assertion
+                # in every tenant; azure-identity caches it, so this is a cache read on most calls.
                 return identity.get_token_info(exchange_scope).token
 
-            credential = ClientAssertionCredential(
-                s.tenant_id, s.client_id, managed_identity_assertion, **entra_options
-            )
-            self._closables.append(credential)
-            self.tokens = TokenProvider(credential, target=self._token_target)
-        else:
+            def tenant_tokens(tenant_id: str, refusal: Refusal | None = None) -> TokenProvider:
+                credential = ClientAssertionCredential(
+                    tenant_id, s.client_id or "", managed_identity_assertion, **entra_options
+                )
+                self._closables.append(credential)
+                return TokenProvider(credential, refusal=refusal, target=self._token_target(tenant_id))
+
+        if s.credential_mode is CredentialMode.MANAGED_IDENTITY:
+            # No app registration: the function's own identity, in its own tenant only.
             self.tokens = TokenProvider(identity)
+            self.tenants = TenantTokens(self.tokens)
+        else:
+            assert s.tenant_id
+            self.tokens = tenant_tokens(s.tenant_id)
+            self.tenants = TenantTokens(
+                self.tokens,
+                allowed=s.allowed_tenants,
+                home_tenant_id=s.tenant_id,
+                build=lambda tenant: tenant_tokens(tenant, consent_refusal(tenant, s.admin_consent_url(tenant))),
+            )
 
         self.arm = DownstreamClient(
             base_url=s.arm_endpoint,
@@ -261,7 +304,7 @@ class Runtime:
             timeout_seconds=s.upstream_timeout_seconds,
         )
         self._closables += [self.arm, self.graph]
-        self.users = GraphUsersService(graph=self.graph, principal=self.principal_description)
+        self.users = GraphUsersService(graph=self.graph, principal=self.principal_description, tenants=self.tenants)
         if s.credential_mode is CredentialMode.KEYVAULT and s.application_object_id:
             self.rollover = self._build_rollover(*rollover_parts)
         if s.resource_keys:
@@ -298,6 +341,7 @@ class Runtime:
             """A fresh Graph token with an assertion signed by ``certificate``: does Entra accept it?"""
             assertion = ClientAssertion(
                 select_certificate=lambda: certificate,
+                reuse=False,  # the proof is this one version's, signed now
                 signer=signer,
                 client_id=s.client_id or "",
                 token_url=s.token_url,
@@ -312,13 +356,13 @@ class Runtime:
             except ProblemError:
                 raise
             except ClientAuthenticationError as exc:
-                problem = entra_error(exc, target=self._token_target)
+                problem = entra_error(exc, target=self._token_target(s.tenant_id or ""))
                 if problem.code == NOT_REGISTERED:
                     return False
                 raise problem from None
             except AzureError as exc:
                 raise from_azure_error(
-                    exc, Upstream.ENTRA, action="the token request", target=self._token_target
+                    exc, Upstream.ENTRA, action="the token request", target=self._token_target(s.tenant_id or "")
                 ) from None
             finally:
                 credential.close()

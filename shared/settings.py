@@ -64,6 +64,8 @@ ENTRA_APPLICATION_OBJECT_ID = "ENTRA_APPLICATION_OBJECT_ID"
 # validated here so /api/health can name a value that was not used.
 ROLLOVER_SCHEDULE = "ROLLOVER_SCHEDULE"
 ROLLOVER_GRACE_DAYS = "ROLLOVER_GRACE_DAYS"
+# Customer tenants (besides ENTRA_TENANT_ID) where the multi-tenant app registration is consented.
+ENTRA_ALLOWED_TENANTS = "ENTRA_ALLOWED_TENANTS"
 # Where telemetry is exported (read by the exporters themselves; named in shared/telemetry/transport.py,
 # which judges them: a plain-text endpoint keeps telemetry off and /api/health names it).
 # Set by App Service / Functions when a managed identity is enabled; used only to pick the
@@ -98,6 +100,7 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     ENTRA_APPLICATION_OBJECT_ID,
     ROLLOVER_SCHEDULE,
     ROLLOVER_GRACE_DAYS,
+    ENTRA_ALLOWED_TENANTS,
     AZURE_TOKEN_CREDENTIALS,
     *TELEMETRY_SETTINGS,
     IDENTITY_ENDPOINT,
@@ -215,6 +218,8 @@ class Settings:
     application_object_id: str | None = None
     rollover_schedule: str = DEFAULT_ROLLOVER_SCHEDULE
     rollover_grace_days: int = DEFAULT_ROLLOVER_GRACE_DAYS
+    # ENTRA_ALLOWED_TENANTS: lower-case tenant GUIDs besides the home tenant, in the order given.
+    allowed_tenants: tuple[str, ...] = ()
     problems: tuple[SettingProblem, ...] = field(default=())
     # Problems that disable only the certificate rollover: the other routes keep serving.
     rollover_problems: tuple[SettingProblem, ...] = field(default=())
@@ -228,7 +233,15 @@ class Settings:
     @property
     def token_url(self) -> str:
         """The Entra v2.0 token endpoint: also the assertion's ``aud`` (SPEC "The assertion")."""
-        return f"{self.authority_host}/{self.tenant_id}/oauth2/v2.0/token"
+        return self.token_url_for(self.tenant_id or "")
+
+    def token_url_for(self, tenant_id: str) -> str:
+        """A tenant's v2.0 token endpoint, the ``aud`` of the assertions sent there (SPEC "Other tenants")."""
+        return f"{self.authority_host}/{tenant_id}/oauth2/v2.0/token"
+
+    def admin_consent_url(self, tenant_id: str) -> str:
+        """Where an administrator of ``tenant_id`` grants the app's permissions (the admin-consent endpoint)."""
+        return f"{self.authority_host}/{tenant_id}/adminconsent?client_id={self.client_id}"
 
     @property
     def arm_scope(self) -> str:
@@ -394,6 +407,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         if r.raw(COSMOS_KEYS_CACHE_SECONDS) is not None
         else resource_keys_cache_seconds
     )
+    allowed_tenants = _allowed_tenants(r, mode, tenant_id)
     rollover = _Reader(environ)
     application_object_id, schedule, grace_days = _rollover(rollover, mode)
 
@@ -427,6 +441,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         application_object_id=application_object_id,
         rollover_schedule=schedule,
         rollover_grace_days=grace_days,
+        allowed_tenants=allowed_tenants,
         problems=tuple(r.problems),
         rollover_problems=tuple(rollover.problems),
         telemetry_problems=telemetry_problems(environ),
@@ -473,6 +488,38 @@ def _rollover(r: _Reader, mode: CredentialMode) -> tuple[str | None, str, int]:
         return None, schedule, grace_days  # no certificate to roll: nothing else is needed
     object_id = r.required(ENTRA_APPLICATION_OBJECT_ID, GUID, "the application's object ID (a GUID, not its client ID)")
     return (object_id.lower() if object_id else None), schedule, grace_days
+
+
+def _allowed_tenants(r: _Reader, mode: CredentialMode, home: str | None) -> tuple[str, ...]:
+    """The customer tenants the app may act in: GUIDs only (the ``tenant`` query takes GUIDs).
+
+    An empty value is no customer tenant (the deployment sets it empty when none is listed: that only
+    narrows). An empty item or anything but a GUID is a problem (503), never a silently shorter list:
+    a typo must not turn a listed tenant away unnoticed. The home tenant listed again is the home
+    tenant (no second entry). ``managed-identity`` mode has no app registration to act elsewhere:
+    listing tenants there is a problem too.
+    """
+    value = r.raw(ENTRA_ALLOWED_TENANTS)
+    if value is None:
+        return ()
+    items = [item.strip() for item in value.split(",")]
+    if not all(items) or not all(GUID.fullmatch(item) for item in items):
+        r.problem(
+            ENTRA_ALLOWED_TENANTS,
+            "must be a comma-separated list of tenant IDs (GUIDs) with no empty item; remove the setting to act "
+            "in ENTRA_TENANT_ID only",
+        )
+        return ()
+    if mode is CredentialMode.MANAGED_IDENTITY:
+        r.problem(
+            ENTRA_ALLOWED_TENANTS,
+            "customer tenants need a multi-tenant app registration (keyvault or federated-managed-identity mode); "
+            "managed-identity mode acts as the function's own identity in its own tenant only",
+        )
+        return ()
+    tenants = dict.fromkeys(item.lower() for item in items)
+    tenants.pop((home or "").lower(), None)
+    return tuple(tenants)
 
 
 def _caller_audiences(r: _Reader) -> tuple[bool, tuple[str, ...]]:

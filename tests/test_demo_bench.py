@@ -109,24 +109,8 @@ def quick_report():
 
 def test_bench_quick(quick_report):
     report = quick_report
-    assert [row.key for row in report.rows] == [
-        "a",
-        "b",
-        "b'",
-        "c",
-        "d",
-        "e",
-        "e1",
-        "f",
-        "g",
-        "h",
-        "k",
-        "l",
-        "m",
-        "i",
-        "j",
-        "j1",
-    ]
+    keys = ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "k", "l", "m", "i", "i2", "j", "j1"]
+    assert [row.key for row in report.rows] == keys
     assert report.ok, report.markdown()
     concurrent = report.row("c")
     assert concurrent.counts["keyvault.sign"] == 1
@@ -136,7 +120,7 @@ def test_bench_quick(quick_report):
     table = report.markdown()
     imports = report.row("j")  # telemetry off: no OpenTelemetry module (the 1.2x ratio is judged in full runs)
     assert imports.ok and imports.note.endswith("imported: 0"), imports.cells()
-    for key in ("a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "k", "l", "m", "i", "j", "j1"):
+    for key in keys:
         assert f"| {key} |" in table
     # The hot-path targets: single flight is judged even in a quick run; timings are not (noise).
     assert report.row("g").met is True
@@ -151,3 +135,11 @@ def test_bench_quick(quick_report):
     soak = report.row("m")
     assert soak.ok and soak.n > 0 and "ARM faults" in soak.figure, soak.cells()
     assert "## Scale" in table and "4,000 (software) / 2,000 (HSM)" in table
+    # The second scope's cold token reuses the signed assertion: one Entra round trip, no Key Vault.
+    second = report.row("i2")
+    assert second.met is True
+    assert second.counts["entra.token"] == 1 and second.counts["keyvault.sign"] == 0
+    assert second.counts["keyvault.get_certificate"] == 0 and second.counts["graph.users"] == 1
+    # Cold start with both scopes: one acquisition's Key Vault cost per instance, so 1,000 fit the HSM limit.
+    assert "| 1000 | " in table and report.scale is not None
+    assert report.scale.kv_cold_burst(1000) == 1000 * report.scale.kv_per_refresh <= 2000

@@ -202,3 +202,51 @@ def test_origins_are_normalised_for_scopes_and_link_checks(url, expected):
     assert (
         load_settings({**BASE, "GRAPH_ENDPOINT": url.replace("HTTPS", "https")}).graph_scope == expected + "/.default"
     )
+
+
+# --------------------------------------------------------------------------- ENTRA_ALLOWED_TENANTS
+CUSTOMER_A = "aaaaaaaa-1111-2222-3333-444444444444"
+CUSTOMER_B = "BBBBBBBB-1111-2222-3333-444444444444"
+
+
+def test_allowed_tenants_are_lower_case_guids_without_duplicates_or_the_home_tenant():
+    s = load_settings({**BASE, "ENTRA_ALLOWED_TENANTS": f" {CUSTOMER_A}, {CUSTOMER_B},{CUSTOMER_A},{TENANT.upper()}"})
+    assert s.ok
+    assert s.allowed_tenants == (CUSTOMER_A, CUSTOMER_B.lower())
+    assert s.token_url_for(CUSTOMER_A) == f"https://login.microsoftonline.com/{CUSTOMER_A}/oauth2/v2.0/token"
+    assert s.admin_consent_url(CUSTOMER_A) == (
+        f"https://login.microsoftonline.com/{CUSTOMER_A}/adminconsent?client_id={CLIENT}"
+    )
+
+
+@pytest.mark.parametrize("value", ["", "   "])
+def test_an_empty_allowed_tenants_value_means_none(value):
+    s = load_settings({**BASE, "ENTRA_ALLOWED_TENANTS": value})
+    assert s.ok and s.allowed_tenants == ()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "contoso.onmicrosoft.com",
+        f"{CUSTOMER_A},",
+        f"{CUSTOMER_A},,{CUSTOMER_B}",
+        f"{CUSTOMER_A};{CUSTOMER_B}",
+        "aaaaaaaa-1111-2222-3333-44444444444",
+        f"{CUSTOMER_A}\n",
+        "common",
+    ],
+)
+def test_invalid_allowed_tenants_are_a_problem_naming_the_setting(value):
+    s = load_settings({**BASE, "ENTRA_ALLOWED_TENANTS": value})
+    if value.strip() == CUSTOMER_A:  # surrounding whitespace is stripped like every setting
+        assert s.ok
+        return
+    assert names(s) == ["ENTRA_ALLOWED_TENANTS"]
+    assert s.allowed_tenants == ()
+
+
+def test_allowed_tenants_in_managed_identity_mode_is_a_problem():
+    s = load_settings({"CREDENTIAL_MODE": "managed-identity", "ENTRA_ALLOWED_TENANTS": CUSTOMER_A})
+    assert names(s) == ["ENTRA_ALLOWED_TENANTS"]
+    assert "managed-identity" in s.problems[0].reason

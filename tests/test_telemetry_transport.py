@@ -260,3 +260,32 @@ def test_the_worker_configured_provider_is_scrubbed_even_when_telemetry_is_refus
 def test_scrub_text_cuts_the_query_of_urls_only(text: str, clean: str) -> None:
     assert scrub_text(text) == clean
     assert without_query("https://h/p?x#y") == "https://h/p"
+
+
+def test_the_log_filter_scrubs_a_copy_for_its_handler_and_leaves_the_shared_record_whole() -> None:
+    """Other handlers (the host's log line) still see the message as written; only the exporter's is cut."""
+    import logging
+
+    from shared.telemetry.query_scrubber import QueryStringLogFilter
+
+    seen: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record.getMessage())
+
+    exporter, host = Collect(), Collect()
+    exporter.addFilter(QueryStringLogFilter())
+    logger = logging.getLogger("tests.query_filter")
+    logger.propagate = False
+    logger.addHandler(exporter)
+    logger.addHandler(host)
+    try:
+        logger.warning("consent at %s", "https://login.example/t/adminconsent?client_id=abc")
+    finally:
+        logger.removeHandler(exporter)
+        logger.removeHandler(host)
+    assert seen == [
+        "consent at https://login.example/t/adminconsent",
+        "consent at https://login.example/t/adminconsent?client_id=abc",
+    ]

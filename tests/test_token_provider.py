@@ -258,13 +258,15 @@ class _Selector:
         return UpstreamFailed("not registered", upstream="entra", code="AADSTS700027")
 
 
-def _assertion(select):
+def _assertion(select, *, reuse=False, signer=None):
+    """reuse=False by default here: these tests give each acquisition its own assertion on purpose."""
     from shared.credential_chain.assertion import ClientAssertion
     from shared.settings import Algorithm
 
     return ClientAssertion(
+        reuse=reuse,
         select_certificate=select,
-        signer=_Signer(),
+        signer=signer or _Signer(),
         client_id="11111111-2222-3333-4444-555555555555",
         token_url="https://login.microsoftonline.com/t/oauth2/v2.0/token",
         algorithm=Algorithm.PS256,
@@ -326,3 +328,107 @@ def test_concurrent_acquisitions_each_blame_the_version_that_signed_their_own_as
         thread.join(timeout=10)
     assert selector.rejected == ["b" * 32]
     assert provider.get(graph).token == f"token-{graph}"  # the retry after the rejection succeeded
+
+
+# --------------------------------------------------------------------------- one assertion, many scopes
+GRAPH = "https://graph.microsoft.com/.default"
+
+
+class _CountingSigner:
+    def __init__(self):
+        self.calls = 0
+
+    def sign(self, certificate, algorithm, digest):
+        self.calls += 1
+        return b"signature"
+
+
+class _AssertingCredential:
+    """Calls the assertion on every token request, as ClientAssertionCredential does; answers per a script."""
+
+    def __init__(self, assertion, answers=None):
+        self.assertion = assertion
+        self.sent = []
+        self.answers = list(answers or [])
+
+    def get_token_info(self, *scopes, options=None):
+        self.sent.append(self.assertion())
+        if self.answers:
+            answer = self.answers.pop(0)
+            if answer is not None:
+                raise answer
+        return AccessTokenInfo(f"token-{len(self.sent)}", int(time.time()) + 3600)
+
+
+def test_a_second_scope_reuses_the_assertion_one_sign_two_token_requests():
+    signer = _CountingSigner()
+    reads = []
+    assertion = _assertion(lambda: reads.append(1) or _certificate("a" * 32), reuse=True, signer=signer)
+    credential = _AssertingCredential(assertion)
+    provider = TokenProvider(credential, assertion=assertion, selector=_Selector())
+    provider.get(SCOPE)
+    provider.get(GRAPH)
+    assert len(credential.sent) == 2 and credential.sent[0] == credential.sent[1]
+    assert signer.calls == 1 and len(reads) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, {"error": "invalid_client", "error_codes": [700024]}),
+        (401, {"error": "invalid_client", "error_codes": [50012]}),
+        (400, {"error": "unauthorized_client", "error_codes": [7000229]}),
+    ],
+)
+def test_an_assertion_entra_refuses_is_dropped_and_the_next_is_signed_from_a_fresh_read(status, body):
+    signer = _CountingSigner()
+    reads = []
+    assertion = _assertion(lambda: reads.append(1) or _certificate("a" * 32), reuse=True, signer=signer)
+    credential = _AssertingCredential(assertion, answers=[_entra_error(status, body)])
+    provider = TokenProvider(credential, assertion=assertion, selector=_Selector())
+    with pytest.raises(UpstreamFailed):
+        provider.get(SCOPE)
+    provider.get(GRAPH)
+    assert credential.sent[0] != credential.sent[1]
+    assert signer.calls == 2 and len(reads) == 2
+
+
+def test_a_throttled_request_keeps_the_assertion():
+    signer = _CountingSigner()
+    assertion = _assertion(lambda: _certificate("a" * 32), reuse=True, signer=signer)
+    throttled = _entra_error(429, {"error": "temporarily_unavailable", "error_codes": [90055]})
+    credential = _AssertingCredential(assertion, answers=[throttled])
+    provider = TokenProvider(credential, assertion=assertion, selector=_Selector())
+    with pytest.raises(UpstreamThrottled):
+        provider.get(SCOPE)
+    provider.get(SCOPE)
+    assert credential.sent[0] == credential.sent[1] and signer.calls == 1
+
+
+def test_not_registered_drops_the_reused_assertion_and_falls_back_to_the_older_version():
+    signer = _CountingSigner()
+    selector = _Selector()
+    order = iter(["b" * 32, "a" * 32])  # the current version, then the fallback after its rejection
+    assertion = _assertion(lambda: _certificate(next(order)), reuse=True, signer=signer)
+    credential = _AssertingCredential(assertion, answers=[_entra_error(401, NOT_REGISTERED_BODY)])
+    provider = TokenProvider(credential, assertion=assertion, selector=selector)
+    provider.get(SCOPE)
+    assert selector.rejected == ["b" * 32]
+    provider.get(GRAPH)  # reuses the accepted (fallback) assertion: no third sign
+    assert signer.calls == 2 and credential.sent[1] == credential.sent[2]
+
+
+def test_refusal_hook_rewrites_what_the_tenant_provider_raises():
+    assertion = _assertion(lambda: _certificate("a" * 32), reuse=True)
+    refused = _entra_error(400, {"error": "unauthorized_client", "error_codes": [7000229]})
+    credential = _AssertingCredential(assertion, answers=[refused])
+    seen = []
+
+    def refusal(problem):
+        seen.append(problem.code)
+        return UpstreamFailed("consent needed", upstream="entra", code=problem.code)
+
+    provider = TokenProvider(credential, assertion=assertion, selector=_Selector(), refusal=refusal)
+    with pytest.raises(UpstreamFailed) as info:
+        provider.get(GRAPH)
+    assert (info.value.detail, seen) == ("consent needed", ["AADSTS7000229"])

@@ -9,7 +9,11 @@
 //  - when a user-assigned identity is used, the federated identity credential that lets that
 //    identity's token stand in for a client assertion (CREDENTIAL_MODE=federated-managed-identity);
 //  - the API app registration callers get tokens for (CALLER_AUDIENCE), with the app roles the
-//    routes require.
+//    routes require (and Users.Read:{tenant} per customer tenant of ENTRA_ALLOWED_TENANTS).
+// signInAudience AzureADMultipleOrgs lets customers' administrators consent to the app in their own
+// tenants (admin consent creates its service principal there; docs/tenants.md). The same
+// certificate serves every tenant: keyCredentials live on this one application object.
+// Reference: https://learn.microsoft.com/entra/identity-platform/howto-convert-app-to-be-multi-tenant
 // keyCredentials are deliberately not declared: the postprovision hook appends the Key Vault
 // certificate's public part. Graph Bicep updates existing objects with PATCH (upsert by
 // uniqueName), so properties not declared here are kept on every redeploy.
@@ -39,6 +43,16 @@ param federatedIdentityPrincipalId string = ''
 
 @description('Resources whose keys the broker serves ({kind, name} each, main.bicep keyAppRoleTargets): one pair of app roles per resource.')
 param keyResources array = []
+
+@description('signInAudience of the broker app: AzureADMyOrg (single tenant) or AzureADMultipleOrgs (customer tenants can consent).')
+@allowed([
+  'AzureADMyOrg'
+  'AzureADMultipleOrgs'
+])
+param signInAudience string = 'AzureADMyOrg'
+
+@description('Customer tenant IDs (lower-case GUIDs) of ENTRA_ALLOWED_TENANTS: one Users.Read:{tenant} caller role each.')
+param allowedTenants array = []
 
 // Microsoft Graph's well-known application ID and its User.Read.All application role (app role
 // IDs are the same in every tenant and national cloud).
@@ -81,7 +95,7 @@ var callerAppRoles = [
   {
     value: 'Users.Read'
     displayName: 'List directory users'
-    description: 'GET /api/graph/users'
+    description: 'GET /api/graph/users (the home tenant)'
   }
   {
     value: 'Diagnostics.Read'
@@ -121,10 +135,17 @@ var keyAppRoles = union(flatten(map(keyResources, r => [
   }
 ])), [])
 
+// Users.Read:{tenant}: one customer tenant's users (SPEC "Other tenants").
+var tenantUserRoles = [for tenant in allowedTenants: {
+  value: 'Users.Read:${tenant}'
+  displayName: 'List users of customer tenant ${tenant}'
+  description: 'GET /api/graph/users?tenant=${tenant}'
+}]
+
 resource brokerApp 'Microsoft.Graph/applications@v1.0' = {
   uniqueName: appUniqueName
   displayName: appDisplayName
-  signInAudience: 'AzureADMyOrg'
+  signInAudience: signInAudience
   requiredResourceAccess: [
     {
       resourceAppId: microsoftGraphAppId
@@ -180,7 +201,7 @@ resource apiApp 'Microsoft.Graph/applications@v1.0' = {
     ]
   }
   // App role IDs are guid(API, value): stable across redeployments, so assignments survive.
-  appRoles: [for role in concat(callerAppRoles, keyAppRoles): {
+  appRoles: [for role in concat(callerAppRoles, keyAppRoles, tenantUserRoles): {
     id: guid(apiUniqueName, role.value)
     value: role.value
     displayName: role.displayName
@@ -198,6 +219,7 @@ resource apiServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
 }
 
 output appId string = brokerApp.appId
+output signInAudience string = brokerApp.signInAudience
 output appObjectId string = brokerApp.id
 output servicePrincipalId string = brokerServicePrincipal.id
 output apiAppId string = apiApp.appId

@@ -16,11 +16,14 @@ from .roles import (
     KEYS_READWRITE,
     KEYS_ROLES,
     ROLLOVER_ROLES,
+    USERS_READ,
+    USERS_READ_TENANT_PREFIX,
     USERS_ROLES,
     cosmos_roles,
     holds_any,
     key_roles,
     resource_role,
+    users_roles,
 )
 
 __all__ = [
@@ -32,6 +35,8 @@ __all__ = [
     "KEYS_READWRITE",
     "KEYS_ROLES",
     "ROLLOVER_ROLES",
+    "USERS_READ",
+    "USERS_READ_TENANT_PREFIX",
     "USERS_ROLES",
     "Caller",
     "CallerAuthenticator",
@@ -41,4 +46,5 @@ __all__ = [
     "key_roles",
     "require_role",
     "resource_role",
+    "users_roles",
 ]

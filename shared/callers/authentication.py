@@ -117,7 +117,11 @@ def require_role(any_of: frozenset[str]) -> None:
 
 
 def _missing_role(caller: Caller, any_of: frozenset[str]) -> str:
-    needed = " or ".join(sorted(any_of))
+    # One spelling per role: a role matched in either case (a tenant ID's) is named once, in lower case.
+    spellings: dict[str, str] = {}
+    for role in sorted(any_of):
+        spellings[role.lower()] = max(spellings.get(role.lower(), role), role)
+    needed = " or ".join(sorted(spellings.values()))
     return (
         f"The caller (appid {caller.app_id}) lacks the app role {needed}: assign it to the calling "
         "application on the API's app registration."

@@ -11,10 +11,13 @@ COSMOS_KEYS_READWRITE = "CosmosKeys.ReadWrite"
 KEYS_READ = "Keys.Read"
 KEYS_READWRITE = "Keys.ReadWrite"
 USERS_READ = "Users.Read"
+# Users.Read:{tenant id}: one customer tenant of ENTRA_ALLOWED_TENANTS (SPEC "Other tenants").
+USERS_READ_TENANT_PREFIX = "Users.Read:"
 DIAGNOSTICS_READ = "Diagnostics.Read"
 ROLLOVER_WRITE = "Rollover.Write"
 # A role ending in this matches every role with that prefix: the per-resource roles
-# ("Keys.Read:storage/stgorders") are as many as the listed resources, unknown when routes register.
+# ("Keys.Read:storage/stgorders") and the per-tenant roles ("Users.Read:{tenant id}") are as many as
+# the listed resources and tenants, unknown when routes register.
 ANY_SUFFIX = "*"
 
 
@@ -62,7 +65,20 @@ KEYS_ROLES = frozenset(
         COSMOS_KEYS_READWRITE,
     }
 )
-USERS_ROLES = frozenset({USERS_READ})
+# The route admits any Users.Read role before it reads `tenant`; `users_roles` then narrows.
+USERS_ROLES = frozenset({USERS_READ, USERS_READ_TENANT_PREFIX + ANY_SUFFIX})
+
+
+def users_roles(tenant: str | None) -> frozenset[str]:
+    """``Users.Read`` covers the home tenant (None); ``Users.Read:{tenant}`` one listed tenant.
+
+    The tenant ID is matched in lower or upper case (a role value is compared exactly).
+    """
+    if tenant is None:
+        return frozenset({USERS_READ})
+    return frozenset({USERS_READ_TENANT_PREFIX + tenant.lower(), USERS_READ_TENANT_PREFIX + tenant.upper()})
+
+
 DIAGNOSTICS_ROLES = frozenset({DIAGNOSTICS_READ})
 ROLLOVER_ROLES = frozenset({ROLLOVER_WRITE})
 

@@ -11,6 +11,9 @@ _KEY_ID_2 = "0b9e8d7c-6f5a-4e3d-8c2b-1a0f9e8d7c6b"
 _APP_OBJECT_ID = "4d3c2b1a-0f9e-4d8c-b7a6-5f4e3d2c1b0a"
 _VERSION_1 = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
 _VERSION_2 = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+_CLIENT_ID = "11111111-2222-3333-4444-555555555555"
+CUSTOMER_TENANT = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"
+_UNCONSENTED_TENANT = "2b3c4d5e-6f70-4182-9394-a5b6c7d8e9f0"
 
 
 def _version_row(version: str, thumbprint: str, state: str, key_ids: list[str], *, in_use: bool) -> dict[str, Any]:
@@ -121,10 +124,34 @@ DIAGNOSTICS = {
     },
     "token": {
         "expiresOn": "2026-12-07T14:05:12Z",
-        "appid": "11111111-2222-3333-4444-555555555555",
+        "appid": _CLIENT_ID,
         "tid": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
         "roles": [],
     },
+    "tenants": [
+        {
+            "tenantId": CUSTOMER_TENANT,
+            "adminConsentUrl": f"https://login.microsoftonline.com/{CUSTOMER_TENANT}/adminconsent?client_id={_CLIENT_ID}",
+            "tokenObtained": True,
+            "token": {"expiresOn": "2026-12-07T14:05:13Z", "tid": CUSTOMER_TENANT, "roles": ["User.Read.All"]},
+        },
+        {
+            "tenantId": _UNCONSENTED_TENANT,
+            "adminConsentUrl": (
+                f"https://login.microsoftonline.com/{_UNCONSENTED_TENANT}/adminconsent?client_id={_CLIENT_ID}"
+            ),
+            "tokenObtained": False,
+            "error": {
+                "status": 502,
+                "detail": "Entra refused the token request in the requested tenant (AADSTS7000229): the app "
+                "registration is not consented there. An administrator of that tenant must consent to the app "
+                "(admin consent); the broker's operator finds the admin-consent URL in /api/diagnostics and the "
+                "function's log.",
+                "upstream": "entra",
+                "code": "AADSTS7000229",
+            },
+        },
+    ],
     "registration": {
         "asOf": "2026-12-07T13:05:12Z",
         "applicationObjectId": _APP_OBJECT_ID,

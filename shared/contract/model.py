@@ -8,6 +8,7 @@ from typing import Any
 
 from ..downstream import PROPERTY_NAME
 from ..key_kinds import ACCOUNT_NAME
+from ..settings import GUID
 
 TITLE = "Key Vault-signed assertion broker"
 VERSION = "1.0.0"
@@ -29,6 +30,7 @@ def _whole(pattern: str) -> str:
 
 
 ACCOUNT_NAME_PATTERN = _whole(ACCOUNT_NAME.pattern)
+TENANT_PATTERN = _whole(GUID.pattern)
 _PROPERTY = _without_anchors(PROPERTY_NAME.pattern)
 # parse_select: items split on commas, whitespace around each item ignored, no empty item.
 SELECT_PATTERN = rf"^\s*{_PROPERTY}\s*(,\s*{_PROPERTY}\s*)*$"

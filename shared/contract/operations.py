@@ -15,13 +15,27 @@ from ..callers import (
     KEYS_READWRITE,
     KEYS_ROLES,
     ROLLOVER_ROLES,
+    USERS_READ,
+    USERS_READ_TENANT_PREFIX,
     USERS_ROLES,
 )
 from ..downstream import DEFAULT_LIMIT, LOCAL_AUTH_SECONDS, MAX_LIMIT
 from ..key_kinds import KINDS, KeyType
+from ..settings import ENTRA_ALLOWED_TENANTS, ENTRA_TENANT_ID
 from . import resource_keys
-from .examples import DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN, ROLLOVER_REFUSED
-from .model import ACCOUNT_NAME_PATTERN, SELECT_PATTERN, TITLE, VERSION, Operation, Parameter, Success, flag, ref
+from .examples import CUSTOMER_TENANT, DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN, ROLLOVER_REFUSED
+from .model import (
+    ACCOUNT_NAME_PATTERN,
+    SELECT_PATTERN,
+    TENANT_PATTERN,
+    TITLE,
+    VERSION,
+    Operation,
+    Parameter,
+    Success,
+    flag,
+    ref,
+)
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
@@ -185,7 +199,11 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Microsoft Graph users",
         description=(
             "Users from Microsoft Graph `GET /v1.0/users`, following `@odata.nextLink` until `limit`. "
-            "A well-formed `select` property Graph does not know is a 400 with `upstream: graph`."
+            "A well-formed `select` property Graph does not know is a 400 with `upstream: graph`. "
+            f"With `tenant`, the users of that customer tenant (one of `{ENTRA_ALLOWED_TENANTS}`), with a token "
+            "from that tenant's token URL. A tenant whose administrator has not consented to the app is a 502 "
+            "(`upstream: entra`, `code` `AADSTS7000229`, `AADSTS700016` or `AADSTS650052`) whose `detail` says "
+            "an administrator of that tenant must consent; the admin-consent URL is in `/diagnostics`."
         ),
         success=Success(
             "Users",
@@ -226,6 +244,16 @@ OPERATIONS: tuple[Operation, ...] = (
                 {"type": "string", "pattern": SELECT_PATTERN},
                 example="id,displayName,mail",
             ),
+            Parameter(
+                "tenant",
+                "query",
+                f"A tenant ID (GUID): `{ENTRA_TENANT_ID}` (the default) or one of `{ENTRA_ALLOWED_TENANTS}`. "
+                "Anything else is a 400; a tenant not listed is a 403, both before any outbound call. With "
+                f"`CALLER_AUDIENCE` set, `{USERS_READ}` covers the home tenant and `{USERS_READ_TENANT_PREFIX}"
+                "{tenant ID}` one listed tenant.",
+                {"type": "string", "pattern": TENANT_PATTERN},
+                example=CUSTOMER_TENANT,
+            ),
         ),
         tags=("directory",),
     ),
@@ -237,8 +265,10 @@ OPERATIONS: tuple[Operation, ...] = (
         summary="Non-secret facts of the credential chain",
         description=(
             "Credential mode, algorithm, certificate version, thumbprints and validity, the ARM token's "
-            "expiry, `appid`, `tid` and `roles`, and (keyvault mode) the registration state of every "
-            "certificate version on the app registration. Never a token, key or signature."
+            "expiry, `appid`, `tid` and `roles`, (keyvault mode) the registration state of every "
+            f"certificate version on the app registration, and each tenant of `{ENTRA_ALLOWED_TENANTS}` with "
+            "whether a Graph token could be obtained there and its admin-consent URL. Never a token, key or "
+            "signature."
         ),
         success=Success(
             "Diagnostics",

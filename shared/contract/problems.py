@@ -16,7 +16,8 @@ def problem_types() -> dict[str, type[ProblemError]]:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         if cls is not ProblemError:
-            found[PROBLEM_TYPE_PREFIX + cls.slug] = cls
+            # A refinement sharing its parent's slug (TenantNotAllowed is a Forbidden) is that type.
+            found.setdefault(PROBLEM_TYPE_PREFIX + cls.slug, cls)
     return dict(sorted(found.items()))
 
 
@@ -89,7 +90,8 @@ def problem_examples() -> dict[str, dict[str, Any]]:
 _ERROR_DESCRIPTIONS = {
     400: "A query or route value the function refuses (`detail` names it), or a `select` property Graph "
     "rejected (`upstream: graph`).",
-    403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`).',
+    403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`), '
+    "or the `tenant` asked for is not one the broker may act in (`ENTRA_ALLOWED_TENANTS`; no challenge).",
     404: "The account is not one of `COSMOS_ACCOUNT_IDS`, or the resource is not listed in `RESOURCE_KEYS` (a "
     "problem). When the function is disabled, the Functions host answers 404 itself, with no body.",
     409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode), "

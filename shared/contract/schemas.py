@@ -9,7 +9,7 @@ from ..downstream import MAX_LIMIT
 from ..errors import Upstream
 from ..key_kinds import KeyType
 from ..settings import Algorithm, CredentialMode
-from .model import ACCOUNT_NAME_PATTERN, nullable, ref
+from .model import ACCOUNT_NAME_PATTERN, TENANT_PATTERN, nullable, ref
 from .problems import ABOUT_BLANK, problem_types
 from .resource_keys import schemas as resource_keys_schemas
 
@@ -212,6 +212,11 @@ def component_schemas() -> dict[str, Any]:
                 "algorithm": ref("AssertionAlgorithm"),
                 "certificate": ref("DiagnosticsCertificate"),
                 "token": ref("DiagnosticsToken"),
+                "tenants": {
+                    "type": "array",
+                    "description": "Each tenant of `ENTRA_ALLOWED_TENANTS` (not in managed-identity mode).",
+                    "items": ref("TenantDiagnostics"),
+                },
                 "registration": ref("RegistrationStatus"),
                 "lastProblems": {
                     "type": "array",
@@ -237,6 +242,38 @@ def component_schemas() -> dict[str, Any]:
                 "hint": {"type": "string"},
             },
             "at source status type upstream code detail hint",
+        ),
+        "TenantDiagnostics": _object(
+            "A customer tenant of `ENTRA_ALLOWED_TENANTS`: whether a Graph token could be obtained there, and "
+            "where its administrator consents to the app.",
+            {
+                "tenantId": {"type": "string", "pattern": TENANT_PATTERN},
+                "adminConsentUrl": {
+                    "type": "string",
+                    "format": "uri",
+                    "description": "`{authority}/{tenantId}/adminconsent?client_id={client id}`: what an "
+                    "administrator of that tenant opens to consent to the app.",
+                },
+                "tokenObtained": {"type": "boolean"},
+                "token": ref("TenantToken"),
+                "error": ref("TenantTokenError"),
+            },
+            "tenantId adminConsentUrl tokenObtained",
+        ),
+        "TenantToken": _object(
+            "The tenant's Graph token: expiry and claims (the token itself never leaves the function).",
+            {"expiresOn": _MOMENT, "tid": _NULLABLE_STRING, "roles": {"type": "array", "items": _STRING}},
+            "expiresOn tid roles",
+        ),
+        "TenantTokenError": _object(
+            "Why no token was obtained in the tenant (Entra's refusal, e.g. missing consent).",
+            {
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "upstream": ref("Upstream"),
+                "code": {"type": "string"},
+            },
+            "status detail",
         ),
         "CredentialMode": _enum(
             "How the function proves itself to Entra (`CREDENTIAL_MODE`).", [str(m) for m in CredentialMode]

@@ -4,7 +4,8 @@ Bottom to top: the function's own identity (managed identity, or the developer's
 reaches Key Vault; ``CertificateSource`` reads the certificate's public parts and
 ``CertificateSelector`` picks the version Entra accepts; ``KeyVaultSigner`` has Key Vault ``sign``
 (the private key never leaves it); ``ClientAssertion`` builds the JWT client assertion; and
-``TokenProvider`` trades it for cached, single-flight Entra tokens. The rest of the broker uses
+``TokenProvider`` trades it for cached, single-flight Entra tokens; ``TenantTokens`` keeps one
+provider per tenant (home and customer tenants). The rest of the broker uses
 only these names; the modules beside this file are the chain's machinery.
 """
 
@@ -16,9 +17,11 @@ from .certificate_source import CertificateInfo, CertificateSource, b64url, cert
 from .function_identity import bounded_retry_policy, build_function_identity, retry_policy_class, transport_options
 from .keyvault_challenge import KeyVaultChallengeErrors
 from .signer import KeyVaultSigner
+from .tenants import CONSENT_CODES, TenantTokens, consent_refusal
 from .token_provider import TokenProvider, claims_from_challenge, entra_error
 
 __all__ = [
+    "CONSENT_CODES",
     "NOT_REGISTERED",
     "CertificateInfo",
     "CertificateSelector",
@@ -26,6 +29,7 @@ __all__ = [
     "ClientAssertion",
     "KeyVaultChallengeErrors",
     "KeyVaultSigner",
+    "TenantTokens",
     "TokenProvider",
     "assertion_header",
     "b64url",
@@ -33,6 +37,7 @@ __all__ = [
     "build_function_identity",
     "certificate_info",
     "claims_from_challenge",
+    "consent_refusal",
     "entra_error",
     "retry_policy_class",
     "signing_input",

@@ -48,6 +48,9 @@ class CertificateSelector:
         self._rejected: dict[str, float] = {}
         self._lock = threading.Lock()
         self.state: SelectionState | None = None
+        # Bumped whenever what Entra accepts changed (a version rejected, proven or registered): a
+        # signed assertion kept for reuse from before is no longer reused (``ClientAssertion``).
+        self.epoch = 0
 
     @property
     def pinned(self) -> bool:
@@ -67,6 +70,7 @@ class CertificateSelector:
         """Entra said AADSTS700027 to an assertion signed by ``certificate``."""
         with self._lock:
             self._rejected[certificate.version] = self._clock()
+            self.epoch += 1
             state = self.state
             if state is not None and state.fallback and state.certificate.version == certificate.version:
                 # The fallback itself was just retired (by the rollover, possibly on another
@@ -90,11 +94,13 @@ class CertificateSelector:
         with self._lock:
             self._rejected.pop(certificate.version, None)
             self.state = SelectionState(certificate, False, certificate.version)
+            self.epoch += 1
 
     def forget_rejection(self, certificate: CertificateInfo) -> None:
         """``certificate`` was just registered on the app: an AADSTS700027 for it is stale."""
         with self._lock:
             self._rejected.pop(certificate.version, None)
+            self.epoch += 1
 
     def select(self) -> CertificateInfo:
         current = self._source.usable_current()

@@ -10,7 +10,11 @@ azure-identity caches tokens and refreshes them; this layer adds what it lacks:
   token's own ``refresh_on``), so a valid token costs no call at all;
 * ``invalidate`` for a token a resource rejected (revoked, CAE): the next fetch passes claims,
   which makes the library skip its cache;
-* the AADSTS700027 certificate fallback (see ``certificate_selector``).
+* the AADSTS700027 certificate fallback (see ``certificate_selector``);
+* an assertion Entra refuses is discarded (``ClientAssertion`` reuses one across scopes), so the
+  next attempt is signed anew from a fresh read of the certificate;
+* ``refusal``: a hook that rewrites Entra's refusal for the tenant this provider serves (a customer
+  tenant's missing consent, ``tenants``).
 """
 
 from __future__ import annotations
@@ -101,11 +105,13 @@ class TokenProvider:
         *,
         assertion: ClientAssertion | None = None,
         selector: CertificateSelector | None = None,
+        refusal: Callable[[ProblemError], ProblemError] | None = None,
         clock: Callable[[], float] = time.time,
         target: str | None = None,
     ) -> None:
         """``target``: who asks for the tokens (app registration, tenant), named only in operators' hints."""
         self._credential = credential
+        self._refusal = refusal
         self._target = target
         self._assertion = assertion
         self._selector = selector
@@ -182,11 +188,15 @@ class TokenProvider:
                 raise
             except ClientAuthenticationError as exc:
                 problem = entra_error(exc, target=self._target)
+                if self._assertion is not None and signed.assertion is not None and isinstance(problem, UpstreamFailed):
+                    # Refused (not throttled): never send this assertion again; the next one is built
+                    # from a fresh certificate read.
+                    self._assertion.discard(signed.assertion)
                 # The version that signed THIS acquisition's assertion: never one signed by another
                 # thread or an earlier acquisition (None: no assertion was signed, nothing to reject).
                 rejected = signed.certificate
                 if problem.code != NOT_REGISTERED or self._selector is None or rejected is None:
-                    raise problem from None
+                    raise (self._refusal(problem) if self._refusal else problem) from None
                 if self._selector.pinned:
                     raise self._selector.not_registered_error(rejected) from None
                 self._selector.reject(rejected)

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from .client import DownstreamClient
 from .cosmos_keys import CosmosKeysService, validate_account_name
-from .graph_users import DEFAULT_LIMIT, MAX_LIMIT, PROPERTY_NAME, GraphUsersService, parse_limit, parse_select
+from .graph_users import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    PROPERTY_NAME,
+    GraphUsersService,
+    parse_limit,
+    parse_select,
+    parse_tenant,
+)
 from .resource_keys import LOCAL_AUTH_SECONDS, MAX_PAGES, LocalAuthDisabled, ResourceKeysService
 
 __all__ = [
@@ -26,5 +34,6 @@ __all__ = [
     "ResourceKeysService",
     "parse_limit",
     "parse_select",
+    "parse_tenant",
     "validate_account_name",
 ]

@@ -92,6 +92,7 @@ class DownstreamClient:
         bad_request_is_callers: bool = False,
         link_path: str | None = None,
         idempotent: bool = True,
+        tokens: TokenProvider | None = None,
     ) -> Any:
         """Call the API and return its JSON body (``None`` for 204); any non-2xx becomes a ProblemError.
 
@@ -102,6 +103,8 @@ class DownstreamClient:
 
         ``idempotent=False``: a write that must not be resent blindly (see ``retry.non_idempotent``).
 
+        ``tokens``: another tenant's token provider (a customer tenant's Graph); default the home tenant's.
+
         ``link_path``: ``path_or_url`` is a link the API returned (a page's ``@odata.nextLink``); it
         is followed only if it stays on this path, so a forged link on the API's own origin cannot
         make the function read another resource with its token (e.g. ``/v1.0/applications``).
@@ -110,9 +113,10 @@ class DownstreamClient:
         # judged as the absolute URL it claims to be — "//host/..." included.
         is_path = path_or_url.startswith("/") and not path_or_url.startswith("//")
         url = self.base_url + path_or_url if is_path else path_or_url
+        tokens = tokens or self._tokens
         for attempt in (1, 2):
             prepared = self._prepare(method, url, params=params, json=json, action=action, link_path=link_path)
-            token = self._tokens.get(self._scope)
+            token = tokens.get(self._scope)
             prepared.headers["Authorization"] = f"Bearer {token.token}"
             begin_requests_call()
             try:
@@ -131,7 +135,7 @@ class DownstreamClient:
                 ) from None
             if response.status_code == 401 and attempt == 1:
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))
-                self._tokens.invalidate(self._scope, token.token, claims=claims)
+                tokens.invalidate(self._scope, token.token, claims=claims)
                 continue
             if response.status_code == 204:
                 return None

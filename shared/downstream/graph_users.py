@@ -11,7 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ..credential_chain import TenantTokens
 from ..errors import BadRequest, Hint, Upstream, UpstreamFailed, UpstreamTimeout, as_hint
+from ..settings import GUID
 from ..upstream import remaining
 from .client import DownstreamClient
 
@@ -33,6 +35,15 @@ def parse_limit(value: str | None) -> int:
     return int(text)
 
 
+def parse_tenant(value: str | None) -> str | None:
+    """The ``tenant`` query: a tenant ID (GUID), or None for the home tenant; anything else is a 400."""
+    if value is None:
+        return None
+    if not GUID.fullmatch(value):
+        raise BadRequest("Query parameter 'tenant' must be a tenant ID (a GUID), e.g. tenant=<directory ID>.")
+    return value.lower()
+
+
 def parse_select(value: str | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -46,21 +57,31 @@ def parse_select(value: str | None) -> tuple[str, ...] | None:
 
 
 class GraphUsersService:
-    def __init__(self, *, graph: DownstreamClient, principal: str | Hint) -> None:
+    def __init__(self, *, graph: DownstreamClient, principal: str | Hint, tenants: TenantTokens | None = None) -> None:
         self._graph = graph
         self._principal = as_hint(principal)
+        self._tenants = tenants
 
-    def list(self, *, limit: int, select: tuple[str, ...] | None) -> dict[str, Any]:
+    def list(self, *, limit: int, select: tuple[str, ...] | None, tenant: str | None = None) -> dict[str, Any]:
+        """The users of the home tenant (``tenant`` None) or of a customer tenant ``TenantTokens`` resolved."""
         params = {"$top": str(min(limit, GRAPH_MAX_PAGE))}
         if select:
             params["$select"] = ",".join(select)
         grant = "the Microsoft Graph application permission User.Read.All and have an administrator grant admin consent"
-        hints = {
-            403: Hint(
-                f"Grant {self._principal.caller} {grant} for it.",
-                f"Grant {self._principal.full} {grant} for it.",
-            ),
-        }
+        if tenant is None:
+            hints = {
+                403: Hint(
+                    f"Grant {self._principal.caller} {grant} for it.",
+                    f"Grant {self._principal.full} {grant} for it.",
+                ),
+            }
+        else:
+            consent = (
+                "The app's consent in the requested tenant does not include the Microsoft Graph application "
+                "permission User.Read.All: an administrator of that tenant must consent to it (admin consent)"
+            )
+            hints = {403: Hint(f"{consent}.", f"{consent}; tenant {tenant}.")}
+        tokens = self._tenants.provider(tenant) if self._tenants is not None else None
         users: list[Any] = []
         truncated = False
         next_url: str | None = USERS_PATH
@@ -83,6 +104,7 @@ class GraphUsersService:
                 bad_request_is_callers=first_page,
                 # A nextLink may only page the users list, never lead to another Graph resource.
                 link_path=None if first_page else USERS_PATH,
+                tokens=tokens,
             )
             first_page = False
             if not isinstance(page, dict) or not isinstance(page.get("value"), list):

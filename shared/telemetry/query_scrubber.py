@@ -26,6 +26,7 @@ Imported only when telemetry is on (it imports the OpenTelemetry SDK).
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections.abc import Mapping
@@ -109,17 +110,25 @@ class QueryStringScrubber(SpanProcessor):
 
 
 class QueryStringLogFilter(logging.Filter):
-    """On a log handler: the record's message with every URL's query cut (always lets the record pass)."""
+    """On a log handler: the record's message with every URL's query cut (always lets the record pass).
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    The handler gets a scrubbed copy (a filter may return a replacement record since Python 3.12):
+    the record itself is shared by every handler of the logger chain, and the function's own log
+    line (the host's handler) keeps what the operator must read whole, e.g. an admin-consent URL's
+    ``client_id``.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool | logging.LogRecord:
         try:
             message = record.getMessage()
         except Exception:  # a record whose arguments do not fit its format: left to the handler
             return True
         clean = scrub_text(message)
-        if clean != message:
-            record.msg, record.args = clean, None
-        return True
+        if clean == message:
+            return True
+        scrubbed = copy.copy(record)
+        scrubbed.msg, scrubbed.args = clean, None
+        return scrubbed
 
 
 def install_log_filter(logger_names: tuple[str, ...] = ("",)) -> int:

@@ -30,6 +30,7 @@ SPEC_SETTINGS = (
     "ENTRA_APPLICATION_OBJECT_ID",
     "ROLLOVER_SCHEDULE",
     "ROLLOVER_GRACE_DAYS",
+    "ENTRA_ALLOWED_TENANTS",
 )
 # Needed by the default (keyvault) mode and the Cosmos route: always set, unconditionally.
 ALWAYS_SET = (
