@@ -698,7 +698,13 @@ def _resource_keys(r: _Reader, cosmos_accounts: tuple[CosmosAccountId, ...]) -> 
             r.problem(RESOURCE_KEYS, str(exc))
             return ()
     for account in cosmos_accounts:
-        listed.append(parse_resource_id(account.resource_id))
+        # COSMOS_ACCOUNT_IDS has its own, older parser: an ID it accepts that this one refuses is named
+        # as that setting's problem (load_settings never raises: health must name it, not answer 500).
+        try:
+            listed.append(parse_resource_id(account.resource_id))
+        except UnsupportedResourceId as exc:
+            r.problem(COSMOS_ACCOUNT_IDS, str(exc))
+            return ()
     by_name: dict[tuple[str, str], ListedResource] = {}
     for resource in listed:
         seen = by_name.setdefault(resource.key, resource)

@@ -376,7 +376,6 @@ def test_unlisted_resources_are_404_without_a_call():
         ("redis", {"disableAccessKeyAuthentication": True}, True),
         ("redis", {"disableLocalAuth": True}, False),  # not Redis's property
         ("servicebus", {"disableLocalAuth": True}, True),
-        ("appconfig", {"disableLocalAuth": "true"}, False),  # only the JSON boolean counts
     ],
 )
 def test_local_auth_is_read_from_the_kinds_property(kind, properties, off):
@@ -513,6 +512,25 @@ def test_a_get_without_properties_is_a_502_not_a_guess():
     svc, resource = service("storage", arm)
     with pytest.raises(UpstreamFailed, match="without its properties"):
         svc.keys(resource, KeyType.READWRITE)
+
+
+@pytest.mark.parametrize(
+    ("kind", "properties"),
+    [
+        ("appconfig", {"disableLocalAuth": "true"}),
+        ("storage", {"allowSharedKeyAccess": "false"}),
+        ("storage", {"allowSharedKeyAccess": 0}),
+        ("redis", {"disableAccessKeyAuthentication": 1}),
+    ],
+)
+def test_a_local_auth_property_that_is_not_a_boolean_is_a_502_and_no_key_is_fetched(kind, properties):
+    # Security review (issues 16, 17): read as "keys work", a string "true" served keys past local auth off.
+    arm = PlayedArm({"listKeys": {"value": [], "keys": [], "primaryKey": "p", "secondaryKey": "s"}})
+    arm.properties = properties
+    svc, resource = service(kind, arm)
+    with pytest.raises(UpstreamFailed, match="not a boolean"):
+        svc.keys(resource, KeyType.READWRITE if kind != "appconfig" else KeyType.READONLY)
+    assert arm.count("POST") == 0
 
 
 # ------------------------------------------------------------------ the contract's schemas

@@ -185,7 +185,7 @@ class _EntraJwks(jwt.PyJWKClient):
             raise jwt.PyJWKClientConnectionError(f"the JWKS request answered {response.status_code}")
         try:
             data = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             data = None
         if not isinstance(data, dict):
             raise jwt.PyJWKClientError("The JWKS endpoint did not return a JSON object")
@@ -271,7 +271,7 @@ class CallerAuthenticator:
         else:
             try:
                 metadata = response.json()
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
                 metadata = None
             if not isinstance(metadata, dict) or not metadata.get("issuer") or not metadata.get("jwks_uri"):
                 raise UpstreamFailed("Entra's OpenID metadata has no issuer or jwks_uri.", upstream=Upstream.ENTRA)

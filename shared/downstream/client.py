@@ -142,7 +142,9 @@ class DownstreamClient:
             if 200 <= response.status_code < 300:
                 try:
                     return response.json()
-                except ValueError:
+                # RecursionError: a body nested deeper than the decoder recurses (an upstream's answer
+                # must never become a 500).
+                except (ValueError, RecursionError):
                     detail = f"{self._upstream} answered {action} with a body that is not JSON."
                     target = self._target(method, url)
                     raise UpstreamFailed(detail, upstream=self._upstream, log_hint=f"{detail} [{target}]") from None
@@ -215,6 +217,6 @@ def _upstream_message(response: requests.Response) -> str:
     """Graph's own explanation of a 400: it names the caller's own bad input (e.g. a property)."""
     try:
         message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         return "the request was invalid."
     return str(message)[:300]

@@ -157,7 +157,14 @@ class ResourceKeysService:
                 f"ARM answered the read of the {resource.describe()} without its properties.", upstream=Upstream.ARM
             )
         value = properties.get(kind.local_auth.property)
-        # Absent (or null) is ARM's default: keys work. Only the exact off value turns them away.
+        # Absent (or null) is ARM's default: keys work. Anything but a JSON boolean is not an answer
+        # ARM gives: refused (fail closed) rather than read as "keys work" and a dead key served.
+        if value is not None and not isinstance(value, bool):
+            raise UpstreamFailed(
+                f"ARM answered the read of the {resource.describe()} with a {kind.local_auth.property} that is "
+                "not a boolean.",
+                upstream=Upstream.ARM,
+            )
         return value is kind.local_auth.off_when
 
     # ------------------------------------------------------------------ keys

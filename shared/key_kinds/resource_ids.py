@@ -16,7 +16,8 @@ from .kinds import KINDS, KeyAction, KeyKind
 
 _ID = re.compile(
     r"/subscriptions/(?P<subscription>[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})"
-    r"/resourceGroups/(?P<group>[-\w._()]{1,90})"
+    # ARM allows Unicode letters and digits in resource group names: (?u:) undoes re.ASCII for them alone.
+    r"/resourceGroups/(?P<group>(?u:[-\w._()]{1,90}))"
     r"/providers/(?P<namespace>[A-Za-z][A-Za-z0-9.]*)/(?P<type>[A-Za-z]+)/(?P<name>[^/\s]+)"
     r"(?:/(?P<child_type>[A-Za-z]+)/(?P<child>[^/\s]+))?",
     re.IGNORECASE | re.ASCII,

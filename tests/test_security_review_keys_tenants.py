@@ -1,0 +1,86 @@
+"""Security review of issues 16 and 17 (docs/security-review.md, "Resource keys and customer tenants"):
+the findings' regression tests that need no emulator."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from azure.core.credentials import AccessTokenInfo
+
+from shared.downstream.client import DownstreamClient
+from shared.errors import Upstream, UpstreamFailed
+from shared.settings import COSMOS_ACCOUNT_IDS, RESOURCE_KEYS, load_settings
+
+SUB = "00000000-0000-0000-0000-000000000001"
+# Deeper than the JSON decoder recurses (CPython's default recursion limit is 1000).
+NESTED = ("[" * 100_000 + "]" * 100_000).encode()
+
+
+class _Tokens:
+    def get(self, scope: str) -> AccessTokenInfo:
+        return AccessTokenInfo("token", 2**31)
+
+    def invalidate(self, scope: str, token: str, *, claims: str | None = None) -> None:
+        pass
+
+
+def _arm_answering(status: int, body: bytes) -> DownstreamClient:
+    client = DownstreamClient(
+        base_url="https://management.azure.com",
+        scope="https://management.azure.com/.default",
+        tokens=_Tokens(),  # type: ignore[arg-type]
+        upstream=Upstream.ARM,
+        timeout_seconds=5,
+    )
+
+    def send(prepared: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        response = requests.Response()
+        response.status_code = status
+        response._content = body
+        response.encoding = "utf-8"
+        response.headers["Content-Type"] = "application/json"
+        response.request = prepared
+        return response
+
+    client._session.send = send  # type: ignore[method-assign]
+    return client
+
+
+@pytest.mark.parametrize("status", [200, 403])
+def test_an_upstream_answer_nested_too_deep_is_a_502_not_a_500(status: int) -> None:
+    # Finding: json's RecursionError is no ValueError, so it escaped as a 500 from every downstream call.
+    client = _arm_answering(status, NESTED)
+    with pytest.raises(UpstreamFailed) as caught:
+        client.request("POST", f"/subscriptions/{SUB}/listKeys", action="listKeys on the storage account 'x'")
+    assert caught.value.to_problem()["status"] == 502
+
+
+def _settings(**environ: str):
+    return load_settings(environ)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # COSMOS_ACCOUNT_IDS's looser GUID
+        "/subscriptions/------------------------------------/resourceGroups/rg"
+        "/providers/Microsoft.DocumentDB/databaseAccounts/orders",
+        # a name its case-insensitive, Unicode-aware match accepts ("\u017f" folds to "s")
+        f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.DocumentDB/databaseAccounts/order\u017f",
+    ],
+    ids=["hyphens-subscription", "long-s-name"],
+)
+def test_a_cosmos_account_id_the_resource_keys_parser_refuses_is_named_not_raised(value: str) -> None:
+    # Finding: load_settings ("never raises") raised UnsupportedResourceId: every route, /api/health too, a 500.
+    settings = _settings(**{COSMOS_ACCOUNT_IDS: value})
+    assert COSMOS_ACCOUNT_IDS in {problem.setting for problem in settings.problems}
+    assert settings.resource_keys == ()
+
+
+@pytest.mark.parametrize("setting", [COSMOS_ACCOUNT_IDS, RESOURCE_KEYS])
+def test_a_unicode_resource_group_is_listed(setting: str) -> None:
+    # ARM allows Unicode letters in resource group names; COSMOS_ACCOUNT_IDS always accepted them.
+    value = f"/subscriptions/{SUB}/resourceGroups/rg-caf\u00e9/providers/Microsoft.DocumentDB/databaseAccounts/orders"
+    settings = _settings(**{setting: value})
+    assert setting not in {problem.setting for problem in settings.problems}
+    assert [(r.name, r.resource_group) for r in settings.resource_keys] == [("orders", "rg-caf\u00e9")]
