@@ -3,8 +3,11 @@ the findings' regression tests that need no emulator."""
 
 from __future__ import annotations
 
+import io
+
 import pytest
 import requests
+import urllib3
 from azure.core.credentials import AccessTokenInfo
 
 from shared.downstream.client import DownstreamClient
@@ -84,3 +87,39 @@ def test_a_unicode_resource_group_is_listed(setting: str) -> None:
     settings = _settings(**{setting: value})
     assert setting not in {problem.setting for problem in settings.problems}
     assert [(r.name, r.resource_group) for r in settings.resource_keys] == [("orders", "rg-caf\u00e9")]
+
+
+class _Answering(requests.adapters.BaseAdapter):
+    """A requests transport that answers every request with one body (what a hostile upstream sends)."""
+
+    def __init__(self, body: bytes) -> None:
+        super().__init__()
+        self.body = body
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(self.body))}
+        raw = urllib3.HTTPResponse(body=io.BytesIO(self.body), headers=headers, status=200, preload_content=False)
+        return requests.adapters.HTTPAdapter().build_response(request, raw)
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_entra_token_answer_nested_too_deep_is_a_502_not_a_500() -> None:
+    # The real azure-identity credential over a transport that returns Entra's (hostile) answer.
+    from azure.core.pipeline.transport import RequestsTransport
+    from azure.identity import ClientAssertionCredential
+
+    from shared.credential_chain.token_provider import TokenProvider
+
+    session = requests.Session()
+    session.mount("https://", _Answering(NESTED))
+    credential = ClientAssertionCredential(
+        "11111111-1111-1111-1111-111111111111",
+        "22222222-2222-2222-2222-222222222222",
+        lambda: "assertion",
+        transport=RequestsTransport(session=session, session_owner=False),
+    )
+    with pytest.raises(UpstreamFailed) as caught:
+        TokenProvider(credential).get("https://graph.microsoft.com/.default")
+    assert caught.value.to_problem()["upstream"] == "entra"

@@ -202,6 +202,13 @@ class TokenProvider:
                 self._selector.reject(rejected)
             except AzureError as exc:
                 raise from_azure_error(exc, Upstream.ENTRA, action="the token request", target=self._target) from None
+            except RecursionError:
+                # azure-identity decodes Entra's answer with json, whose RecursionError (a body nested too
+                # deep) is no AzureError: an upstream's answer is a 502, never a 500.
+                raise UpstreamFailed(
+                    "Entra answered the token request with a body that is not a token response.",
+                    upstream=Upstream.ENTRA,
+                ) from None
         raise UpstreamFailed(
             "Entra rejected every certificate version tried.", upstream=Upstream.ENTRA, code=NOT_REGISTERED
         )
