@@ -377,7 +377,7 @@ def test_a_second_scope_reuses_the_assertion_one_sign_two_token_requests():
     [
         (401, {"error": "invalid_client", "error_codes": [700024]}),
         (401, {"error": "invalid_client", "error_codes": [50012]}),
-        (400, {"error": "unauthorized_client", "error_codes": [7000229]}),
+        (400, {"error": "invalid_client", "error_codes": [7000215]}),
     ],
 )
 def test_an_assertion_entra_refuses_is_dropped_and_the_next_is_signed_from_a_fresh_read(status, body):
@@ -391,6 +391,24 @@ def test_an_assertion_entra_refuses_is_dropped_and_the_next_is_signed_from_a_fre
     provider.get(GRAPH)
     assert credential.sent[0] != credential.sent[1]
     assert signer.calls == 2 and len(reads) == 2
+
+
+@pytest.mark.parametrize("code", [7000229, 700016, 650052, 90002])
+def test_a_refusal_of_the_tenant_keeps_the_assertion(code):
+    # Security review (issues 16, 17): missing consent (or no such tenant) judges the tenant, not the
+    # assertion; dropping it made every such request read the certificate and sign in Key Vault again.
+    signer = _CountingSigner()
+    reads = []
+    assertion = _assertion(lambda: reads.append(1) or _certificate("a" * 32), reuse=True, signer=signer)
+    refused = _entra_error(400, {"error": "unauthorized_client", "error_codes": [code]})
+    credential = _AssertingCredential(assertion, answers=[refused, refused])
+    provider = TokenProvider(credential, assertion=assertion, selector=_Selector())
+    for _ in range(2):
+        with pytest.raises(UpstreamFailed):
+            provider.get(SCOPE)
+    provider.get(SCOPE)
+    assert credential.sent[0] == credential.sent[1] == credential.sent[2]
+    assert signer.calls == 1 and len(reads) == 1
 
 
 def test_a_throttled_request_keeps_the_assertion():

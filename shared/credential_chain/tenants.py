@@ -19,12 +19,11 @@ import threading
 from collections.abc import Callable
 
 from ..errors import ProblemError, TenantNotAllowed, Upstream, UpstreamFailed
-from .token_provider import TokenProvider
+from .token_provider import CONSENT_CODES, TokenProvider
 
 _LOGGER = logging.getLogger(__name__)
 
-# Entra's answers when the app registration is not consented in the tenant asked (AZURE-PROTOCOLS §13).
-CONSENT_CODES = frozenset({"AADSTS7000229", "AADSTS700016", "AADSTS650052"})
+__all__ = ["CONSENT_CODES", "TenantTokens", "consent_refusal"]
 
 
 def consent_refusal(tenant_id: str, admin_consent_url: str) -> Callable[[ProblemError], ProblemError]:

@@ -43,6 +43,12 @@ REFRESH_MARGIN_SECONDS = 300
 # make the library fetch a new token when the resource gave no claims challenge of its own.
 _BYPASS_CACHE_CLAIMS = '{"access_token":{"xms_cc":{"values":["CP1"]}}}'
 _MAX_CERTIFICATE_FALLBACKS = 5
+# Entra's answers when the app is not consented in (has no service principal in) the tenant asked
+# (AZURE-PROTOCOLS §13), and AADSTS90002 for a tenant that does not exist. They judge the tenant, not
+# the assertion: it stays in use, so a refused tenant costs one Entra call per request and never a
+# certificate read and a Key Vault ``sign`` (which the home tenant's tokens share).
+CONSENT_CODES = frozenset({"AADSTS7000229", "AADSTS700016", "AADSTS650052"})
+_NOT_THE_ASSERTION = CONSENT_CODES | {"AADSTS90002"}
 
 _ENTRA_HINTS: dict[str, str] = {
     "AADSTS700016": "The app registration was not found in the tenant: check ENTRA_CLIENT_ID and ENTRA_TENANT_ID.",
@@ -188,7 +194,12 @@ class TokenProvider:
                 raise
             except ClientAuthenticationError as exc:
                 problem = entra_error(exc, target=self._target)
-                if self._assertion is not None and signed.assertion is not None and isinstance(problem, UpstreamFailed):
+                if (
+                    self._assertion is not None
+                    and signed.assertion is not None
+                    and isinstance(problem, UpstreamFailed)
+                    and problem.code not in _NOT_THE_ASSERTION
+                ):
                     # Refused (not throttled): never send this assertion again; the next one is built
                     # from a fresh certificate read.
                     self._assertion.discard(signed.assertion)

@@ -210,3 +210,17 @@ def test_managed_identity_mode_serves_only_its_own_tenant(configure, emu, custom
     client = configure("managed-identity")
     assert client.get("graph/users", tenant=fabrikam).status_code == 403
     assert client.get("graph/users", limit="1").status_code == 200
+
+
+def test_a_tenant_without_consent_costs_no_key_vault_call_per_request(listed, emu, customers):
+    # Security review (issues 16, 17): the consent refusal discarded the tenant's assertion, so every
+    # request for a listed but unconsented (or revoked) tenant read the certificate and made Key Vault
+    # sign again: anyone allowed that tenant could spend the vault's sign budget the home tenant's
+    # tokens depend on. Missing consent judges the tenant, not the assertion.
+    _, northwind = customers
+    assert listed.get("graph/users").status_code == 200  # the home tenant: its own assertion signed
+    signs = emu.counters.get("keyvault.sign")
+    for _ in range(4):
+        assert listed.get("graph/users", tenant=northwind).status_code == 502
+    assert emu.counters.get("keyvault.sign") == signs + 1  # northwind's one assertion, reused
+    assert emu.counters.get("entra.token") >= 4  # each request still asks Entra: consent is picked up at once
