@@ -123,3 +123,50 @@ def test_an_entra_token_answer_nested_too_deep_is_a_502_not_a_500() -> None:
     with pytest.raises(UpstreamFailed) as caught:
         TokenProvider(credential).get("https://graph.microsoft.com/.default")
     assert caught.value.to_problem()["upstream"] == "entra"
+
+
+SEARCH_ID = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.Search/searchServices/srch-catalog"
+ARM = "https://management.azure.com"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        # the same origin, the admin keys: a read-only request must never page into full keys
+        f"{ARM}{SEARCH_ID}/listAdminKeys?api-version=2025-05-01",
+        f"{ARM}{SEARCH_ID}/listQueryKeys/../listAdminKeys?api-version=2025-05-01",
+        f"{ARM}{SEARCH_ID}/listQueryKeys/%2E%2E/listAdminKeys?api-version=2025-05-01",
+        f"https://evil.example{SEARCH_ID}/listQueryKeys?$skipToken=2",
+        f"https://management.azure.com@evil.example{SEARCH_ID}/listQueryKeys",
+        f"http://management.azure.com{SEARCH_ID}/listQueryKeys",
+        f"//evil.example{SEARCH_ID}/listQueryKeys",
+    ],
+)
+def test_a_forged_arm_next_link_is_refused_before_the_token_is_sent(link: str) -> None:
+    import json
+
+    from shared.downstream import ResourceKeysService
+    from shared.key_kinds import KeyType, parse_resource_id
+
+    client = _arm_answering(200, b"{}")
+    sent: list[tuple[str, str | None]] = []
+
+    def send(prepared: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        sent.append((prepared.url or "", prepared.headers.get("Authorization")))
+        if prepared.method == "GET":
+            body: dict[str, object] = {"properties": {}}
+        else:
+            body = {"value": [{"name": "q", "key": "query-key"}], "nextLink": link}
+        response = requests.Response()
+        response.status_code = 200
+        response._content = json.dumps(body).encode()
+        response.encoding = "utf-8"
+        return response
+
+    client._session.send = send  # type: ignore[method-assign]
+    resource = parse_resource_id(SEARCH_ID)
+    service = ResourceKeysService(arm=client, resources=(resource,), cache_seconds=lambda _: 0, principal="the app")
+    with pytest.raises(UpstreamFailed, match="refuses to follow"):
+        service.keys(resource, KeyType.READONLY)
+    assert len(sent) == 2  # the read and the first page; the link was never requested
+    assert all(url.startswith(f"{ARM}{SEARCH_ID}") for url, _ in sent)
