@@ -27,7 +27,27 @@ class _Tokens:
         pass
 
 
+class _Answering(requests.adapters.BaseAdapter):
+    """A requests transport that answers every request with one body (what a hostile upstream sends)."""
+
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        super().__init__()
+        self.body = body
+        self.status = status
+
+    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+        headers = {"Content-Type": "application/json", "Content-Length": str(len(self.body))}
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(self.body), headers=headers, status=self.status, preload_content=False
+        )
+        return requests.adapters.HTTPAdapter().build_response(request, raw)
+
+    def close(self) -> None:
+        pass
+
+
 def _arm_answering(status: int, body: bytes) -> DownstreamClient:
+    """The product's ARM client; its session's transport answers ``body`` (the session's hooks still run)."""
     client = DownstreamClient(
         base_url="https://management.azure.com",
         scope="https://management.azure.com/.default",
@@ -35,17 +55,7 @@ def _arm_answering(status: int, body: bytes) -> DownstreamClient:
         upstream=Upstream.ARM,
         timeout_seconds=5,
     )
-
-    def send(prepared: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        response = requests.Response()
-        response.status_code = status
-        response._content = body
-        response.encoding = "utf-8"
-        response.headers["Content-Type"] = "application/json"
-        response.request = prepared
-        return response
-
-    client._session.send = send  # type: ignore[method-assign]
+    client._session.mount("https://", _Answering(body, status))
     return client
 
 
@@ -87,22 +97,6 @@ def test_a_unicode_resource_group_is_listed(setting: str) -> None:
     settings = _settings(**{setting: value})
     assert setting not in {problem.setting for problem in settings.problems}
     assert [(r.name, r.resource_group) for r in settings.resource_keys] == [("orders", "rg-caf\u00e9")]
-
-
-class _Answering(requests.adapters.BaseAdapter):
-    """A requests transport that answers every request with one body (what a hostile upstream sends)."""
-
-    def __init__(self, body: bytes) -> None:
-        super().__init__()
-        self.body = body
-
-    def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
-        headers = {"Content-Type": "application/json", "Content-Length": str(len(self.body))}
-        raw = urllib3.HTTPResponse(body=io.BytesIO(self.body), headers=headers, status=200, preload_content=False)
-        return requests.adapters.HTTPAdapter().build_response(request, raw)
-
-    def close(self) -> None:
-        pass
 
 
 def test_an_entra_token_answer_nested_too_deep_is_a_502_not_a_500() -> None:

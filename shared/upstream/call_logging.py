@@ -45,7 +45,8 @@ def error_code(status: int | None, read_json: Any) -> str | None:
 
     try:
         return error_code_from_body(read_json())
-    except (ValueError, TypeError, UnicodeDecodeError, AttributeError):
+    # RecursionError: a body nested deeper than json recurses (an upstream's answer is never a 500).
+    except (ValueError, TypeError, UnicodeDecodeError, AttributeError, RecursionError):
         return None
 
 
