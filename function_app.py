@@ -11,16 +11,18 @@ import azure.functions as func
 from shared.callers import (
     COSMOS_ROLES,
     DIAGNOSTICS_ROLES,
+    KEYS_ROLES,
     ROLLOVER_ROLES,
     USERS_ROLES,
     cosmos_roles,
+    key_roles,
     require_role,
     users_roles,
 )
 from shared.downstream import parse_limit, parse_select, parse_tenant, validate_account_name
 from shared.health import health_report
 from shared.http import json_response, query_param, route
-from shared.key_kinds import parse_key_type
+from shared.key_kinds import parse_key_request, parse_key_type
 from shared.rollover import parse_dry_run, parse_flag, refuse_unexpected_input, run_on_event, run_on_timer
 from shared.runtime import get_runtime
 from shared.settings import timer_schedule
@@ -51,6 +53,23 @@ def cosmos_keys(req: func.HttpRequest) -> func.HttpResponse:
     account = validate_account_name(req.route_params.get("account", ""))
     keys = runtime.require_cosmos().keys(account, key_type)
     return json_response({"account": account, "type": str(key_type), **keys}, no_store=True)
+
+
+@app.function_name("resource_keys")
+@app.route(route="keys/{kind}/{name}", methods=["GET"])
+@route("resource-keys", roles=KEYS_ROLES)
+def resource_keys(req: func.HttpRequest) -> func.HttpResponse:
+    # Authenticated (401) by `route`; then the route values (400), the listing (404), the caller's
+    # role for this resource and key type (403), and only then ARM (local auth 409, keys).
+    runtime = get_runtime()
+    kind, name, key_type = parse_key_request(
+        req.route_params.get("kind", ""), req.route_params.get("name", ""), query_param(req, "type")
+    )
+    service = runtime.require_resource_keys()
+    resource = service.resource(kind, name)
+    require_role(key_roles(resource, key_type))
+    keys = service.keys(resource, key_type)
+    return json_response({"kind": kind.kind, "name": resource.name, "type": str(key_type), "keys": keys}, no_store=True)
 
 
 @app.function_name("graph_users")

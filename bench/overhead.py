@@ -18,6 +18,7 @@ import requests
 
 from bench.harness import Harness, delta
 from bench.stats import percentile
+from shared.key_kinds import KINDS
 
 P50_TARGET = 1.10
 P99_TARGET = 1.25
@@ -41,15 +42,16 @@ _BASELINE_SESSION.trust_env = False
 
 @dataclass(frozen=True)
 class Baseline:
-    """POST {ARM}{account}/readonlykeys with a static token; nothing else."""
+    """POST {ARM}{resource}/{action} with a static token; nothing else."""
 
     url: str
     token: str
+    api_version: str = KINDS["cosmos"].api_version
 
     def __call__(self, req: func.HttpRequest) -> func.HttpResponse:
         response = _BASELINE_SESSION.post(
             self.url,
-            params={"api-version": "2025-10-15"},
+            params={"api-version": self.api_version},
             headers={"Authorization": f"Bearer {self.token}"},
             timeout=10,
         )
@@ -124,13 +126,21 @@ class Overhead:
         return self.ratio(50) <= P50_TARGET and self.ratio(99) <= P99_TARGET
 
 
-def measure_overhead(h: Harness, pairs: int) -> Overhead:
+def measure_overhead(
+    h: Harness,
+    pairs: int,
+    *,
+    function: str = "cosmos_keys",
+    request_for: Callable[[Harness], func.HttpRequest] = _request,
+    baseline_for: Callable[[Harness], Baseline] = _baseline,
+    operation: str = ARM_OPERATION,
+) -> Overhead:
     """Route vs bare handler, same process and emulator, interleaved (ABBA) so drift hits both."""
     h.cold()
-    route = h.handler("cosmos_keys")
-    request = _request(h)
+    route = h.handler(function)
+    request = request_for(h)
     assert route(request).status_code == 200  # pays for the chain once
-    baseline = _baseline(h)
+    baseline = baseline_for(h)
     for _ in range(50):  # both warm: connections open, code paths hot
         route(request)
         baseline(request)
@@ -145,7 +155,7 @@ def measure_overhead(h: Harness, pairs: int) -> Overhead:
                 status, us = _time(lambda call=call: call(request))
                 statuses.add(status)
                 samples.append(us)
-    counts = delta(before, h.counters(), "keyvault.sign", "entra.token", ARM_OPERATION)
+    counts = delta(before, h.counters(), "keyvault.sign", "entra.token", operation)
     return Overhead(pairs, route_us, baseline_us, statuses, counts)
 
 

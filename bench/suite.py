@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TextIO
 
-from bench import overhead
+from bench import overhead, resource_keys
 from bench.harness import Harness, delta
 from bench.imports import MAX_RATIO, import_ratio
 from bench.scale import Scale
@@ -41,6 +41,7 @@ class Config:
     baseline_seconds: float
     overhead_pairs: int
     rss_requests: int
+    soak_seconds: float = 20.0
     quick: bool = False
 
     @classmethod
@@ -48,7 +49,7 @@ class Config:
         if quick:
             return cls(cold_runs=2, hot_requests=20, concurrent=32, throughput_threads=8,
                        throughput_seconds=0.3, baseline_seconds=0.3, overhead_pairs=100, rss_requests=300,
-                       quick=True)  # fmt: skip
+                       soak_seconds=3.0, quick=True)  # fmt: skip
         return cls(cold_runs=5, hot_requests=500, concurrent=32, throughput_threads=8,
                    throughput_seconds=3.0, baseline_seconds=1.5, overhead_pairs=10_000,
                    rss_requests=10_000)  # fmt: skip
@@ -111,6 +112,8 @@ class Report:
             f"*{PYTHON_CALL}*: the Python function behind the route, called with a `func.HttpRequest` (no host).",
             "*f*: the route against a bare handler that only POSTs to the same ARM URL with a module-level "
             "`requests.Session` (`trust_env` off) and a static token; same process, alternating order, INFO logging.",
+            "*k*: the same for `/api/keys/storage/stgorders?type=readwrite` against a bare storage `listKeys` POST, "
+            "`RESOURCE_KEYS_CACHE_SECONDS=0` (the local-auth state stays cached: one ARM call per request).",
             "",
         ]
         if self.scale is not None:
@@ -309,6 +312,50 @@ def second_scope_cold(h: Harness, cfg: Config) -> Row:
                note="times include the Graph call itself; counts of the last run")  # fmt: skip
 
 
+def keys_overhead_vs_bare_handler(h: Harness, cfg: Config) -> Row:
+    o = resource_keys.measure_keys_overhead(h, cfg.overhead_pairs)
+    p50, p99 = o.ratio(50), o.ratio(99)
+    figure = (
+        f"route {percentile(o.route_us, 50):.0f} / {percentile(o.route_us, 99):.0f} µs, bare "
+        f"{percentile(o.baseline_us, 50):.0f} / {percentile(o.baseline_us, 99):.0f} µs (p50 / p99); "
+        f"ratio {p50:.3f}x / {p99:.3f}x; difference {o.difference_us(50):+.0f} / {o.difference_us(99):+.0f} µs"
+    )
+    key_op = resource_keys.operation(resource_keys.OVERHEAD_KIND, resource_keys.OVERHEAD_ACTION)
+    ok = o.statuses == {200} and o.counts["keyvault.sign"] == 0 and o.counts[key_op] == 2 * o.pairs
+    return Row("k", "keys route warm overhead vs a bare listKeys handler (storage)", PYTHON_CALL, o.pairs, figure,
+               o.counts, ok=ok, target=f"p50 ≤ {overhead.P50_TARGET:.2f}x",
+               met=None if cfg.quick else p50 <= overhead.P50_TARGET,
+               note="RESOURCE_KEYS_CACHE_SECONDS=0: one ARM call per request, both sides")  # fmt: skip
+
+
+def keys_single_flight(h: Harness, cfg: Config) -> Row:
+    statuses, counts = resource_keys.measure_keys_single_flight(h)
+    calls = sum(counts.values())
+    n = resource_keys.CONCURRENT
+    return Row("l", f"{n} concurrent keys requests, one resource, empty caches", PYTHON_CALL, n,
+               f"{calls} ARM call(s) for {n} requests (1 read + 1 key action)", counts, ok=set(statuses) == {200},
+               target="1 read + 1 key call", met=calls == 2,
+               note="search listAdminKeys +200 ms, read +100 ms, so all requests overlap them")  # fmt: skip
+
+
+def keys_fault_soak(h: Harness, cfg: Config) -> Row:
+    s = resource_keys.soak(h, cfg.soak_seconds)
+    mb = 1024 * 1024
+    statuses = ", ".join(f"{code}: {count}" for code, count in sorted(s.statuses.items()))
+    figure = (
+        f"{s.requests} requests ({statuses}); {s.faults} ARM faults in {s.key_calls} key calls; "
+        f"RSS {s.rss_first / mb:.1f} → {s.rss_last / mb:.1f} MB ({s.growth / mb:+.2f} MB)"
+    )
+    if s.unexpected:
+        figure += f"; unexpected: {', '.join(s.unexpected[:5])}"
+    return Row("m", f"fault-mix soak, {cfg.soak_seconds:.0f} s, 8 clients, every kind", HTTP, s.requests, figure, {},
+               ok=s.ok, target=f"200, or ARM's fault mapped (503+Retry-After / 502), ≤ "
+               f"{resource_keys.RSS_TARGET_BYTES // mb} MB growth",
+               met=None if cfg.quick else (s.ok and s.growth <= resource_keys.RSS_TARGET_BYTES),
+               note=f"ARM answers ~{resource_keys.FAULT_SHARE:.0%} of key calls 429 (Retry-After 1) or 503; "
+               "key cache off")  # fmt: skip
+
+
 def chain_cost(h: Harness, cfg: Config) -> Row:
     counts = overhead.chain_counts(h)
     kv = sum(counts[name] for name in overhead.KV_OPERATIONS)
@@ -341,6 +388,9 @@ SCENARIOS: list[tuple[str, Callable[[Harness, Config], Row | list[Row]]]] = [
     ("(f) warm overhead vs a bare handler", overhead_vs_bare_handler),
     ("(g) key cache single flight", key_cache_single_flight),
     ("(h) memory over warm requests", memory_over_warm_requests),
+    ("(k) keys route overhead vs a bare handler", keys_overhead_vs_bare_handler),
+    ("(l) keys route single flight", keys_single_flight),
+    ("(m) keys route fault-mix soak", keys_fault_soak),
     ("(i) one token acquisition", chain_cost),
     ("(i2) second scope's cold token", second_scope_cold),
     ("(j) import cost", import_cost),

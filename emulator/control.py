@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from emulator.arm import ArmSurface
 from emulator.entra import EntraSurface
 from emulator.eventgrid import EventGrid
 from emulator.faults import Counters, Faults
@@ -26,6 +27,10 @@ _TENANT_FIELDS = ("tenant_id", "display_name", "domain", "user_count")
 _CONSENT_FIELDS = ("tenant_id", "roles", "app_id")
 _APPLICATION_FIELDS = ("sign_in_audience", "app_id")
 _EVENT_FIELDS = ("event_type", "version", "name", "publish")
+_RESOURCE_FIELDS = ("kind", "name", "rule", "local_auth", "keys", "resource_group")
+_RESOURCE_REF_FIELDS = ("kind", "name", "resource_group")
+_ROLE_DEFINITION_FIELDS = ("name", "actions", "not_actions", "assignable_scopes", "role_id")
+_ROLE_ASSIGNMENT_FIELDS = ("principal_id", "role", "scope", "kind", "name", "namespace")
 _SUBSCRIPTION_FIELDS = ("host_base_url", "function_name", "master_key", "event_types", "subject",
                         "subject_begins_with", "subject_ends_with", "name", "validate")  # fmt: skip
 
@@ -34,6 +39,7 @@ class Controlled(Protocol):
     """What the control API drives (the `Emulator`; named here so control.py imports no core)."""
 
     context: Context
+    arm: ArmSurface
     entra: EntraSurface
     keyvault: KeyVaultSurface
     graph: GraphSurface
@@ -82,6 +88,14 @@ class ControlSurface(Surface):
                 200, self.emulator.graph.key_credentials()
             ),
             ("PATCH", "/_emulator/graph/key-credentials"): self._update_key_credential,
+            ("GET", "/_emulator/arm/resources"): self._list_resources,
+            ("POST", "/_emulator/arm/resources"): self._create_resource,
+            ("PATCH", "/_emulator/arm/resources"): self._update_resource,
+            ("DELETE", "/_emulator/arm/resources"): self._delete_resource,
+            ("POST", "/_emulator/arm/role-definitions"): self._define_role,
+            ("POST", "/_emulator/arm/role-assignments"): self._assign_role,
+            ("DELETE", "/_emulator/arm/role-assignments"): self._unassign_role,
+            ("PATCH", "/_emulator/arm/settings"): self._arm_settings,
             ("PATCH", "/_emulator/application"): self._update_application,
             ("POST", "/_emulator/tenants"): self._add_tenant,
             ("POST", "/_emulator/tenants/consent"): self._consent,
@@ -113,6 +127,71 @@ class ControlSurface(Surface):
         if unknown:
             raise ValueError(f"unknown fields {sorted(unknown)}")
         return body
+
+    # ------------------------------------------------------------------ ARM resources and RBAC
+    @staticmethod
+    def _resource_json(resource: Any) -> dict[str, Any]:
+        return {
+            "kind": resource.kind.kind,
+            "name": resource.name,
+            "rule": resource.rule,
+            "id": resource.id,
+            "resourceGroup": resource.resource_group,
+            "localAuth": resource.local_auth,
+        }
+
+    def _list_resources(self, request: Request) -> Response:
+        return json_response(200, [self._resource_json(r) for r in self.emulator.arm.list_resources()])
+
+    def _create_resource(self, request: Request) -> Response:
+        body = self._body(request, _RESOURCE_FIELDS)
+        kind, name = body.pop("kind"), body.pop("name")
+        return json_response(201, self._resource_json(self.emulator.arm.create_resource(kind, name, **body)))
+
+    def _update_resource(self, request: Request) -> Response:
+        """Local authentication on or off: {"kind", "name", "local_auth": bool}."""
+        body = self._body(request, (*_RESOURCE_REF_FIELDS, "local_auth"))
+        if not isinstance(body.get("local_auth"), bool):
+            raise ValueError("local_auth (true or false) is required")
+        arm = self.emulator.arm
+        group = body.get("resource_group")
+        arm.set_local_auth(body["kind"], body["name"], body["local_auth"], resource_group=group)
+        return json_response(200, self._resource_json(arm.resource(body["kind"], body["name"], resource_group=group)))
+
+    def _delete_resource(self, request: Request) -> Response:
+        body = self._body(request, _RESOURCE_REF_FIELDS)
+        self.emulator.arm.delete_resource(body["kind"], body["name"], resource_group=body.get("resource_group"))
+        return Response(204)
+
+    def _define_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_DEFINITION_FIELDS)
+        definition = self.emulator.arm.rbac.define(body.pop("name"), body.pop("actions"), **body)
+        return json_response(201, {"id": definition.id, "name": definition.name})
+
+    def _assign_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_ASSIGNMENT_FIELDS)
+        assignment_id = self.emulator.arm.assign_role(body.pop("principal_id"), body.pop("role"), **body)
+        return json_response(201, {"id": assignment_id})
+
+    def _unassign_role(self, request: Request) -> Response:
+        body = self._body(request, _ROLE_ASSIGNMENT_FIELDS)
+        removed = self.emulator.arm.unassign_role(body.pop("principal_id"), body.pop("role"), **body)
+        return json_response(200, {"removed": removed})
+
+    def _arm_settings(self, request: Request) -> Response:
+        """{"enforce_rate_limits": bool, "page_size": int | null}: either or both."""
+        body = self._body(request, ("enforce_rate_limits", "page_size"))
+        arm = self.emulator.arm
+        if "enforce_rate_limits" in body:
+            if not isinstance(body["enforce_rate_limits"], bool):
+                raise ValueError("enforce_rate_limits must be true or false")
+            arm.enforce_rate_limits = body["enforce_rate_limits"]
+        if "page_size" in body:
+            size = body["page_size"]
+            if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+                raise ValueError("page_size must be a positive integer or null")
+            arm.page_size = size
+        return json_response(200, {"enforce_rate_limits": arm.enforce_rate_limits, "page_size": arm.page_size})
 
     def _update_key_credential(self, request: Request) -> Response:
         """A key credential's displayName changed (e.g. the demo back-dates the rollover's record)."""

@@ -154,6 +154,8 @@ class Emulator:
             "ARM_ENDPOINT": urls["management"],
             "GRAPH_ENDPOINT": urls["graph"],
             "COSMOS_ACCOUNT_IDS": ",".join(seed.cosmos_account_id(name) for name in seed.cosmos_accounts),
+            # Every other seeded key resource (docs/emulator.md "Resource keys").
+            "RESOURCE_KEYS": seed.resource_keys,
             "REQUESTS_CA_BUNDLE": self.ca_bundle,
             "SSL_CERT_FILE": self.ca_bundle,
             # Not an OTEL_* variable: telemetry stays off unless a run opts in (telemetry_env()).

@@ -4,8 +4,10 @@ Starts ``python -m emulator`` (its own process, as Azure's services are not in t
 process), then the function: Core Tools ``func start`` when ``func`` is on PATH, else the
 minimal host (``python -m emulator.host``, on azure-functions-runtime). Calls every route over
 HTTP with a function key, prints each answer with secrets masked and the emulator operations it
-caused, then the emulator's counters, then a certificate renewal registered and the old key
-retired by ``POST /api/rollover`` (``demo_rollover``). Stops everything it started, also on Ctrl-C and errors.
+caused, then ``/api/keys`` for a storage account, a Search service and an Azure OpenAI account with
+local authentication off, next to Cosmos (``demo_keys``), then the emulator's counters, then a
+certificate renewal registered and the old key retired by ``POST /api/rollover``
+(``demo_rollover``). Stops everything it started, also on Ctrl-C and errors.
 
 With ``func``: Core Tools does not enforce function keys when running locally (unless
 ``func start --enableAuth``), so there is no key to fetch; the demo sends one anyway, so the
@@ -33,7 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -42,6 +44,7 @@ import requests
 from dotenv import dotenv_values
 
 from emulator.core import telemetry_env
+from emulator.demo_keys import Fetch, walk_through_resource_keys
 from emulator.demo_rollover import walk_through_rollover
 from emulator.waterfall import find_trace, render
 
@@ -55,7 +58,7 @@ STOP_SECONDS = 5.0
 CALL_TIMEOUT_SECONDS = 30.0
 
 # Field names whose string values are secrets wherever they appear in a body.
-_SECRET_NAME = re.compile(r"(key|token|secret|password|assertion|signature)$", re.IGNORECASE)
+_SECRET_NAME = re.compile(r"(key|token|secret|password|assertion|signature|connectionstring)$", re.IGNORECASE)
 _JWT = re.compile(r"^eyJ[\w-]+\.[\w-]+\.[\w-]*$")
 # Operations that show whether a request paid for the credential chain.
 CHAIN_OPERATIONS = ("identity.token", "keyvault.get_certificate", "keyvault.sign", "entra.token")
@@ -93,6 +96,7 @@ class Result:
     elapsed_ms: float
     body: Any
     operations: dict[str, int]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -266,7 +270,18 @@ def call(session: requests.Session, base_url: str, function_key: str, emulated: 
         body: Any = response.json()
     except ValueError:
         body = response.text
-    return Result(spec, response.status_code, elapsed_ms, body, delta(before, emulated.counters()))
+    operations = delta(before, emulated.counters())
+    return Result(spec, response.status_code, elapsed_ms, body, operations, dict(response.headers))
+
+
+def fetcher(session: requests.Session, base_url: str, function_key: str, emulated: Emulated) -> Fetch:
+    """`call` for the resource-keys walk (emulator/demo_keys.py), which judges the answers itself."""
+
+    def fetch(path: str) -> tuple[int | None, float, Any, dict[str, int], Mapping[str, str]]:
+        result = call(session, base_url, function_key, emulated, Call(path, path, 0))
+        return result.status, result.elapsed_ms, result.body, result.operations, result.headers
+
+    return fetch
 
 
 def print_result(result: Result, out: TextIO) -> None:
@@ -282,10 +297,12 @@ def print_result(result: Result, out: TextIO) -> None:
 
 
 def print_counters(counters: Mapping[str, int], out: TextIO) -> None:
-    out.write("\n== Emulator counters (GET /_emulator/counters)\n")
-    width = max(len(name) for name in counters)
-    for name, count in sorted(counters.items()):
+    out.write("\n== Emulator counters (GET /_emulator/counters; operations never called left out)\n")
+    called = {name: count for name, count in counters.items() if count}
+    width = max((len(name) for name in called), default=0)
+    for name, count in sorted(called.items()):
         out.write(f"   {name:<{width}}  {count}\n")
+    out.write(f"   ({len(counters) - len(called)} operations at 0)\n")
 
 
 def cold_trace(emulated: Emulated, seconds: float = TRACE_WAIT_SECONDS) -> list[dict[str, Any]] | None:
@@ -355,17 +372,21 @@ def run_demo(state_dir: Path, host_choice: str, out: TextIO) -> int:
             emulated = Emulated(emulator_env)
             with requests.Session() as session:
                 results = [call(session, base_url, function_key, emulated, spec) for spec in CALLS]
-            for result in results:
-                print_result(result, out)
+                for result in results:
+                    print_result(result, out)
+                keys_good, keys_total = walk_through_resource_keys(
+                    fetcher(session, base_url, function_key, emulated), out
+                )
             print_counters(emulated.counters(), out)
             hot_ok = hot_path_check(results, out)
             trace_ok = print_waterfall(cold_trace(emulated), out)
             with requests.Session() as session:
                 rollover_ok = walk_through_rollover(session, base_url, function_key, emulated.url, emulated.ca, out)
     failed = [r for r in results if not r.ok]
-    out.write(f"\n== {len(results) - len(failed)}/{len(results)} calls as expected")
+    total, good = len(results) + keys_total, len(results) - len(failed) + keys_good
+    out.write(f"\n== {good}/{total} calls as expected")
     out.write(f"; stopped everything; {time.monotonic() - started:.1f} s\n")
-    return 0 if not failed and hot_ok and trace_ok and rollover_ok else 1
+    return 0 if good == total and hot_ok and trace_ok and rollover_ok else 1
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:

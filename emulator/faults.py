@@ -9,26 +9,31 @@ import threading
 from collections import Counter, deque
 from dataclasses import dataclass
 
-OPERATIONS = frozenset(
-    {
-        "identity.token",
-        "keyvault.challenge",
-        "keyvault.get_certificate",
-        "keyvault.get_certificate_policy",
-        "keyvault.list_certificate_versions",
-        "keyvault.get_key",
-        "keyvault.sign",
-        "entra.token",
-        "entra.openid_configuration",
-        "entra.jwks",
-        "arm.listKeys",
-        "arm.readonlykeys",
-        "graph.users",
-        "graph.get_application",
-        "graph.addKey",
-        "graph.removeKey",
-    }
-)
+from emulator.resource_kinds import OPERATIONS as _ARM_KEY_OPERATIONS
+
+OPERATIONS = (
+    frozenset(
+        {
+            "identity.token",
+            "keyvault.challenge",
+            "keyvault.get_certificate",
+            "keyvault.get_certificate_policy",
+            "keyvault.list_certificate_versions",
+            "keyvault.get_key",
+            "keyvault.sign",
+            "entra.token",
+            "entra.openid_configuration",
+            "entra.jwks",
+            "arm.listKeys",
+            "arm.readonlykeys",
+            "graph.users",
+            "graph.get_application",
+            "graph.addKey",
+            "graph.removeKey",
+        }
+    )
+    | _ARM_KEY_OPERATIONS
+)  # arm.listKeys, arm.readonlykeys, arm.cosmos.read, arm.{kind}.{action|get}
 
 
 class Counters:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from emulator.resource_kinds import KINDS
+
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://emulator.invalid/keyvault-assertion-broker")
 
 
@@ -48,6 +50,18 @@ class Seed:
     vault_name: str = "kv-broker-emu"
     function_app_name: str = "func-broker-emu"
     cosmos_accounts: tuple[str, ...] = ("cosmos-orders", "cosmos-catalog")
+    # One resource of every other key kind (docs/emulator.md "Resource keys"): (kind, name,
+    # authorization rule or None, local authentication enabled). All listed in RESOURCE_KEYS.
+    key_resources: tuple[tuple[str, str, str | None, bool], ...] = (
+        ("storage", "stgorders", None, True),
+        ("servicebus", "sb-orders", "partner-send", True),
+        ("eventhubs", "evh-telemetry", "ingest", True),
+        ("redis", "redis-sessions", None, True),
+        ("search", "srch-catalog", None, True),
+        ("cognitiveservices", "oai-tools", None, True),
+        ("cognitiveservices", "oai-entra-only", None, False),
+        ("appconfig", "appcs-settings", None, True),
+    )
     user_count: int = 250
     fic_name: str = "broker-managed-identity"
 
@@ -56,6 +70,27 @@ class Seed:
             f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
             f"/providers/Microsoft.DocumentDB/databaseAccounts/{name}"
         )
+
+    def resource_id(self, kind: str, name: str, rule: str | None = None) -> str:
+        """ARM ID of a resource of `kind` in the seed resource group, as RESOURCE_KEYS lists it (for
+        Service Bus / Event Hubs the authorization rule's: `rule`, else the seeded rule of `name`)."""
+        spec = KINDS[kind]
+        rid = (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}/providers/"
+            f"{spec.provider}/{spec.types[0]}/{name}"
+        )
+        if len(spec.types) == 1:
+            return rid
+        if rule is None:
+            rule = next((r for k, n, r, _ in self.key_resources if k == kind and n == name and r), None)
+            if rule is None:
+                raise ValueError(f"{kind} {name!r} needs an authorization rule name")
+        return f"{rid}/{spec.types[1]}/{rule}"
+
+    @property
+    def resource_keys(self) -> str:
+        """RESOURCE_KEYS for the seeded resources (Cosmos accounts are in COSMOS_ACCOUNT_IDS)."""
+        return ",".join(self.resource_id(kind, name, rule) for kind, name, rule, _ in self.key_resources)
 
     @property
     def vault_resource_id(self) -> str:

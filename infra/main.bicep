@@ -94,6 +94,9 @@ param assertionLifetimeSeconds int = 300
 @description('Resource ID of an existing Cosmos DB account to serve keys for; empty creates a serverless account.')
 param existingCosmosAccountId string = ''
 
+@description('RESOURCE_KEYS: ARM resource IDs whose keys /api/keys serves (Storage accounts, Service Bus / Event Hubs authorization rules, Redis caches, Search services, Cognitive Services accounts, App Configuration stores, Cosmos DB accounts), as a JSON array in the azd environment: azd env set RESOURCE_KEYS \'["/subscriptions/…"]\'. Each gets the custom key role on itself (app/resource-keys.bicep) and a pair of caller app roles.')
+param resourceKeys array = []
+
 @description('readonly grants Cosmos DB Account Reader Role (readonlykeys); readwrite grants DocumentDB Account Contributor (listKeys).')
 @allowed([
   'readonly'
@@ -177,6 +180,32 @@ var cosmosAccountName = createCosmos ? '${abbrs.documentDBDatabaseAccounts}${res
 // be a dependency cycle (BCP080: api -> productSettings -> cosmos -> downstreamPrincipalId ->
 // functionPrincipalId -> api; Bicep counts both branches of ?:). tests/infra/test_compile.py.
 var cosmosAccountId = resourceId(cosmosSubscriptionId, cosmosResourceGroupName, 'Microsoft.DocumentDB/databaseAccounts', cosmosAccountName)
+
+// RESOURCE_KEYS entries split once: '/subscriptions/{sub}/resourceGroups/{rg}/providers/{ns}/{type}/{name}'
+// (9 segments) or, for a Service Bus / Event Hubs authorization rule, '…/{name}/authorizationRules/{rule}'
+// (11). `type` is the lowercased resource type, the key of app/resource-kinds.json.
+var keyKinds = loadJsonContent('app/resource-kinds.json')
+var keyResourceSegments = [for id in resourceKeys: split(id, '/')]
+var listedKeyResources = [for s in keyResourceSegments: {
+  id: join(s, '/')
+  subscriptionId: s[2]
+  resourceGroup: s[4]
+  type: toLower(join((length(s) == 11) ? [s[6], s[7], s[9]] : [s[6], s[7]], '/'))
+  kind: keyKinds[toLower(join((length(s) == 11) ? [s[6], s[7], s[9]] : [s[6], s[7]], '/'))].kind
+  name: s[8]
+  rule: (length(s) == 11) ? s[10] : ''
+}]
+// One pair of caller app roles per listed resource; the Cosmos account of COSMOS_ACCOUNT_IDS counts as listed.
+var listedKeyAppRoleTargets = [for r in listedKeyResources: {
+  kind: r.kind
+  name: r.name
+}]
+var keyAppRoleTargets = union(listedKeyAppRoleTargets, [
+  {
+    kind: keyKinds['microsoft.documentdb/databaseaccounts'].kind
+    name: cosmosAccountName
+  }
+])
 
 // Cloud-specific endpoints come from environment(), never hard-coded. Both end with '/'; the
 // app expects origins without it.
@@ -267,6 +296,7 @@ module entra 'app/graph.bicep' = {
     federatedIdentityPrincipalId: createUserAssigned ? userAssignedIdentity.outputs.principalId : ''
     signInAudience: signInAudience
     allowedTenants: allowedTenantIds
+    keyResources: keyAppRoleTargets
   }
 }
 
@@ -306,7 +336,8 @@ var optionalSettings = union(
   empty(certificateVersion) ? {} : { KEY_VAULT_CERTIFICATE_VERSION: certificateVersion },
   empty(graphEndpoint) ? {} : { GRAPH_ENDPOINT: graphEndpoint },
   enableCallerAuth ? { CALLER_AUDIENCE: callerAudience } : {},
-  empty(trim(allowedTenants)) ? {} : { ENTRA_ALLOWED_TENANTS: trim(allowedTenants) }
+  empty(trim(allowedTenants)) ? {} : { ENTRA_ALLOWED_TENANTS: trim(allowedTenants) },
+  empty(resourceKeys) ? {} : { RESOURCE_KEYS: join(resourceKeys, ',') }
 )
 // Both the App ID URI and the client ID are accepted as the caller token audience.
 var callerAudience = '${entra.outputs.apiIdentifierUri},${entra.outputs.apiAppId}'
@@ -416,6 +447,17 @@ module cosmos 'app/cosmos.bicep' = {
   dependsOn: [
     cosmosAccount
   ]
+}
+
+// RESOURCE_KEYS: one custom role with exactly the listed kinds' key actions and read, assigned on
+// each listed resource (in that resource's own resource group) to the downstream principal.
+module resourceKeyAccess 'app/resource-keys.bicep' = if (!empty(resourceKeys)) {
+  name: 'resource-keys'
+  params: {
+    keyResources: listedKeyResources
+    principalId: downstreamPrincipalId
+    roleName: 'Key Vault assertion broker resource keys (${environmentName}, ${resourceToken})'
+  }
 }
 
 // Audit trail: Key Vault audit logs, FunctionAppLogs, Cosmos DB control-plane logs -> Log Analytics.

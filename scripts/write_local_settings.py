@@ -38,6 +38,7 @@ SETTINGS: tuple[str, ...] = (
     "ENTRA_APPLICATION_OBJECT_ID",
     "ROLLOVER_SCHEDULE",
     "ROLLOVER_GRACE_DAYS",
+    "RESOURCE_KEYS",
 )
 
 HOST_VALUES: dict[str, str] = {
@@ -51,11 +52,25 @@ HOST_VALUES: dict[str, str] = {
 }
 
 
+def _resource_keys(value: str) -> str:
+    """RESOURCE_KEYS is a JSON array in the azd environment (the `resourceKeys` array parameter)
+    and a comma-separated list in the app setting; a value that is already a list passes through."""
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        return ",".join(item.strip() for item in parsed if item.strip())
+    return value
+
+
 def build(env: dict[str, str]) -> dict[str, object]:
     """Return the local.settings.json document for the given azd environment values."""
     values = dict(HOST_VALUES)
     for name in SETTINGS:
         value = env.get(name, "")
+        if name == "RESOURCE_KEYS":
+            value = _resource_keys(value)
         if value:  # empty azd outputs mean "unset": the app applies its default
             values[name] = value
     return {"IsEncrypted": False, "Values": values}

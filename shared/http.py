@@ -141,15 +141,17 @@ def route(name: str, *, roles: frozenset[str] | None) -> Callable[[Handler], Han
                 # INFO line. A failure is INFO, with the upstream and its code. One record fewer per warm
                 # request is ~20 us (make bench, "overhead"). Logged inside the request's span, so the line
                 # carries its trace and span ids.
-                _LOGGER.log(
-                    logging.DEBUG if status < 400 else logging.INFO,
-                    "route=%s status=%s duration_ms=%.0f%s",
-                    name,
-                    status,
-                    duration_ms,
-                    "".join(f" {k}={v}" for k, v in extra.items() if v),
-                    extra={"route": name, "http_status": status, "duration_ms": round(duration_ms), **extra},
-                )
+                level = logging.DEBUG if status < 400 else logging.INFO
+                if _LOGGER.isEnabledFor(level):  # the line's text and fields only when it is written
+                    _LOGGER.log(
+                        level,
+                        "route=%s status=%s duration_ms=%.0f%s",
+                        name,
+                        status,
+                        duration_ms,
+                        "".join(f" {k}={v}" for k, v in extra.items() if v),
+                        extra={"route": name, "http_status": status, "duration_ms": round(duration_ms), **extra},
+                    )
                 return response
             finally:
                 if span is not None:

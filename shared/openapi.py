@@ -178,7 +178,7 @@ def build_document() -> dict[str, Any]:
             },
         ],
         "tags": [
-            {"name": "keys", "description": "Cosmos DB account keys through ARM."},
+            {"name": "keys", "description": "Keys of Cosmos DB accounts and other listed resources through ARM."},
             {"name": "directory", "description": "Microsoft Graph."},
             {"name": "operations", "description": "Health, diagnostics, rollover, this document."},
         ],

@@ -35,7 +35,7 @@ from .credential_chain import (
     transport_options,
 )
 from .diagnostics import diagnostics_report, token_claims
-from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService
+from .downstream import CosmosKeysService, DownstreamClient, GraphUsersService, ResourceKeysService
 from .errors import Conflict, Hint, Misconfigured, ProblemError, Upstream
 from .settings import (
     AZURE_AUTHORITY_HOST,
@@ -44,6 +44,7 @@ from .settings import (
     COSMOS_ACCOUNT_IDS,
     CREDENTIAL_MODE,
     ENTRA_TENANT_ID,
+    RESOURCE_KEYS,
     ROLLOVER_SCHEDULE,
     RUNTIME_ENVIRONMENT,
     UPSTREAM_TIMEOUT_SECONDS,
@@ -70,6 +71,7 @@ class Runtime:
         self.arm: DownstreamClient | None = None
         self.graph: DownstreamClient | None = None
         self.cosmos: CosmosKeysService | None = None
+        self.resource_keys: ResourceKeysService | None = None
         self.users: GraphUsersService | None = None
         self.callers: CallerAuthenticator | None = None
         self.rollover: RolloverService | None = None
@@ -168,6 +170,14 @@ class Runtime:
                 [(COSMOS_ACCOUNT_IDS, "missing: the Cosmos DB account resource IDs whose keys may be served")]
             )
         return self.cosmos
+
+    def require_resource_keys(self) -> ResourceKeysService:
+        self.require_ready()
+        if self.resource_keys is None:
+            raise Misconfigured(
+                [(RESOURCE_KEYS, "missing: the ARM resource IDs of the resources whose keys may be served")]
+            )
+        return self.resource_keys
 
     @property
     def principal_description(self) -> Hint:
@@ -297,13 +307,17 @@ class Runtime:
         self.users = GraphUsersService(graph=self.graph, principal=self.principal_description, tenants=self.tenants)
         if s.credential_mode is CredentialMode.KEYVAULT and s.application_object_id:
             self.rollover = self._build_rollover(*rollover_parts)
-        if s.cosmos_accounts:
-            self.cosmos = CosmosKeysService(
+        if s.resource_keys:
+            self.resource_keys = ResourceKeysService(
                 arm=self.arm,
-                accounts=s.cosmos_accounts,
-                cache_seconds=s.cosmos_keys_cache_seconds,
+                resources=s.resource_keys,
+                cache_seconds=lambda kind: (
+                    s.cosmos_keys_cache_seconds if kind.kind == "cosmos" else s.resource_keys_cache_seconds
+                ),
                 principal=self.principal_description,
             )
+            if s.cosmos_accounts:
+                self.cosmos = CosmosKeysService(keys=self.resource_keys, accounts=s.cosmos_accounts)
 
     def _build_rollover(
         self,

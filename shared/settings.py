@@ -15,7 +15,13 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from .clouds import CLOUDS, PUBLIC, Cloud
-from .key_kinds import CosmosAccountId, parse_cosmos_account_id
+from .key_kinds import (
+    CosmosAccountId,
+    ListedResource,
+    UnsupportedResourceId,
+    parse_cosmos_account_id,
+    parse_resource_id,
+)
 from .schedule_interval import shortest_interval_minutes
 
 # The telemetry destinations' names live beside their check; re-exported so that every setting the
@@ -44,6 +50,8 @@ ASSERTION_SEND_X5C = "ASSERTION_SEND_X5C"
 ASSERTION_LIFETIME_SECONDS = "ASSERTION_LIFETIME_SECONDS"
 COSMOS_ACCOUNT_IDS = "COSMOS_ACCOUNT_IDS"
 COSMOS_KEYS_CACHE_SECONDS = "COSMOS_KEYS_CACHE_SECONDS"
+RESOURCE_KEYS = "RESOURCE_KEYS"
+RESOURCE_KEYS_CACHE_SECONDS = "RESOURCE_KEYS_CACHE_SECONDS"
 KEY_VAULT_VERIFY_CHALLENGE_RESOURCE = "KEY_VAULT_VERIFY_CHALLENGE_RESOURCE"
 CALLER_AUDIENCE = "CALLER_AUDIENCE"
 CREDENTIAL_MODE = "CREDENTIAL_MODE"
@@ -83,6 +91,8 @@ RUNTIME_ENVIRONMENT: tuple[str, ...] = (
     ASSERTION_LIFETIME_SECONDS,
     COSMOS_ACCOUNT_IDS,
     COSMOS_KEYS_CACHE_SECONDS,
+    RESOURCE_KEYS,
+    RESOURCE_KEYS_CACHE_SECONDS,
     KEY_VAULT_VERIFY_CHALLENGE_RESOURCE,
     CALLER_AUDIENCE,
     CREDENTIAL_MODE,
@@ -190,7 +200,11 @@ class Settings:
     assertion_send_x5c: bool = False
     assertion_lifetime_seconds: int = 300
     cosmos_accounts: tuple[CosmosAccountId, ...] = ()
+    # Cosmos accounts' key cache: COSMOS_KEYS_CACHE_SECONDS when set, else RESOURCE_KEYS_CACHE_SECONDS.
     cosmos_keys_cache_seconds: int = 60
+    # RESOURCE_KEYS plus the COSMOS_ACCOUNT_IDS accounts (listed Cosmos accounts for /api/keys too).
+    resource_keys: tuple[ListedResource, ...] = ()
+    resource_keys_cache_seconds: int = 60
     verify_challenge_resource: bool = True
     # CALLER_AUDIENCE is set (even to a value naming no audience, which is then a problem):
     # callers need an Entra token. Only an unset CALLER_AUDIENCE means function keys alone.
@@ -387,6 +401,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     timeout = _timeout(r)
     cosmos_accounts = _cosmos_accounts(r)
     allowed_tenants = _allowed_tenants(r, mode, tenant_id)
+    resource_keys = _resource_keys(r, cosmos_accounts)
+    resource_keys_cache_seconds = r.integer(RESOURCE_KEYS_CACHE_SECONDS, 60, 0, 86400)
+    cosmos_keys_cache_seconds = (
+        r.integer(COSMOS_KEYS_CACHE_SECONDS, 60, 0, 86400)
+        if r.raw(COSMOS_KEYS_CACHE_SECONDS) is not None
+        else resource_keys_cache_seconds
+    )
     rollover = _Reader(environ)
     application_object_id, schedule, grace_days = _rollover(rollover, mode)
 
@@ -408,7 +429,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             ASSERTION_LIFETIME_SECONDS, 300, MIN_ASSERTION_LIFETIME, MAX_ASSERTION_LIFETIME
         ),
         cosmos_accounts=cosmos_accounts,
-        cosmos_keys_cache_seconds=r.integer(COSMOS_KEYS_CACHE_SECONDS, 60, 0, 86400),
+        cosmos_keys_cache_seconds=cosmos_keys_cache_seconds,
+        resource_keys=resource_keys,
+        resource_keys_cache_seconds=resource_keys_cache_seconds,
         verify_challenge_resource=verify_challenge_resource,
         caller_auth=caller_auth,
         caller_audiences=audiences,
@@ -656,3 +679,34 @@ def _cosmos_accounts(r: _Reader) -> tuple[CosmosAccountId, ...]:
         r.problem(COSMOS_ACCOUNT_IDS, "two resource IDs name the same account; account names must be unique")
         return ()
     return tuple(accounts)
+
+
+def _resource_keys(r: _Reader, cosmos_accounts: tuple[CosmosAccountId, ...]) -> tuple[ListedResource, ...]:
+    """RESOURCE_KEYS, with the COSMOS_ACCOUNT_IDS accounts counted as listed Cosmos accounts.
+
+    Fails closed: one unsupported entry, or two resources of one kind with the same name (the route
+    could not tell them apart, nor could a per-resource caller role), is a problem naming the setting
+    and no resource is served.
+    """
+    listed: list[ListedResource] = []
+    for item in (part.strip() for part in (r.raw(RESOURCE_KEYS) or "").split(",")):
+        if not item:
+            continue
+        try:
+            listed.append(parse_resource_id(item))
+        except UnsupportedResourceId as exc:
+            r.problem(RESOURCE_KEYS, str(exc))
+            return ()
+    for account in cosmos_accounts:
+        listed.append(parse_resource_id(account.resource_id))
+    by_name: dict[tuple[str, str], ListedResource] = {}
+    for resource in listed:
+        seen = by_name.setdefault(resource.key, resource)
+        if seen.resource_id.lower() != resource.resource_id.lower():
+            r.problem(
+                RESOURCE_KEYS,
+                f"two listed {resource.kind.kind} resources have the name '{resource.name}'; names must be "
+                "unique per kind (COSMOS_ACCOUNT_IDS counts as listed Cosmos accounts)",
+            )
+            return ()
+    return tuple(by_name.values())

@@ -12,8 +12,10 @@ import pytest
 from emulator.demo import mask, masked
 
 ROOT = Path(__file__).resolve().parents[1]
-# A Cosmos key is 88 base64 characters ending in "=="; a JWT starts with eyJ. Neither may be printed.
-_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==|eyJ[\w-]{10,}\.[\w-]{10,}")
+# A Cosmos or Storage key is 88 base64 characters ending in "=="; a Service Bus / Redis / App
+# Configuration key 44 ending in "="; a Search key 52 letters and digits; a JWT starts with eyJ.
+# None may be printed.
+_SECRET_LIKE = re.compile(r"[A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{43}=|\b[A-Za-z0-9]{52}\b|eyJ[\w-]{10,}\.[\w-]{10,}")
 
 
 def test_mask_keeps_four_characters_and_the_length():
@@ -54,7 +56,18 @@ def test_demo_runs_end_to_end(tmp_path: Path):
         "== Emulator counters",
         "== Hot path (second ARM request): no Key Vault/Entra/MI call",
         "== Trace of the cold request (received by the emulator over OTLP/HTTP)",
-        "== 8/8 calls as expected",
+        "== Resource keys: GET /api/keys/{kind}/{name}",
+        "── GET /api/keys/storage/stgorders?type=readwrite  →  200",
+        "── GET /api/keys/storage/stgorders?type=readonly  →  400",
+        "── GET /api/keys/search/srch-catalog?type=readonly  →  200",
+        "   ARM: arm.search.listQueryKeys +1",
+        "── GET /api/keys/search/srch-catalog?type=readwrite  →  200",
+        "   ARM: arm.search.listAdminKeys +1",
+        "── GET /api/keys/cognitiveservices/oai-entra-only?type=readwrite  →  409",
+        "Cognitive Services OpenAI User",
+        "── GET /api/keys/cosmos/cosmos-catalog?type=readonly  →  200",
+        "   keys[0].value: ",
+        "== 14/14 calls as expected",
         "== Certificate rollover",
         "── POST /api/rollover?dryRun=true  →  200",
         "   would add ",
@@ -96,7 +109,7 @@ def quick_report():
 
 def test_bench_quick(quick_report):
     report = quick_report
-    keys = ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "i", "i2", "j", "j1"]
+    keys = ["a", "b", "b'", "c", "d", "e", "e1", "f", "g", "h", "k", "l", "m", "i", "i2", "j", "j1"]
     assert [row.key for row in report.rows] == keys
     assert report.ok, report.markdown()
     concurrent = report.row("c")
@@ -115,6 +128,12 @@ def test_bench_quick(quick_report):
     assert report.row("f").met is None and "ratio" in report.row("f").figure and "µs" in report.row("f").figure
     assert report.row("h").met is None and "MB" in report.row("h").figure
     assert report.row("i").counts["keyvault.sign"] == 1
+    # The keys route: one read and one key call for 64 concurrent misses (judged even in a quick run),
+    # and a soak whose every answer was a 200 or ARM's persisting fault mapped (503 + Retry-After, 502).
+    assert report.row("l").met is True and sum(report.row("l").counts.values()) == 2
+    assert report.row("k").met is None and "ratio" in report.row("k").figure
+    soak = report.row("m")
+    assert soak.ok and soak.n > 0 and "ARM faults" in soak.figure, soak.cells()
     assert "## Scale" in table and "4,000 (software) / 2,000 (HSM)" in table
     # The second scope's cold token reuses the signed assertion: one Entra round trip, no Key Vault.
     second = report.row("i2")

@@ -51,6 +51,9 @@ param signInAudience string = 'AzureADMyOrg'
 @description('Customer tenant IDs (lower-case GUIDs) of ENTRA_ALLOWED_TENANTS: one Users.Read:{tenant} caller role each.')
 param allowedTenants array = []
 
+@description('Resources whose keys the broker serves ({kind, name} each, main.bicep keyAppRoleTargets): one pair of app roles per resource.')
+param keyResources array = []
+
 // Microsoft Graph's well-known application ID and its User.Read.All application role (app role
 // IDs are the same in every tenant and national cloud).
 var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
@@ -104,7 +107,33 @@ var callerAppRoles = [
     displayName: 'Run the certificate rollover'
     description: 'POST /api/rollover (registers renewed certificate versions, retires superseded ones)'
   }
+  {
+    value: 'Keys.Read'
+    displayName: 'Read the read-only keys of every listed resource'
+    description: 'GET /api/keys/{kind}/{name}?type=readonly for every resource in RESOURCE_KEYS'
+  }
+  {
+    value: 'Keys.ReadWrite'
+    displayName: 'Read the full keys of every listed resource'
+    description: 'GET /api/keys/{kind}/{name}?type=readwrite for every resource in RESOURCE_KEYS (also grants readonly)'
+  }
 ]
+// Per listed resource (SPEC "Resource keys"): Keys.Read:{kind}/{name} and Keys.ReadWrite:{kind}/{name}.
+// A value is at most 15 + 17 + 1 + 64 characters (prefix, longest kind, '/', longest name of these
+// resource types), within Entra's 120, and has no spaces (resource names have none). union()
+// drops a duplicate pair (the same name listed twice), which Entra would refuse.
+var keyAppRoles = union(flatten(map(keyResources, r => [
+  {
+    value: 'Keys.Read:${r.kind}/${r.name}'
+    displayName: 'Read the read-only keys of ${r.kind} ${r.name}'
+    description: 'GET /api/keys/${r.kind}/${r.name}?type=readonly'
+  }
+  {
+    value: 'Keys.ReadWrite:${r.kind}/${r.name}'
+    displayName: 'Read the full keys of ${r.kind} ${r.name}'
+    description: 'GET /api/keys/${r.kind}/${r.name}?type=readwrite (also grants readonly)'
+  }
+])), [])
 
 // Users.Read:{tenant}: one customer tenant's users (SPEC "Other tenants").
 var tenantUserRoles = [for tenant in allowedTenants: {
@@ -171,7 +200,8 @@ resource apiApp 'Microsoft.Graph/applications@v1.0' = {
       }
     ]
   }
-  appRoles: [for role in concat(callerAppRoles, tenantUserRoles): {
+  // App role IDs are guid(API, value): stable across redeployments, so assignments survive.
+  appRoles: [for role in concat(callerAppRoles, keyAppRoles, tenantUserRoles): {
     id: guid(apiUniqueName, role.value)
     value: role.value
     displayName: role.displayName

@@ -90,22 +90,29 @@ class Caller:
 
 # The caller the current request was authenticated as (None: caller tokens are off).
 _current_caller: ContextVar[Caller | None] = ContextVar("caller", default=None)
+_current_route: ContextVar[str] = ContextVar("caller_route", default="")
 
 
 @contextmanager
 def caller_scope() -> Iterator[None]:
     """One request's caller: forgotten when the request ends."""
     reset = _current_caller.set(None)
+    reset_route = _current_route.set("")
     try:
         yield
     finally:
         _current_caller.reset(reset)
+        _current_route.reset(reset_route)
 
 
 def require_role(any_of: frozenset[str]) -> None:
-    """A narrower role check inside a route (e.g. ``readwrite`` keys), after the route's own one."""
+    """A narrower role check inside a route (e.g. ``readwrite`` keys), after the route's own one.
+
+    A refusal is audited like the route's own (the allowed line was written when the caller passed it).
+    """
     caller = _current_caller.get()
     if caller is not None and not holds_any(caller.roles, any_of):
+        _audit(_current_route.get(), caller, allowed=False, reason="missing app role for this request", status=403)
         raise Forbidden(_missing_role(caller, any_of))
 
 
@@ -389,6 +396,7 @@ class CallerAuthenticator:
             raise Forbidden(_missing_role(caller, any_of))
         _audit(route, caller, allowed=True, reason=None, status=None)
         _current_caller.set(caller)
+        _current_route.set(route)
         return caller
 
     def close(self) -> None:

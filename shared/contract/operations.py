@@ -11,14 +11,18 @@ from ..callers import (
     COSMOS_KEYS_READ,
     COSMOS_KEYS_READWRITE,
     DIAGNOSTICS_ROLES,
+    KEYS_READ,
+    KEYS_READWRITE,
+    KEYS_ROLES,
     ROLLOVER_ROLES,
     USERS_READ,
     USERS_READ_TENANT_PREFIX,
     USERS_ROLES,
 )
-from ..downstream import DEFAULT_LIMIT, MAX_LIMIT
-from ..key_kinds import KeyType
+from ..downstream import DEFAULT_LIMIT, LOCAL_AUTH_SECONDS, MAX_LIMIT
+from ..key_kinds import KINDS, KeyType
 from ..settings import ENTRA_ALLOWED_TENANTS, ENTRA_TENANT_ID
+from . import resource_keys
 from .examples import CUSTOMER_TENANT, DIAGNOSTICS, ROLLOVER_DONE, ROLLOVER_DRY_RUN, ROLLOVER_REFUSED
 from .model import (
     ACCOUNT_NAME_PATTERN,
@@ -74,7 +78,8 @@ OPERATIONS: tuple[Operation, ...] = (
         description=(
             "The keys of a Cosmos DB account named in `COSMOS_ACCOUNT_IDS`, through ARM `readonlykeys` "
             "(`type=readonly`, the default) or `listKeys` (`type=readwrite`), as the app registration. "
-            f"`{COSMOS_KEYS_READWRITE}` also grants read-only keys."
+            f"`{COSMOS_KEYS_READWRITE}` also grants read-only keys. With the account's local authentication "
+            "disabled (`disableLocalAuth`) the answer is a 409 `local-auth-disabled` carrying no key."
         ),
         success=Success(
             "CosmosKeys",
@@ -102,7 +107,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 },
             },
         ),
-        errors=(400, 401, 403, 404, 500, 502, 503, 504),
+        errors=(400, 401, 403, 404, 409, 500, 502, 503, 504),
         roles=frozenset({COSMOS_KEYS_READ, COSMOS_KEYS_READWRITE}),
         parameters=(
             Parameter(
@@ -120,6 +125,68 @@ OPERATIONS: tuple[Operation, ...] = (
                 f"`{COSMOS_KEYS_READWRITE}`. An empty value is a 400. Default `readonly`.",
                 ref("CosmosKeyType"),
                 example=str(KeyType.READONLY),
+            ),
+        ),
+        tags=("keys",),
+    ),
+    Operation(
+        operation_id="getResourceKeys",
+        function="resource_keys",
+        method="get",
+        path="/keys/{kind}/{name}",
+        summary="Keys of a listed Azure resource",
+        description=(
+            "The keys of a resource listed in `RESOURCE_KEYS` (Cosmos DB accounts of `COSMOS_ACCOUNT_IDS` too), "
+            "through the resource provider's own ARM key action, as the app registration; ARM's answer "
+            "verbatim under `keys` (paged answers joined). Kinds and actions: "
+            + "; ".join(
+                f"`{k.kind}` "
+                + ", ".join(f"{t} → `{a.name}`" for t, a in k.actions.items())
+                + f" (api-version {k.api_version})"
+                for k in KINDS.values()
+            )
+            + ". Before any key, the resource (for a Service Bus / Event Hubs rule, its namespace) is read: with "
+            "local authentication disabled the answer is a 409 `local-auth-disabled` naming the Entra "
+            f"data-plane role to use instead (that state is cached {LOCAL_AUTH_SECONDS // 60} minutes, apart from "
+            "the key cache `RESOURCE_KEYS_CACHE_SECONDS`). Order of refusals: caller token (401), route values "
+            "(400), listing (404), the caller's role for this resource and key type (403), then ARM. Roles: "
+            f"`{KEYS_READ}` / `{KEYS_READWRITE}` (every listed resource), `{KEYS_READ}:{{kind}}/{{name}}` / "
+            f"`{KEYS_READWRITE}:{{kind}}/{{name}}` (one, named as listed; `*` in the list below stands for any "
+            f"resource); ReadWrite includes Read; `{COSMOS_KEYS_READ}` / `{COSMOS_KEYS_READWRITE}` cover "
+            "Cosmos DB accounts."
+        ),
+        success=Success(
+            "ResourceKeys",
+            "The kind, the name, the key type and the ARM action's answer under `keys`.",
+            resource_keys.examples(),
+        ),
+        errors=(400, 401, 403, 404, 409, 500, 502, 503, 504),
+        roles=KEYS_ROLES,
+        parameters=(
+            Parameter(
+                "kind",
+                "path",
+                "The kind of resource. Anything else is a 400.",
+                ref("KeyKind"),
+                required=True,
+                example="storage",
+            ),
+            Parameter(
+                "name",
+                "path",
+                "The resource's name (for `servicebus` / `eventhubs`, the namespace's), by the kind's naming "
+                "rule (a name that breaks it is a 400); not listed: 404.",
+                {"type": "string", "pattern": resource_keys.name_pattern()},
+                required=True,
+                example="stgorders",
+            ),
+            Parameter(
+                "type",
+                "query",
+                "`readonly` (default) only where the kind has read-only keys (`cosmos`, `search`, `appconfig`: "
+                "else a 400, never wider keys); `readwrite` needs a ReadWrite role. An empty value is a 400.",
+                ref("KeyType"),
+                example=str(KeyType.READWRITE),
             ),
         ),
         tags=("keys",),

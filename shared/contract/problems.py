@@ -39,6 +39,11 @@ _PROBLEM_EXAMPLES: dict[str, dict[str, Any]] = {
         "to the calling application on the API's app registration."
     },
     "not-found": {"detail": "Cosmos DB account 'cosmos-archive' is not one this function serves (COSMOS_ACCOUNT_IDS)."},
+    "local-auth-disabled": {
+        "detail": "Local (key) authentication is disabled on the storage account 'stgorders': its keys cannot be "
+        "used there, so none are served. Use Microsoft Entra ID with the data-plane role Storage Blob Data Reader "
+        "or Storage Blob Data Contributor (or the Queue, Table and File data roles) instead."
+    },
     "conflict": {
         "detail": "The certificate rollover applies only to CREDENTIAL_MODE=keyvault; this function app runs in "
         "managed-identity mode, which has no certificate to roll."
@@ -87,9 +92,11 @@ _ERROR_DESCRIPTIONS = {
     "rejected (`upstream: graph`).",
     403: 'The caller token lacks the route\'s app role (`WWW-Authenticate: Bearer error="insufficient_scope"`), '
     "or the `tenant` asked for is not one the broker may act in (`ENTRA_ALLOWED_TENANTS`; no challenge).",
-    404: "The account is not one of `COSMOS_ACCOUNT_IDS` (a problem). When the function is disabled, the "
-    "Functions host answers 404 itself, with no body.",
-    409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode).",
+    404: "The account is not one of `COSMOS_ACCOUNT_IDS`, or the resource is not listed in `RESOURCE_KEYS` (a "
+    "problem). When the function is disabled, the Functions host answers 404 itself, with no body.",
+    409: "The request does not apply to the current configuration (e.g. a rollover in a certificate-less mode), "
+    "or the resource's local authentication is disabled (`local-auth-disabled`: no key; `detail` names the "
+    "Entra data-plane role to use instead).",
     500: "An unexpected failure; the details are in the function's log only.",
     502: "An upstream refused or failed: `upstream`, its `code` and `upstreamStatus` say which and why.",
     503: "Settings are missing or invalid (`missing`, `problems`), or an upstream still throttled after the "

@@ -11,6 +11,7 @@ from ..key_kinds import KeyType
 from ..settings import Algorithm, CredentialMode
 from .model import ACCOUNT_NAME_PATTERN, TENANT_PATTERN, nullable, ref
 from .problems import ABOUT_BLANK, problem_types
+from .resource_keys import schemas as resource_keys_schemas
 
 _STRING = {"type": "string"}
 _NULLABLE_STRING = {"type": ["string", "null"]}
@@ -84,6 +85,8 @@ def component_schemas() -> dict[str, Any]:
         "version thumbprint state enabled notBefore expiresOn daysToExpiry registered keyIds inUse",
     )
     return {
+        # /api/keys: one variant per kind and every key action's answer, from the kinds table.
+        **resource_keys_schemas(),
         "Problem": _object(
             "RFC 9457 problem details. Match on `type` (or `status` + `code`), never on `title` or `detail`; "
             "`upstream` and `code` name the failing upstream and its own error code. Members added later "

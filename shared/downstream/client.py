@@ -114,9 +114,6 @@ class DownstreamClient:
         is_path = path_or_url.startswith("/") and not path_or_url.startswith("//")
         url = self.base_url + path_or_url if is_path else path_or_url
         tokens = tokens or self._tokens
-        # What was called, for the operator's hint only: an ARM path names the subscription, resource
-        # group and resource; a Graph path an object ID. Never the query (paging tokens).
-        target = f"{method} {self._origin}{urlsplit(url).path}"
         for attempt in (1, 2):
             prepared = self._prepare(method, url, params=params, json=json, action=action, link_path=link_path)
             token = tokens.get(self._scope)
@@ -133,7 +130,9 @@ class DownstreamClient:
                     )
             except requests.RequestException as exc:
                 requests_attempt_raised(str(self._upstream), method, url, exc)
-                raise from_requests_error(exc, self._upstream, action=action, target=target) from None
+                raise from_requests_error(
+                    exc, self._upstream, action=action, target=self._target(method, url)
+                ) from None
             if response.status_code == 401 and attempt == 1:
                 claims = claims_from_challenge(response.headers.get("WWW-Authenticate"))
                 tokens.invalidate(self._scope, token.token, claims=claims)
@@ -145,7 +144,9 @@ class DownstreamClient:
                     return response.json()
                 except ValueError:
                     detail = f"{self._upstream} answered {action} with a body that is not JSON."
+                    target = self._target(method, url)
                     raise UpstreamFailed(detail, upstream=self._upstream, log_hint=f"{detail} [{target}]") from None
+            target = self._target(method, url)
             problem = from_requests_response(response, self._upstream, action=action, hints=hints, target=target)
             if bad_request_is_callers and response.status_code == 400:
                 raise BadRequest(
@@ -155,6 +156,12 @@ class DownstreamClient:
                 )
             raise problem
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _target(self, method: str, url: str) -> str:
+        """What was called, for the operator's hint only (composed on failure, not per request): an ARM
+        path names the subscription, resource group and resource; a Graph path an object ID. Never the
+        query (paging tokens)."""
+        return f"{method} {self._origin}{urlsplit(url).path}"
 
     def _prepare(
         self,

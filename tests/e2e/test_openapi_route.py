@@ -48,6 +48,7 @@ def test_every_route_of_the_app_is_in_the_served_document(client):
     assert set(paths) == {
         "/health",
         "/cosmos/{account}/keys",
+        "/keys/{kind}/{name}",
         "/graph/users",
         "/diagnostics",
         "/rollover",
@@ -59,13 +60,18 @@ def test_every_route_of_the_app_is_in_the_served_document(client):
 @pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.operation_id)
 def test_a_disabled_function_is_the_hosts_bodyless_404_as_documented(operation, client, function_key, monkeypatch):
     """Every route documents the host's 404 for a disabled function. It has no body, so the document
-    declares none — but for the Cosmos keys route, whose 404 is usually the app's problem (an account
-    not served), which its description says the host's lacks."""
+    declares none — but for the keys routes, whose 404 is usually the app's problem (an account or
+    resource not served), which their description says the host's lacks."""
     monkeypatch.setenv(f"AzureWebJobs.{operation.function}.Disabled", "true")
-    path = operation.path.replace("{account}", "cosmos-orders").lstrip("/")
+    path = (
+        operation.path.replace("{account}", "cosmos-orders")
+        .replace("{kind}", "storage")
+        .replace("{name}", "stgorders")
+        .lstrip("/")
+    )
     documented = build_document()["paths"][operation.path][operation.method]["responses"]["404"]
     if "content" in documented:
-        assert operation.function == "cosmos_keys"
+        assert operation.function in ("cosmos_keys", "resource_keys")
         assert "disabled" in documented["description"] and "no body" in documented["description"]
         response = requests.request(
             operation.method.upper(), f"{client.base_url}/api/{path}", headers={"x-functions-key": function_key}

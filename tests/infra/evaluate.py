@@ -241,7 +241,9 @@ class Template:
             "string": lambda v: ("true" if v else "false") if isinstance(v, bool) else str(v),
             "startswith": lambda s, p: s.lower().startswith(p.lower()),
             "endswith": lambda s, p: s.lower().endswith(p.lower()),
-            "union": lambda *objs: {k: v for o in objs for k, v in o.items()},
+            "union": _union,
+            "flatten": lambda arrays: _flatten(tuple(arrays)),
+            "join": lambda items, sep: sep.join(items),
             "concat": lambda *parts: "".join(parts) if all(isinstance(p, str) for p in parts) else _flatten(parts),
         }
         if name not in simple:
@@ -269,6 +271,19 @@ class Template:
 
 class _Opaque(Exception):
     pass
+
+
+def _union(*values: Any) -> Any:
+    """ARM union(): objects merged (later wins); arrays concatenated with duplicates dropped, in order."""
+    if all(isinstance(v, dict) for v in values):
+        return {k: v for o in values for k, v in o.items()}
+    if all(isinstance(v, list) for v in values):
+        out: list[Any] = []
+        for item in (i for v in values for i in v):
+            if item not in out:
+                out.append(item)
+        return out
+    raise Unsupported(f"union() of {values!r}")
 
 
 def _flatten(arrays: tuple[list[Any], ...]) -> list[Any]:

@@ -19,6 +19,8 @@ ROLES: Final[dict[str, tuple[str, str]]] = {
     "monitoringMetricsPublisher": ("Monitoring Metrics Publisher", "3913510d-42f4-4e42-8a64-420c390055eb"),
     "cosmosDbAccountReaderRole": ("Cosmos DB Account Reader Role", "fbdf93bf-df7d-467e-a4d2-9458aa1360c8"),
     "documentDbAccountContributor": ("DocumentDB Account Contributor", "5bd9cd88-fe45-4216-938b-f97437e15450"),
+    # Only on the namespace of a listed Service Bus / Event Hubs rule (resource-key-access.bicep).
+    "reader": ("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7"),
 }
 
 # Roles that can read a Key Vault secret (a certificate's secret is its private key when the

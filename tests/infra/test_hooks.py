@@ -67,6 +67,7 @@ def test_write_local_settings(tmp_path: Path) -> None:
         "GRAPH_ENDPOINT": "",
         "AZURE_SUBSCRIPTION_ID": "not-a-setting",
         "USER_ASSIGNED_IDENTITY_CLIENT_ID": "not-local",
+        "RESOURCE_KEYS": '["/subscriptions/s/resourceGroups/g/providers/Microsoft.Cache/redis/r1", "/x/y"]',
     }
     source = tmp_path / "env.json"
     source.write_text(json.dumps(env), encoding="utf-8")
@@ -80,6 +81,8 @@ def test_write_local_settings(tmp_path: Path) -> None:
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     assert "GRAPH_ENDPOINT" not in values, "empty means unset"
     assert "AZURE_SUBSCRIPTION_ID" not in values and "AZURE_CLIENT_ID" not in values
+    # The azd value is the resourceKeys parameter's JSON array; the app setting is comma-separated.
+    assert values["RESOURCE_KEYS"] == "/subscriptions/s/resourceGroups/g/providers/Microsoft.Cache/redis/r1,/x/y"
 
 
 # --- the hook run against a fake `az` ---------------------------------------------------------

@@ -145,7 +145,8 @@ def test_function_app_is_hardened_flex_python_311() -> None:
 def test_graph_objects() -> None:
     graph = bicep.template("app/graph.bicep")
     roles = {r["value"] for r in graph["variables"]["callerAppRoles"]["value"]}
-    assert roles == {"CosmosKeys.Read", "CosmosKeys.ReadWrite", "Users.Read", "Diagnostics.Read", "Rollover.Write"}
+    assert roles == {"CosmosKeys.Read", "CosmosKeys.ReadWrite", "Users.Read", "Diagnostics.Read", "Rollover.Write",
+                     "Keys.Read", "Keys.ReadWrite"}  # fmt: skip
     app = bicep.config(graph["resources"]["brokerApp"])
     assert "keyCredentials" not in app, "the hook owns keyCredentials; declaring them would drop its keys"
     rendered = bicep.text(app)
