@@ -81,7 +81,7 @@ CALLS = (
     Call("health: anonymous, no outbound call", "/api/health", 200, key=False),
     Call("readonly keys: cold, the whole chain", "/api/cosmos/cosmos-orders/keys", 200),
     Call("readwrite keys: hot, cached ARM token", "/api/cosmos/cosmos-orders/keys?type=readwrite", 200),
-    Call("Graph users: a second scope, one more assertion", USERS_PATH, 200),
+    Call("Graph users: a second scope, the signed assertion reused (one Entra call, no Key Vault)", USERS_PATH, 200),
     Call("diagnostics: non-secret facts of the chain", "/api/diagnostics", 200),
     Call("unknown account: 404 problem", "/api/cosmos/cosmos-unknown/keys", 404),
     Call("bad type: 400 problem", "/api/cosmos/cosmos-orders/keys?type=owner", 400),

@@ -47,7 +47,7 @@ NAMES = {kind: resource_id.split("/")[8] for kind, resource_id in IDS.items()}
 
 # AZURE-PROTOCOLS.md §12: the latest stable api-versions (bicep-types-az, 2026-12-07).
 API_VERSIONS = {
-    "cosmos": "2026-03-15",
+    "cosmos": "2025-10-15",
     "storage": "2026-04-01",
     "servicebus": "2026-01-01",
     "eventhubs": "2026-01-01",

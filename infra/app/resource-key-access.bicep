@@ -35,8 +35,9 @@ var isSearch = resourceType == 'microsoft.search/searchservices'
 var isCognitive = resourceType == 'microsoft.cognitiveservices/accounts'
 var isAppConfig = resourceType == 'microsoft.appconfiguration/configurationstores'
 
-// API versions: the current stable ones (AZURE-PROTOCOLS.md 12, bicep-types-az).
-resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2026-03-15' existing = if (isCosmos) {
+// API versions: the current stable ones (AZURE-PROTOCOLS.md 12, bicep-types-az); Cosmos DB the one
+// SPEC's deployment facts name, as cosmos.bicep.
+resource cosmos 'Microsoft.DocumentDB/databaseAccounts@2025-10-15' existing = if (isCosmos) {
   name: resourceName
 }
 

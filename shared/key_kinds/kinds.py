@@ -256,7 +256,9 @@ _ALL: tuple[KeyKind, ...] = (
                 ),
             }
         ),
-        api_version="2026-03-15",
+        # SPEC "Deployment facts" names 2025-10-15 as the Cosmos DB api-version the deployment and its
+        # emulators are held to; 2026-03-15 (AZURE-PROTOCOLS §12) is also stable, with the same key actions.
+        api_version="2025-10-15",
         local_auth=LocalAuth("disableLocalAuth"),
         data_plane_roles="Cosmos DB Built-in Data Reader or Cosmos DB Built-in Data Contributor "
         "(Cosmos DB SQL role definitions)",
