@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,6 +30,23 @@ def self_signed(common_name: str = "broker-test") -> tuple[rsa.RSAPrivateKey, by
         .sign(key, hashes.SHA256())
     )
     return key, cert.public_bytes(serialization.Encoding.DER)
+
+
+def concurrently(n: int, call: Callable[[], Any]) -> list[Any]:
+    """Run ``call`` on ``n`` threads released together by a barrier; their results, in finishing order."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = []
+
+    def one() -> None:
+        barrier.wait()
+        results.append(call())
+
+    threads = [threading.Thread(target=one) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def certificate_info(der: bytes, version: str = "a" * 32, **overrides) -> CertificateInfo:

@@ -8,6 +8,8 @@ import time
 
 import pytest
 
+from tests.helpers import concurrently
+
 pytestmark = pytest.mark.e2e
 
 PROBLEM = "application/problem+json"
@@ -96,26 +98,10 @@ def test_concurrent_cold_requests_share_one_refresh(configure, emu):
     assert emu.counters.get("entra.token") == 1
 
 
-def _concurrently(n, call):
-    barrier = threading.Barrier(n)
-    results = []
-
-    def one():
-        barrier.wait()
-        results.append(call())
-
-    threads = [threading.Thread(target=one) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 def test_concurrent_requests_with_an_empty_key_cache_make_one_arm_call(client, emu):
     # ARM answers slowly, so all 64 requests arrive while the first one's call is in flight.
     emu.faults.inject("arm.readonlykeys", delay=0.5, times=None)
-    responses = _concurrently(64, lambda: client.get("cosmos/cosmos-orders/keys"))
+    responses = concurrently(64, lambda: client.get("cosmos/cosmos-orders/keys"))
     assert [r.status_code for r in responses] == [200] * 64
     assert emu.counters.get("arm.readonlykeys") == 1
     assert len({r.json()["primaryReadonlyMasterKey"] for r in responses}) == 1
@@ -124,7 +110,7 @@ def test_concurrent_requests_with_an_empty_key_cache_make_one_arm_call(client, e
 def test_a_failed_shared_key_call_is_shared_once_and_not_cached(client, emu):
     emu.faults.inject("arm.readonlykeys", status=403, delay=0.5, times=1)
     # 4: fewer than the worker's thread pool (min(32, cores + 4)), so all four overlap the flight.
-    responses = _concurrently(4, lambda: client.get("cosmos/cosmos-orders/keys"))
+    responses = concurrently(4, lambda: client.get("cosmos/cosmos-orders/keys"))
     assert {r.status_code for r in responses} == {502}
     assert {r.json()["upstream"] for r in responses} == {"arm"}
     assert emu.counters.get("arm.readonlykeys") == 1  # the waiters did not repeat the failing call
@@ -325,6 +311,6 @@ def test_64_truly_concurrent_callers_of_the_function_share_one_arm_call(client, 
         route_params={"account": "cosmos-orders"},
         body=b"",
     )
-    responses = _concurrently(64, lambda: handler(request))
+    responses = concurrently(64, lambda: handler(request))
     assert [r.status_code for r in responses] == [200] * 64
     assert emu.counters.get("arm.readonlykeys") == 1

@@ -4,12 +4,12 @@ ARM for every kind (its RBAC, local-auth properties, api-versions, faults and co
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 
 from emulator.resource_kinds import KINDS as EMULATED
 from tests.e2e.conftest import bearer
+from tests.helpers import concurrently
 
 pytestmark = pytest.mark.e2e
 
@@ -223,27 +223,11 @@ def test_the_key_cache_serves_warm_requests_without_arm(client, emu):
 # ------------------------------------------------------------------ single flight
 
 
-def _concurrently(n, call):
-    barrier = threading.Barrier(n)
-    results = []
-
-    def one():
-        barrier.wait()
-        results.append(call())
-
-    threads = [threading.Thread(target=one) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_concurrent_misses_share_one_read_and_one_key_call(client, emu):
     assert client.get("keys/cosmos/cosmos-orders").status_code == 200  # warm the token; cache other resource
     emu.faults.inject(operation("search", "listAdminKeys"), delay=0.5, times=None)
     emu.faults.inject(get_operation("search"), delay=0.3, times=None)
-    statuses = _concurrently(12, lambda: client.get("keys/search/srch-catalog", type="readwrite").status_code)
+    statuses = concurrently(12, lambda: client.get("keys/search/srch-catalog", type="readwrite").status_code)
     assert statuses == [200] * 12
     assert emu.counters.get(operation("search", "listAdminKeys")) == 1
     assert emu.counters.get(get_operation("search")) == 1

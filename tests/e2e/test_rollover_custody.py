@@ -10,7 +10,6 @@ and registers the next renewal. Through the local Functions host on Microsoft's 
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import logging
 import time
@@ -20,10 +19,10 @@ from azure.identity import ManagedIdentityCredential
 from azure.keyvault.certificates import CertificateClient, CertificatePolicy
 from azure.keyvault.keys import KeyClient
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+
+from tests.helpers import self_signed
 
 pytestmark = pytest.mark.e2e
 
@@ -44,19 +43,8 @@ def graph_writes(emu) -> int:
 
 def outside_pfx(name: str) -> bytes:
     """A certificate and key made outside the vault, as an attacker would bring them (PKCS#12)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=10))
-        .not_valid_after(now + dt.timedelta(days=400))
-        .sign(key, hashes.SHA256())
-    )
+    key, der = self_signed(name)
+    certificate = x509.load_der_x509_certificate(der)
     return pkcs12.serialize_key_and_certificates(None, key, certificate, None, serialization.NoEncryption())
 
 

@@ -458,25 +458,10 @@ def test_sdk_maps_errors(azure_env, fresh_challenge_cache):
 
 def _outside_certificate(name: str = "outside"):
     """A key pair and self-signed certificate made outside the vault."""
-    import datetime as dt
+    from tests.helpers import self_signed
 
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
+    key, der = self_signed(name)
+    return key, x509.load_der_x509_certificate(der)
 
 
 def _pfx(key, certificate, password: bytes | None = None) -> bytes:
